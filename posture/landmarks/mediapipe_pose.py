@@ -1,0 +1,81 @@
+"""MediaPipe Pose (full model, bundled in mediapipe 0.10.21): the only module importing mediapipe.
+
+The full model (`model_complexity=1`) is the one shipped inside the wheel; lite and heavy are
+downloaded at run time, which fails offline, so they are never used. A MediaPipe graph is not
+safe to call from two threads at once, but its inference releases the GIL: a small pool of
+instances, one per core, serves threads (Streamlit sessions, parallel passes) safely and in
+parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from posture.landmarks.detector import RawPose
+
+
+class MediaPipePoseDetector:
+    """A thread-safe pool of MediaPipe Pose graphs in static-image mode (deterministic)."""
+
+    def __init__(self, parallelism: int | None = None) -> None:
+        self.parallelism = max(1, parallelism or min(os.cpu_count() or 1, 4))
+        self._pools: dict[bool, queue.LifoQueue] = {}
+        self._created: dict[bool, int] = {False: 0, True: 0}
+        self._lock = threading.Lock()
+
+    def _new_graph(self, with_mask: bool):
+        import mediapipe as mp  # imported on first use: importing posture loads no model
+
+        return mp.solutions.pose.Pose(
+            static_image_mode=True,
+            model_complexity=1,
+            enable_segmentation=with_mask,
+            min_detection_confidence=0.5,
+        )
+
+    @contextmanager
+    def _graph(self, with_mask: bool):
+        with self._lock:
+            pool = self._pools.setdefault(with_mask, queue.LifoQueue())
+            if pool.empty() and self._created[with_mask] < self.parallelism:
+                self._created[with_mask] += 1
+                pool.put(None)  # placeholder: created below, outside the lock
+        graph = pool.get()
+        try:
+            if graph is None:
+                graph = self._new_graph(with_mask)
+            yield graph
+        finally:
+            pool.put(graph)
+
+    def detect(self, rgb: np.ndarray, *, with_mask: bool = False) -> RawPose | None:
+        h, w = rgb.shape[:2]
+        with self._graph(with_mask) as graph:
+            result = graph.process(np.ascontiguousarray(rgb))
+        if result.pose_landmarks is None:
+            return None
+        raw = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark])
+        # MediaPipe normalizes x by width and y by height: back to pixels once, here.
+        xy = raw[:, :2] * (w, h)
+        mask = None
+        if with_mask and result.segmentation_mask is not None:
+            mask = np.asarray(result.segmentation_mask, dtype=np.float32)
+        return RawPose(xy=xy, z=raw[:, 2] * w, visibility=raw[:, 3], mask=mask)
+
+
+_default: MediaPipePoseDetector | None = None
+_default_lock = threading.Lock()
+
+
+def default_detector() -> MediaPipePoseDetector:
+    """The process-wide detector: graphs are created on first use and reused."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = MediaPipePoseDetector()
+        return _default
