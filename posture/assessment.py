@@ -1,0 +1,279 @@
+"""The assessment: one call composing the stages, one frozen result per visit.
+
+    photo bytes -> images -> landmarks (passes, view, quality) -> metrics -> Assessment
+
+CLI, app, export, store and compare all read an `Assessment`; none of them recomputes a metric.
+Its tidy table form (`Assessment.rows()`, columns in `TABLE_COLUMNS`) is what CSV files, the UI
+table and the database hold.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from posture.camera import RollEstimate, estimate_roll
+from posture.errors import InputError
+from posture.images import Photo, load_photo
+from posture.landmarks.detector import PoseDetector
+from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES, detect_landmarks
+from posture.landmarks.quality import (
+    BodyExtent,
+    Finding,
+    another_person,
+    body_extent,
+    frame_findings,
+)
+from posture.landmarks.result import PoseLandmarks
+from posture.landmarks.views import ViewClass, classify_view
+from posture.metrics.compute import (
+    MIN_VISIBILITY,
+    STATUS_WRONG_VIEW,
+    Frame,
+    MetricResult,
+    compute_metrics,
+    not_measured,
+)
+from posture.metrics.definitions import METRICS
+from posture.metrics.reference import ReferenceRange, load_ranges
+
+# A camera roll this large, when the photo's lines show it confidently, is worth a warning:
+# it reads one-for-one as shoulder or pelvic tilt (METRICS.md).
+ROLL_WARNING_DEG = 1.0
+ROLL_MIN_CONFIDENCE = 0.5
+
+#: The tidy table, one row per metric. Documented in README.md ("CSV columns"); pinned by a test.
+TABLE_COLUMNS = (
+    "subject", "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
+    "flag", "reference", "detail", "raw_value", "corrected", "manual", "image", "passes",
+    "analysed_at", "posture_version",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """User options, parsed once at the edge (CLI flags, app widgets) and passed down typed.
+
+    passes: detection passes per photo (1 = single pass; see posture.landmarks.passes).
+    height_cm: the patient's standing height; turns pixel offsets into cm.
+    correct_camera_roll: measure against the photo's true vertical, estimated from its lines.
+    reference_ranges: a clinic's CSV overriding the default reference ranges.
+    """
+
+    passes: int = DEFAULT_PASSES
+    height_cm: float | None = None
+    subject: str = ""
+    correct_camera_roll: bool = False
+    reference_ranges: str | None = None
+    min_visibility: float = MIN_VISIBILITY
+    check_second_person: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.passes, int) or not 1 <= self.passes <= MAX_PASSES:
+            raise InputError(f"passes must be a whole number from 1 to {MAX_PASSES}")
+        if self.height_cm is not None and not (
+            isinstance(self.height_cm, (int, float)) and math.isfinite(self.height_cm)
+            and 50 <= self.height_cm <= 250
+        ):
+            raise InputError("height must be in cm, between 50 and 250 (e.g. 172)")
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoAnalysis:
+    """One photo, analysed. Landmarks are in the original photo's pixels; `photo.rgb` is the
+    working image (photo pixels / photo.scale), which annotated images are drawn on."""
+
+    slot: str                  # the slot it was given in: "front" or "side"
+    photo: Photo
+    landmarks: PoseLandmarks
+    view: ViewClass
+    extent: BodyExtent
+    cm_per_px: float | None
+    roll: RollEstimate | None
+    roll_applied: float | None
+    findings: tuple[Finding, ...]
+    metrics: tuple[MetricResult, ...]
+
+    @property
+    def name(self) -> str:
+        return self.photo.name
+
+
+@dataclass(frozen=True, eq=False)
+class Assessment:
+    """The result of one visit's photos: front and/or side."""
+
+    subject: str
+    options: AnalysisOptions
+    front: PhotoAnalysis | None
+    side: PhotoAnalysis | None
+    findings: tuple[Finding, ...]
+    analysed_at: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    posture_version: str = ""
+
+    @property
+    def photos(self) -> tuple[PhotoAnalysis, ...]:
+        return tuple(p for p in (self.front, self.side) if p is not None)
+
+    @property
+    def metrics(self) -> tuple[MetricResult, ...]:
+        return tuple(m for p in self.photos for m in p.metrics)
+
+    def all_findings(self) -> tuple[Finding, ...]:
+        return self.findings + tuple(f for p in self.photos for f in p.findings)
+
+    def metric(self, metric_id: str) -> MetricResult:
+        for m in self.metrics:
+            if m.metric == metric_id:
+                return m
+        raise KeyError(metric_id)
+
+    def rows(self) -> list[dict]:
+        """The tidy table: one dict per metric, keys in TABLE_COLUMNS order."""
+        out = []
+        for photo in self.photos:
+            for m in photo.metrics:
+                out.append({
+                    "subject": self.subject,
+                    "view": photo.view.view,
+                    "metric": m.metric,
+                    "label": m.label,
+                    "value": _round(m.value),
+                    "unit": m.unit,
+                    "uncertainty": _round(m.uncertainty),
+                    "side": m.direction,
+                    "status": m.status,
+                    "flag": m.flag,
+                    "reference": m.reference,
+                    "detail": m.detail,
+                    "raw_value": _round(m.raw_value),
+                    "corrected": m.corrected,
+                    "manual": m.manual,
+                    "image": photo.name,
+                    "passes": photo.landmarks.passes,
+                    "analysed_at": self.analysed_at,
+                    "posture_version": self.posture_version,
+                })
+        return out
+
+    def with_landmark_moved(self, slot: str, landmark, x: float, y: float) -> Assessment:
+        """A clinician placed a landmark by hand: the same assessment with that photo's metrics
+        recomputed; the landmark and every metric using it are marked manual."""
+        photo = getattr(self, slot)
+        if photo is None:
+            raise InputError(f"there is no {slot} photo to edit")
+        moved = replace(photo, landmarks=photo.landmarks.moved(landmark, x, y))
+        moved = replace(moved, metrics=_metrics_for(moved, self.options,
+                                                    load_ranges(self.options.reference_ranges)))
+        return replace(self, **{slot: moved})
+
+
+def _round(v: float | None, digits: int = 2) -> float | None:
+    return None if v is None else round(float(v), digits)
+
+
+def _frame(view: ViewClass) -> Frame:
+    if view.view == "side":
+        return Frame(view="side", forward=view.forward)
+    return Frame(view=view.view, lateral=1 if view.left_on_image_right else -1)
+
+
+def _expected_group(slot: str) -> tuple[str, ...]:
+    return ("side",) if slot == "side" else ("front", "back")
+
+
+def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
+                 ranges: dict[str, ReferenceRange]) -> tuple[MetricResult, ...]:
+    group = "side" if p.slot == "side" else "front"
+    if p.view.view not in _expected_group(p.slot):
+        detail = f"the {p.slot} photo is a {p.view.view} view"
+        return tuple(not_measured(m, STATUS_WRONG_VIEW, detail, p.cm_per_px, ranges.get(m.id))
+                     for m in METRICS if m.view == group)
+    return compute_metrics(p.landmarks, _frame(p.view), ranges=ranges, cm_per_px=p.cm_per_px,
+                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
+
+
+def _detect(source, options: AnalysisOptions, detector: PoseDetector, name: str | None):
+    photo = source if isinstance(source, Photo) else load_photo(source, name=name)
+    detection = detect_landmarks(photo.rgb, detector, passes=options.passes, scale=photo.scale)
+    return photo, detection
+
+
+def _analyse_photo(slot: str, photo: Photo, detection, options: AnalysisOptions,
+                   detector: PoseDetector, ranges: dict[str, ReferenceRange]) -> PhotoAnalysis:
+    lm = detection.landmarks
+    view = classify_view(lm)
+    findings = frame_findings(lm, options.min_visibility)
+    if view.view == "oblique":
+        findings.append(Finding("oblique", view.reason))
+    elif view.view not in _expected_group(slot):
+        findings.append(Finding("wrong_view", f"The {slot} photo looks like a {view.view} view: "
+                                f"upload a {slot} photo ({view.reason})."))
+    if options.check_second_person and another_person(photo.rgb, lm.xy / photo.scale, detector):
+        findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
+                                "photograph the patient alone; landmarks may mix two bodies."))
+    extent = body_extent(lm, detection.mask, photo.scale)
+    cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
+
+    x0, y0, x1, y1 = detection.crop_box
+    roll = estimate_roll(photo.rgb, exclude_box=(x0, y0, x1, y1))
+    confident = roll.degrees is not None and roll.confidence >= ROLL_MIN_CONFIDENCE
+    if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
+        findings.append(Finding("camera_tilted", f"The camera looks rolled by {roll.degrees:+.1f} "
+                                "deg (from straight lines in the photo): tilts read that much "
+                                "off; hold the camera level or apply the level correction."))
+    applied = roll.degrees if (options.correct_camera_roll and confident) else None
+    p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
+                      cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
+                      findings=tuple(findings), metrics=())
+    return replace(p, metrics=_metrics_for(p, options, ranges))
+
+
+def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
+            detector: PoseDetector | None = None, front_name: str | None = None,
+            side_name: str | None = None) -> Assessment:
+    """Analyse a visit's front and/or side photo.
+
+    Args:
+        front, side: a path, the file's bytes, or a loaded `Photo`; either may be None.
+        options: `AnalysisOptions`; defaults if None.
+        detector: a `PoseDetector`; the process-wide MediaPipe pool if None.
+
+    Raises:
+        ImageError: a photo cannot be read. NoPersonError: nobody in a photo.
+        InputError: neither photo given, or bad options / reference-range file.
+
+    If the front slot holds a side view and the side slot a front view, they are swapped and a
+    finding says so; any other mismatch marks that photo's metrics "wrong_view".
+    """
+    from posture import __version__
+
+    options = options or AnalysisOptions()
+    if front is None and side is None:
+        raise InputError("give at least one photo: a front photo, a side photo, or both")
+    if detector is None:
+        from posture.landmarks.mediapipe_pose import default_detector
+
+        detector = default_detector()
+    ranges = load_ranges(options.reference_ranges)
+    detected = {}
+    for slot, source, name in (("front", front, front_name), ("side", side, side_name)):
+        if source is not None:
+            detected[slot] = _detect(source, options, detector,
+                                     name or (os.path.basename(source)
+                                              if isinstance(source, (str, os.PathLike)) else None))
+    findings = []
+    if len(detected) == 2:
+        views = {slot: classify_view(d[1].landmarks).view for slot, d in detected.items()}
+        if views["front"] == "side" and views["side"] in ("front", "back"):
+            detected = {"front": detected["side"], "side": detected["front"]}
+            findings.append(Finding("views_swapped", "The front and side photos were swapped; "
+                                    "each was analysed as the view it shows."))
+    photos = {slot: _analyse_photo(slot, photo, det, options, detector, ranges)
+              for slot, (photo, det) in detected.items()}
+    return Assessment(subject=options.subject, options=options, front=photos.get("front"),
+                      side=photos.get("side"), findings=tuple(findings),
+                      posture_version=__version__)

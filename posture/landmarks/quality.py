@@ -1,0 +1,130 @@
+"""Is the photo usable? Body in frame, big enough, alone, and how tall it stands in pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from posture.landmarks.detector import PoseDetector
+from posture.landmarks.result import PoseLandmarks
+from posture.landmarks.vocabulary import Landmark as L
+
+# Head to feet: what must be inside the photo for the posture metrics to mean anything.
+_HEAD = (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR)
+_FEET = (L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_HEEL, L.RIGHT_HEEL)
+_TORSO = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
+# Below this fraction of the photo's height the body is a few hundred pixels on a phone photo
+# and a landmark's pixel noise becomes a large angle.
+MIN_BODY_FRACTION = 0.4
+# A second detection whose torso is at least this fraction of the patient's is another person
+# (a child or a poster far smaller is not a likely confusion for the detector).
+SECOND_PERSON_MIN_SIZE = 0.3
+# Drillis & Contini (1966) segment proportions: eye height is about 0.936 of stature.
+EYE_HEIGHT_FRACTION = 0.936
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the clinician should know before trusting the numbers."""
+
+    code: str      # stable identifier: body_cut_off, person_small, multiple_people, ...
+    message: str   # one line, says what to do
+
+
+@dataclass(frozen=True)
+class BodyExtent:
+    """The standing body's vertical extent in photo pixels (y down).
+
+    method: "segmentation" (top and bottom of MediaPipe's person mask: includes hair and shoe
+    soles, typically 1-3 % taller than stature) or "eye-height ratio" (heel-to-eye distance
+    divided by 0.936, Drillis & Contini 1966; individual proportions vary by about +/-2 %).
+    """
+
+    top: float
+    bottom: float
+    method: str
+
+    @property
+    def height_px(self) -> float:
+        return self.bottom - self.top
+
+
+def _name(lm: L) -> str:
+    return lm.name.lower().replace("_", " ")
+
+
+def frame_findings(lm: PoseLandmarks, min_visibility: float) -> list[Finding]:
+    """Body cut off, too small, landmarks of the torso not visible."""
+    out = []
+    w, h = lm.image_size
+    cut = [p for p in _HEAD + _FEET if not lm.inside_image(p)]
+    if cut:
+        where = "head" if any(p in _HEAD for p in cut) else "feet"
+        if any(p in _HEAD for p in cut) and any(p in _FEET for p in cut):
+            where = "head and feet"
+        out.append(Finding("body_cut_off", f"The body is cut off ({where} outside the photo): "
+                           "step back so head to feet are in the frame."))
+    else:
+        feet_vis = [p for p in _FEET if lm.visibility[p] < min_visibility]
+        if len(feet_vis) == len(_FEET):
+            out.append(Finding("feet_not_visible", "The feet are not visible: photograph the "
+                               "whole body, feet included, on a clear floor."))
+    ys = lm.xy[:, 1]
+    if (np.max(ys) - np.min(ys)) < MIN_BODY_FRACTION * h:
+        out.append(Finding("person_small", "The person fills less than "
+                           f"{MIN_BODY_FRACTION:.0%} of the photo's height: move the camera "
+                           "closer (2-4 m) or zoom in; small bodies give noisy angles."))
+    hidden = [p for p in _TORSO if lm.visibility[p] < min_visibility]
+    if hidden:
+        out.append(Finding("low_visibility", "Low landmark confidence at "
+                           + ", ".join(_name(p) for p in hidden)
+                           + ": loose clothing, shadow or occlusion; metrics using them are "
+                           "not reported."))
+    return out
+
+
+def another_person(rgb: np.ndarray, working_xy: np.ndarray, detector: PoseDetector) -> bool:
+    """True if a second person of comparable size is in the photo.
+
+    MediaPipe Pose follows one person; a second one can pull its landmarks across. Hide the
+    patient (their landmark box, widened) and look again.
+    """
+    h, w = rgb.shape[:2]
+    x0, y0 = np.min(working_xy, axis=0)
+    x1, y1 = np.max(working_xy, axis=0)
+    pad = 0.15 * (y1 - y0)
+    hidden = np.array(rgb, copy=True)
+    hidden[max(0, int(y0 - 2 * pad)):min(h, int(y1 + pad)),
+           max(0, int(x0 - pad)):min(w, int(x1 + pad))] = 127
+    other = detector.detect(hidden)
+    if other is None or np.mean(other.visibility[list(_TORSO)]) < 0.5:
+        return False
+    torso = lambda xy: np.linalg.norm((xy[L.LEFT_SHOULDER] + xy[L.RIGHT_SHOULDER]) / 2  # noqa: E731
+                                      - (xy[L.LEFT_HIP] + xy[L.RIGHT_HIP]) / 2)
+    return bool(torso(other.xy) >= SECOND_PERSON_MIN_SIZE * torso(working_xy))
+
+
+def body_extent(lm: PoseLandmarks, mask: np.ndarray | None, scale: float) -> BodyExtent:
+    """The body's top and bottom in photo pixels, from the segmentation mask when it is usable.
+
+    mask: person probability at the working size (photo pixels / scale); None to use the ratio.
+    """
+    xy = lm.xy
+    feet_y = float(np.max(xy[list(_FEET) + [L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX], 1]))
+    if mask is not None:
+        person = mask > 0.5
+        # Only the columns of the body's own landmark span: another object's mask is ignored.
+        x0 = max(0, int(np.min(xy[:, 0]) / scale) - 2)
+        x1 = min(mask.shape[1], int(np.max(xy[:, 0]) / scale) + 3)
+        rows = np.flatnonzero(person[:, x0:x1].any(axis=1))
+        if rows.size:
+            top = rows[0] * scale
+            bottom = max((rows[-1] + 1) * scale, feet_y)
+            eye_y = float(np.mean(xy[[L.LEFT_EYE, L.RIGHT_EYE], 1]))
+            # A mask top below the eyes, or far above them, is not a head: fall back.
+            if top < eye_y and (eye_y - top) < 0.25 * (bottom - top):
+                return BodyExtent(top=float(top), bottom=float(bottom), method="segmentation")
+    eye_y = float(np.mean(xy[[L.LEFT_EYE, L.RIGHT_EYE], 1]))
+    stature = (feet_y - eye_y) / EYE_HEIGHT_FRACTION
+    return BodyExtent(top=feet_y - stature, bottom=feet_y, method="eye-height ratio")

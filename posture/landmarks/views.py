@@ -1,0 +1,105 @@
+"""Which way the body faces the camera: front, back or side (and which side), from landmarks.
+
+Geometry, not learning: seen from the front or back, the shoulders and hips are wide compared
+with the torso's length (shoulder width is about 0.8 of the shoulder-to-hip length in adults,
+hip-joint width about 0.4); seen from the side both collapse toward zero. Between the two bands
+the subject is turned obliquely, and no view's metrics can be trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from posture.landmarks.result import PoseLandmarks
+from posture.landmarks.vocabulary import Landmark as L
+
+# (shoulder width + hip width) / 2 / torso length. Square to the camera it is about 0.6; a body
+# turned by angle a shows cos(a) of it, so 0.3 is turned about 60 deg and 0.45 about 40 deg.
+SIDE_MAX_RATIO = 0.30
+FRONT_MIN_RATIO = 0.45
+# Mean visibility of the face landmarks below which the face is taken to point away.
+FACE_HIDDEN = 0.5
+_FACE = (L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, L.MOUTH_LEFT, L.MOUTH_RIGHT)
+
+VIEWS = ("front", "back", "side", "oblique")
+FACINGS = ("image-right", "image-left")
+
+
+@dataclass(frozen=True)
+class ViewClass:
+    """A photo's view.
+
+    Attributes:
+        view: "front", "back", "side" or "oblique" (turned between front and side).
+        facing: for side views, the image direction the patient faces: "image-right" or
+            "image-left"; None otherwise. Facing image-right shows the patient's right side.
+        width_ratio: the body's mean shoulder/hip width over its torso length (0 = side-on).
+        reason: one line for the clinician.
+    """
+
+    view: str
+    facing: str | None
+    width_ratio: float
+    reason: str
+
+    @property
+    def forward(self) -> int:
+        """+1 if anatomical forward is image +x, -1 if image -x (side views only)."""
+        if self.facing is None:
+            raise ValueError("forward is defined for side views only")
+        return 1 if self.facing == "image-right" else -1
+
+    @property
+    def left_on_image_right(self) -> bool:
+        """True in a front view: the patient's left side is on the image's right."""
+        return self.view != "back"
+
+
+def _mid(xy: np.ndarray, a: L, b: L) -> np.ndarray:
+    return (xy[a] + xy[b]) / 2.0
+
+
+def width_ratio(lm: PoseLandmarks) -> float:
+    xy = lm.xy
+    torso = float(np.linalg.norm(_mid(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+                                 - _mid(xy, L.LEFT_HIP, L.RIGHT_HIP)))
+    widths = (abs(xy[L.LEFT_SHOULDER, 0] - xy[L.RIGHT_SHOULDER, 0])
+              + abs(xy[L.LEFT_HIP, 0] - xy[L.RIGHT_HIP, 0])) / 2.0
+    return float(widths / torso) if torso > 0 else 0.0
+
+
+def side_facing(lm: PoseLandmarks) -> str:
+    """Which image direction the face and feet point: nose ahead of the ears, toes ahead of
+    the heels. Each cue is weighted by its length relative to the torso."""
+    xy = lm.xy
+    torso = float(np.linalg.norm(_mid(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+                                 - _mid(xy, L.LEFT_HIP, L.RIGHT_HIP))) or 1.0
+    face = xy[L.NOSE, 0] - _mid(xy, L.LEFT_EAR, L.RIGHT_EAR)[0]
+    feet = (_mid(xy, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX)[0]
+            - _mid(xy, L.LEFT_HEEL, L.RIGHT_HEEL)[0])
+    # The face cue is the more reliable (feet may be hidden); it counts double.
+    vote = (2.0 * face + feet) / torso
+    return "image-right" if vote >= 0 else "image-left"
+
+
+def classify_view(lm: PoseLandmarks) -> ViewClass:
+    """Classify one photo's view from its landmarks."""
+    ratio = width_ratio(lm)
+    if ratio <= SIDE_MAX_RATIO:
+        facing = side_facing(lm)
+        return ViewClass("side", facing, ratio, f"side view, patient facing {facing}")
+    if ratio < FRONT_MIN_RATIO:
+        return ViewClass("oblique", None, ratio,
+                         "the body is turned obliquely to the camera: neither a front nor a "
+                         "side view; square the patient to the camera")
+    face_vis = float(np.mean(lm.visibility[list(_FACE)]))
+    left_on_right = lm.xy[L.LEFT_SHOULDER, 0] > lm.xy[L.RIGHT_SHOULDER, 0]
+    if left_on_right and face_vis >= FACE_HIDDEN:
+        return ViewClass("front", None, ratio, "front view")
+    if not left_on_right:
+        return ViewClass("back", None, ratio,
+                         "back view: the patient's left is on the image's left")
+    return ViewClass("back", None, ratio,
+                     "back view: the face is not visible")

@@ -1,0 +1,134 @@
+"""The metric table: every measure is one row of data; `posture.metrics.compute` interprets it.
+
+Definitions, signs and caveats follow `METRICS.md` (shared clinical reference, summarized in
+README.md). Side-view rows name the patient's RIGHT landmarks: a patient facing image-right shows
+the right side to the camera; facing image-left, the rows are read with left and right swapped,
+so the near (visible) side is always the one measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from posture.landmarks.vocabulary import Landmark as L
+
+# A point is a landmark, or the midpoint of two.
+Point = Union[L, tuple[L, L]]
+
+EARS = (L.LEFT_EAR, L.RIGHT_EAR)
+SHOULDERS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+HIPS = (L.LEFT_HIP, L.RIGHT_HIP)
+ANKLES = (L.LEFT_ANKLE, L.RIGHT_ANKLE)
+
+DEG, LENGTH, PERCENT = "deg", "length", "%"
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """One measure.
+
+    Attributes:
+        id: stable identifier used in CSV, JSON, the database and reference-range files.
+        label: human name.
+        view: "front" (front or back photo) or "side".
+        formula: name of the geometry rule in `posture.metrics.compute.FORMULAS`.
+        points: the formula's arguments, in order.
+        unit: DEG, LENGTH (reported in cm with a scale, else px) or PERCENT.
+        positive / negative: what a positive / negative value means, in words.
+        per: for PERCENT metrics, the body length (two points) the offset is divided by.
+        note: caveat shown with the metric.
+        neutral: the value at which neither `positive` nor `negative` words apply.
+    """
+
+    id: str
+    label: str
+    view: str
+    formula: str
+    points: tuple[Point, ...]
+    unit: str
+    positive: str
+    negative: str
+    per: tuple[Point, Point] | None = None
+    note: str = ""
+    neutral: float = 0.0
+
+    def landmarks(self) -> frozenset[L]:
+        """Every landmark the metric needs (before near-side swapping)."""
+        out: set[L] = set()
+        for p in self.points + (self.per or ()):
+            out.update(p if isinstance(p, tuple) else (p,))
+        return frozenset(out)
+
+
+METRICS: tuple[MetricDef, ...] = (
+    # ---- front (or back) view: patient's frame, positive = patient's left higher / toward left
+    MetricDef("head_tilt", "Head tilt", "front", "tilt", EARS, DEG,
+              "left ear higher", "right ear higher"),
+    MetricDef("shoulder_tilt", "Shoulder tilt", "front", "tilt", SHOULDERS, DEG,
+              "left shoulder higher", "right shoulder higher",
+              note="Shoulder landmark is near the glenohumeral joint, not the acromion."),
+    MetricDef("shoulder_height_diff", "Shoulder height difference", "front", "height_diff",
+              SHOULDERS, LENGTH, "left shoulder higher", "right shoulder higher"),
+    MetricDef("pelvic_obliquity", "Pelvic obliquity", "front", "tilt", HIPS, DEG,
+              "left hip higher", "right hip higher",
+              note="Hip-joint-centre line, not the ASIS or iliac crest line."),
+    MetricDef("pelvic_height_diff", "Pelvic height difference", "front", "height_diff", HIPS,
+              LENGTH, "left hip higher", "right hip higher"),
+    MetricDef("shoulder_pelvis_angle", "Shoulder-pelvis angle", "front", "tilt_difference",
+              SHOULDERS + HIPS, DEG, "shoulders tilt more to the left than the pelvis",
+              "shoulders tilt more to the right than the pelvis"),
+    MetricDef("trunk_lateral_lean", "Trunk lateral lean", "front", "lateral_lean",
+              (HIPS, SHOULDERS), DEG, "trunk leans to the patient's left",
+              "trunk leans to the patient's right"),
+    MetricDef("head_lateral_shift", "Head lateral shift", "front", "lateral_offset",
+              (EARS, ANKLES), LENGTH, "head shifted to the patient's left",
+              "head shifted to the patient's right"),
+    MetricDef("head_lateral_shift_pct", "Head lateral shift (% shoulder width)", "front",
+              "lateral_offset", (EARS, ANKLES), PERCENT, "head shifted to the patient's left",
+              "head shifted to the patient's right", per=SHOULDERS),
+    MetricDef("knee_frontal_angle_left", "Left knee frontal angle", "front", "knee_frontal",
+              (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE, HIPS), DEG,
+              "knee toward the midline (valgus)", "knee away from the midline (varus)",
+              note="Hip-knee-ankle line; not a Q-angle (no patella landmark)."),
+    MetricDef("knee_frontal_angle_right", "Right knee frontal angle", "front", "knee_frontal",
+              (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE, HIPS), DEG,
+              "knee toward the midline (valgus)", "knee away from the midline (varus)",
+              note="Hip-knee-ankle line; not a Q-angle (no patella landmark)."),
+    # ---- side view: near side, positive = anterior
+    MetricDef("forward_head_angle", "Forward-head angle (CVA proxy)", "side", "elevation",
+              (L.RIGHT_SHOULDER, L.RIGHT_EAR), DEG, "ear behind the shoulder",
+              "ear forward of the shoulder (smaller = head further forward)",
+              note="Measured at the shoulder landmark, not C7: reads higher than a clinical "
+                   "CVA; clinical cut-offs do not transfer unchanged.", neutral=90.0),
+    MetricDef("head_forward_offset", "Head forward offset", "side", "forward_offset",
+              (L.RIGHT_EAR, L.RIGHT_SHOULDER), LENGTH, "ear anterior to the shoulder",
+              "ear posterior to the shoulder"),
+    MetricDef("head_forward_offset_pct", "Head forward offset (% torso length)", "side",
+              "forward_offset", (L.RIGHT_EAR, L.RIGHT_SHOULDER), PERCENT,
+              "ear anterior to the shoulder", "ear posterior to the shoulder",
+              per=(L.RIGHT_SHOULDER, L.RIGHT_HIP)),
+    MetricDef("trunk_sagittal_lean", "Trunk sagittal lean", "side", "sagittal_lean",
+              (L.RIGHT_HIP, L.RIGHT_SHOULDER), DEG, "shoulders anterior to the hips",
+              "shoulders posterior to the hips"),
+    MetricDef("knee_sagittal_angle", "Knee sagittal angle", "side", "knee_sagittal",
+              (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE), DEG, "knee flexed",
+              "knee hyperextended"),
+    MetricDef("plumb_ear", "Plumb line: ear", "side", "forward_offset",
+              (L.RIGHT_EAR, L.RIGHT_ANKLE), LENGTH, "ear anterior to the ankle",
+              "ear posterior to the ankle"),
+    MetricDef("plumb_shoulder", "Plumb line: shoulder", "side", "forward_offset",
+              (L.RIGHT_SHOULDER, L.RIGHT_ANKLE), LENGTH, "shoulder anterior to the ankle",
+              "shoulder posterior to the ankle"),
+    MetricDef("plumb_hip", "Plumb line: hip", "side", "forward_offset",
+              (L.RIGHT_HIP, L.RIGHT_ANKLE), LENGTH, "hip anterior to the ankle",
+              "hip posterior to the ankle"),
+    MetricDef("plumb_knee", "Plumb line: knee", "side", "forward_offset",
+              (L.RIGHT_KNEE, L.RIGHT_ANKLE), LENGTH, "knee anterior to the ankle",
+              "knee posterior to the ankle"),
+    MetricDef("body_sagittal_lean", "Body sagittal lean", "side", "sagittal_lean",
+              (L.RIGHT_ANKLE, L.RIGHT_SHOULDER), DEG, "body leans forward",
+              "body leans backward"),
+)
+
+METRICS_BY_ID = {m.id: m for m in METRICS}

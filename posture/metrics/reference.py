@@ -1,0 +1,110 @@
+"""Reference ranges: data a clinic can override, never constants in code.
+
+The default table (`reference_ranges.csv` beside this file) cites its source for each row or says
+"screening default": no validated cut-off exists for most photo measures (METRICS.md). A clinic
+overrides it with a CSV of the same columns (`--reference FILE`, or POSTURE_REFERENCE_RANGES):
+rows it lists replace the defaults; rows it leaves out keep them.
+
+Columns: metric, low, high, unit, basis, source. An empty low or high means unbounded on that
+side; both empty means "report only, no range".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from posture.errors import InputError
+from posture.metrics.definitions import METRICS_BY_ID
+
+DEFAULT_PATH = Path(__file__).with_name("reference_ranges.csv")
+ENV_VAR = "POSTURE_REFERENCE_RANGES"
+COLUMNS = ("metric", "low", "high", "unit", "basis", "source")
+
+
+@dataclass(frozen=True)
+class ReferenceRange:
+    metric: str
+    low: float | None
+    high: float | None
+    unit: str
+    basis: str
+    source: str
+
+    @property
+    def has_range(self) -> bool:
+        return self.low is not None or self.high is not None
+
+    def contains(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        """E.g. "-2 to 2 deg (screening default, not a validated cut-off)"."""
+        if not self.has_range:
+            return "no reference range"
+        unit = "" if self.unit in ("length", "") else f" {self.unit}"
+        if self.low is not None and self.high is not None:
+            text = f"{self.low:g} to {self.high:g}{unit}"
+        elif self.low is not None:
+            text = f">= {self.low:g}{unit}"
+        else:
+            text = f"<= {self.high:g}{unit}"
+        if self.basis == "screening default":
+            return f"{text} (screening default, not a validated cut-off)"
+        return f"{text} ({self.basis})"
+
+
+def _number(text: str, where: str) -> float | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{where}: '{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise InputError(f"{where}: '{text}' is not a finite number")
+    return value
+
+
+def parse_ranges(text: str, name: str = "reference ranges") -> dict[str, ReferenceRange]:
+    """Parse a reference-range CSV. Raises InputError with the file and row on bad content."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("metric", "low", "high") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(f"{name}: missing column(s) {', '.join(missing)}; "
+                         f"expected {', '.join(COLUMNS)}")
+    out: dict[str, ReferenceRange] = {}
+    for i, row in enumerate(reader, start=2):
+        where = f"{name}, line {i}"
+        metric = (row.get("metric") or "").strip()
+        if metric not in METRICS_BY_ID:
+            raise InputError(f"{where}: unknown metric '{metric[:40]}'")
+        low, high = _number(row.get("low"), where), _number(row.get("high"), where)
+        if low is not None and high is not None and low > high:
+            raise InputError(f"{where}: low {low:g} is above high {high:g}")
+        out[metric] = ReferenceRange(
+            metric=metric, low=low, high=high,
+            unit=(row.get("unit") or "").strip(),
+            basis=(row.get("basis") or "clinic setting").strip(),
+            source=(row.get("source") or "").strip(),
+        )
+    return out
+
+
+def load_ranges(override: str | os.PathLike | None = None) -> dict[str, ReferenceRange]:
+    """The default table, updated by a clinic's file (argument, else POSTURE_REFERENCE_RANGES)."""
+    ranges = parse_ranges(DEFAULT_PATH.read_text(encoding="utf-8"), DEFAULT_PATH.name)
+    path = override or os.environ.get(ENV_VAR)
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"Cannot read reference ranges '{path}': "
+                             f"{getattr(exc, 'strerror', None) or 'not a UTF-8 text file'}") from None
+        ranges.update(parse_ranges(text, Path(path).name))
+    return ranges
