@@ -43,16 +43,17 @@ class ReferenceRange:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
     def describe(self) -> str:
-        """E.g. "-2 to 2 deg (screening default, not a validated cut-off)"."""
+        """E.g. "between -2 and 2 deg (screening default, not a validated cut-off)"."""
         if not self.has_range:
             return "no reference range"
         unit = "" if self.unit in ("length", "") else f" {self.unit}"
+        # Worded so the text never starts with "-" (a spreadsheet would take it for a formula).
         if self.low is not None and self.high is not None:
-            text = f"{self.low:g} to {self.high:g}{unit}"
+            text = f"between {self.low:g} and {self.high:g}{unit}"
         elif self.low is not None:
-            text = f">= {self.low:g}{unit}"
+            text = f"at least {self.low:g}{unit}"
         else:
-            text = f"<= {self.high:g}{unit}"
+            text = f"at most {self.high:g}{unit}"
         if self.basis == "screening default":
             return f"{text} (screening default, not a validated cut-off)"
         return f"{text} ({self.basis})"

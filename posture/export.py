@@ -1,0 +1,93 @@
+"""CSV and JSON exports of an assessment. They read its tidy rows; nothing is recomputed.
+
+CSV cells: text that a spreadsheet would run as a formula (starting with = + - @, tab or CR)
+is prefixed with an apostrophe (OWASP's CSV-injection advice); numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import IO
+
+from posture.assessment import TABLE_COLUMNS, Assessment, PhotoAnalysis
+from posture.landmarks.vocabulary import Landmark
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A CSV cell that no spreadsheet will evaluate. Non-text values pass through unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    if value is None:
+        return ""
+    return value
+
+
+def write_csv(rows: Iterable[dict], fp: IO[str], columns: Sequence[str] = TABLE_COLUMNS,
+              header: bool = True) -> None:
+    """Write rows (dicts) as CSV with the given columns, formula-safe."""
+    writer = csv.DictWriter(fp, fieldnames=list(columns), extrasaction="ignore",
+                            lineterminator="\n")
+    if header:
+        writer.writeheader()
+    for row in rows:
+        writer.writerow({k: safe_cell(row.get(k)) for k in columns})
+
+
+def csv_text(rows: Iterable[dict], columns: Sequence[str] = TABLE_COLUMNS) -> str:
+    buf = io.StringIO()
+    write_csv(rows, buf, columns)
+    return buf.getvalue()
+
+
+def _photo_json(p: PhotoAnalysis) -> dict:
+    lm = p.landmarks
+    spread = lm.pass_xy.std(axis=0) if lm.passes > 1 else None
+    return {
+        "slot": p.slot,
+        "image": p.name,
+        "view": p.view.view,
+        "facing": p.view.facing,
+        "image_size": list(lm.image_size),
+        "passes": lm.passes,
+        "body_extent_px": {"top": round(p.extent.top, 1), "bottom": round(p.extent.bottom, 1),
+                           "method": p.extent.method},
+        "cm_per_px": p.cm_per_px,
+        "camera_roll": None if p.roll is None else {
+            "degrees": p.roll.degrees, "confidence": round(p.roll.confidence, 3),
+            "method": p.roll.method, "reason": p.roll.reason, "applied": p.roll_applied,
+        },
+        "findings": [{"code": f.code, "message": f.message} for f in p.findings],
+        "landmarks": [
+            {
+                "name": Landmark(i).name.lower(),
+                "x": round(float(lm.xy[i, 0]), 2), "y": round(float(lm.xy[i, 1]), 2),
+                "z": round(float(lm.z[i]), 2), "visibility": round(float(lm.visibility[i]), 3),
+                "spread_px": None if spread is None else round(float(spread[i].max()), 2),
+                "manual": Landmark(i) in lm.manual,
+            }
+            for i in range(len(Landmark))
+        ],
+    }
+
+
+def assessment_json(a: Assessment) -> dict:
+    """The full result: options, findings, per-photo landmarks (photo pixels), metric rows."""
+    return {
+        "subject": a.subject,
+        "analysed_at": a.analysed_at,
+        "posture_version": a.posture_version,
+        "options": {"passes": a.options.passes, "height_cm": a.options.height_cm,
+                    "correct_camera_roll": a.options.correct_camera_roll},
+        "findings": [{"code": f.code, "message": f.message} for f in a.findings],
+        "photos": [_photo_json(p) for p in a.photos],
+        "metrics": a.rows(),
+    }
+
+
+def json_text(a: Assessment) -> str:
+    return json.dumps(assessment_json(a), indent=2, allow_nan=False)

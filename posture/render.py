@@ -1,0 +1,168 @@
+"""Annotated photos: landmarks, the lines each metric uses, a plumb line, readable labels.
+
+Drawn on the working image (the photo downscaled to at most 1280 px), sized relative to it so
+labels stay readable on a phone screen. Output is PNG bytes with no metadata (no EXIF, no GPS).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from posture.assessment import PhotoAnalysis
+from posture.images import strip_metadata_png
+from posture.landmarks.vocabulary import MIRROR_ORDER, SKELETON
+from posture.landmarks.vocabulary import Landmark as L
+from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+
+# Colours (RGB).
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+CYAN, YELLOW, MAGENTA = (0, 200, 255), (255, 210, 0), (255, 0, 200)
+GREEN, RED, ORANGE = (40, 220, 90), (235, 40, 40), (255, 140, 0)
+MANUAL = (255, 90, 255)
+
+
+class _Canvas:
+    def __init__(self, rgb: np.ndarray, scale: float) -> None:
+        self.img = np.array(rgb, copy=True)
+        self.scale = scale
+        h, w = self.img.shape[:2]
+        self.unit = max(h, w) / 1000.0           # 1 at 1000 px
+        self.thick = max(1, round(2 * self.unit))
+        self.font = 0.5 * max(self.unit, 0.35)
+
+    def pt(self, xy) -> tuple[int, int]:
+        x, y = np.asarray(xy) / self.scale
+        return int(round(x)), int(round(y))
+
+    def line(self, a, b, colour, dashed=False, thick=None):
+        thick = thick or self.thick
+        pa, pb = np.array(self.pt(a), float), np.array(self.pt(b), float)
+        if not dashed:
+            cv2.line(self.img, tuple(map(int, pa)), tuple(map(int, pb)), colour, thick,
+                     cv2.LINE_AA)
+            return
+        n = max(1, int(np.linalg.norm(pb - pa) / (12 * self.unit + 1)))
+        for i in range(0, n, 2):
+            s, e = pa + (pb - pa) * i / n, pa + (pb - pa) * min(i + 1, n) / n
+            cv2.line(self.img, tuple(map(int, s)), tuple(map(int, e)), colour, thick, cv2.LINE_AA)
+
+    def dot(self, xy, colour, r=None):
+        cv2.circle(self.img, self.pt(xy), r or max(2, round(3 * self.unit)), colour, -1,
+                   cv2.LINE_AA)
+
+    def label(self, xy, text, colour, right_align=False):
+        x, y = self.pt(xy)
+        h, w = self.img.shape[:2]
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, self.font, self.thick)
+        if right_align:
+            x -= tw
+        x = int(np.clip(x, 2, max(2, w - tw - 2)))
+        y = int(np.clip(y, th + 2, h - base - 2))
+        cv2.rectangle(self.img, (x - 2, y - th - 2), (x + tw + 2, y + base + 1), BLACK, -1)
+        cv2.putText(self.img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, self.font, colour,
+                    self.thick, cv2.LINE_AA)
+
+
+# Short names keep labels inside a portrait photo; the table beside it has the full names.
+SHORT = {
+    "head_tilt": "Head", "shoulder_tilt": "Shoulders", "pelvic_obliquity": "Pelvis",
+    "trunk_lateral_lean": "Trunk", "knee_frontal_angle_left": "L knee",
+    "knee_frontal_angle_right": "R knee", "forward_head_angle": "Head (CVA proxy)",
+    "trunk_sagittal_lean": "Trunk", "knee_sagittal_angle": "Knee", "plumb_hip": "Hip-plumb",
+}
+
+
+def _value_text(p: PhotoAnalysis, metric_id: str) -> tuple[str, tuple[int, int, int]] | None:
+    """Label text and colour (orange when outside its reference range)."""
+    for m in p.metrics:
+        if m.metric == metric_id and m.status == STATUS_OK:
+            colour = ORANGE if m.flag == FLAG_OUTSIDE else WHITE
+            return f"{SHORT.get(metric_id, m.label)} {m.value:+.1f} {m.unit}", colour
+    return None
+
+
+def render(p: PhotoAnalysis) -> np.ndarray:
+    """The annotated working image as an RGB array."""
+    c = _Canvas(p.photo.rgb, p.photo.scale)
+    xy = p.landmarks.xy
+    vis = p.landmarks.visibility
+    for a, b in SKELETON:
+        if vis[a] >= 0.5 and vis[b] >= 0.5:
+            c.line(xy[a], xy[b], (200, 200, 200), thick=max(1, c.thick - 1))
+    for lm in L:
+        colour = MANUAL if lm in p.landmarks.manual else (GREEN if vis[lm] >= 0.5 else RED)
+        c.dot(xy[lm], colour)
+    if p.view.view == "side":
+        _side(c, p)
+    elif p.view.view in ("front", "back"):
+        _front(c, p)
+    return c.img
+
+
+def _horizontal(c: _Canvas, a, b, colour, text):
+    """The line a-b, a dashed horizontal through its left end, and the label."""
+    left = a if a[0] < b[0] else b
+    right = b if left is a else a
+    c.line(a, b, colour)
+    c.line(left, (right[0] + 0.15 * abs(right[0] - left[0]), left[1]), colour, dashed=True,
+           thick=max(1, c.thick - 1))
+    if text:
+        c.label((right[0] + 0.2 * abs(right[0] - left[0]), right[1]), text[0], text[1])
+
+
+def _front(c: _Canvas, p: PhotoAnalysis) -> None:
+    xy = p.landmarks.xy
+    mid = lambda a, b: (xy[a] + xy[b]) / 2  # noqa: E731
+    _horizontal(c, xy[L.LEFT_EAR], xy[L.RIGHT_EAR], CYAN, _value_text(p, "head_tilt"))
+    _horizontal(c, xy[L.LEFT_SHOULDER], xy[L.RIGHT_SHOULDER], YELLOW,
+                _value_text(p, "shoulder_tilt"))
+    _horizontal(c, xy[L.LEFT_HIP], xy[L.RIGHT_HIP], MAGENTA, _value_text(p, "pelvic_obliquity"))
+    hip, sh = mid(L.LEFT_HIP, L.RIGHT_HIP), mid(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+    c.line(hip, sh, GREEN)
+    ankle = mid(L.LEFT_ANKLE, L.RIGHT_ANKLE)
+    ear = mid(L.LEFT_EAR, L.RIGHT_EAR)
+    # The frontal plumb line through the mid-ankle point: head shift is measured from it.
+    c.line((ankle[0], ankle[1]), (ankle[0], ear[1] - 0.05 * (ankle[1] - ear[1])), RED,
+           dashed=True)
+    text = _value_text(p, "trunk_lateral_lean")
+    if text:
+        c.label(sh + (0, -0.25 * abs(hip[1] - sh[1])), text[0], text[1])
+    for side, metric in (("LEFT", "knee_frontal_angle_left"), ("RIGHT", "knee_frontal_angle_right")):
+        h, k, a = (xy[L[f"{side}_{j}"]] for j in ("HIP", "KNEE", "ANKLE"))
+        c.line(h, k, ORANGE)
+        c.line(k, a, ORANGE)
+        text = _value_text(p, metric)
+        if text:
+            outward = 1 if k[0] > hip[0] else -1
+            c.label(k + (outward * 0.08 * abs(a[1] - h[1]), 0), text[0], text[1],
+                    right_align=outward < 0)
+
+
+def _side(c: _Canvas, p: PhotoAnalysis) -> None:
+    near = (lambda lm: L(MIRROR_ORDER[lm])) if p.view.facing == "image-left" else (lambda lm: lm)
+    xy = p.landmarks.xy
+    ear, sh, hip, knee, ankle = (xy[near(lm)] for lm in (
+        L.RIGHT_EAR, L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE))
+    top = ear[1] - 0.08 * (ankle[1] - ear[1])
+    c.line((ankle[0], ankle[1]), (ankle[0], top), RED, dashed=True)  # plumb line
+    for pnt in (ear, sh, hip, knee):
+        c.line(pnt, (ankle[0], pnt[1]), RED, thick=max(1, c.thick - 1))
+    c.line(sh, ear, CYAN)
+    c.line(sh, (sh[0] + p.view.forward * 0.6 * abs(sh[1] - ear[1]), sh[1]), CYAN, dashed=True)
+    c.line(hip, sh, GREEN)
+    c.line(hip, knee, ORANGE)
+    c.line(knee, ankle, ORANGE)
+    # Labels go behind the body, where the face and toes are not.
+    back = -p.view.forward
+    dx = back * 0.12 * abs(ankle[1] - ear[1])
+    for pnt, metric in ((ear, "forward_head_angle"), (sh, "trunk_sagittal_lean"),
+                        (knee, "knee_sagittal_angle"), (hip, "plumb_hip")):
+        text = _value_text(p, metric)
+        if text:
+            c.label(pnt + (dx, 0), text[0], text[1], right_align=back < 0)
+
+
+def render_png(p: PhotoAnalysis) -> bytes:
+    """The annotated image as PNG bytes with no metadata."""
+    return strip_metadata_png(render(p))
