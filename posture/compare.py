@@ -1,0 +1,298 @@
+"""Before/after comparison of two visits: every metric, its change, and whether it is real.
+
+Pure: it reads the core's tidy rows (`Assessment.rows()`, or the same rows from the records
+store) and recomputes no metric.
+
+When is a change real? Both of:
+
+1. It exceeds the detection noise of the two measurements: |after - before| >
+   ``NOISE_FACTOR * sqrt(u_before**2 + u_after**2)``, where u is each value's uncertainty (the
+   standard error over detection passes, see `posture.metrics.compute`). With NOISE_FACTOR = 2
+   (1.96 rounded) that is a 95 % two-sided test that the two values differ by more than
+   re-detection noise. A value with no uncertainty (a single detection pass) contributes 0.
+2. It exceeds the minimal detectable change (MDC) of the measure, from `detectable_change.csv`
+   beside this module: forward_head_angle 5 deg (Gallego-Izquierdo et al. 2020: 4.96-5.52 deg
+   for a smartphone forward-head angle); no published MDC exists for the other measures of
+   this method, so they carry a "screening default, not a published MDC" a clinic can edit.
+
+The noise term covers landmark jitter on the same photos; the MDC covers what photos cannot
+repeat between visits (stance, camera placement, breathing). Neither covers the bias shared by
+every photo (the shoulder landmark is not the acromion).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from posture.errors import InputError
+from posture.metrics.compute import STATUS_OK
+from posture.metrics.definitions import METRICS_BY_ID
+
+#: The multiple of the combined standard uncertainty a change must exceed (95 %, two-sided).
+NOISE_FACTOR = 2.0
+
+DEFAULT_MDC_PATH = Path(__file__).with_name("detectable_change.csv")
+MDC_ENV_VAR = "POSTURE_DETECTABLE_CHANGE"
+
+REAL, NOT_REAL, NOT_COMPARABLE = "real change", "within measurement noise", "not comparable"
+
+
+@dataclass(frozen=True)
+class DetectableChange:
+    """The smallest change of one metric worth calling real. `mdc` is in `unit`."""
+
+    metric: str
+    mdc: float
+    unit: str
+    basis: str       # "published MDC" or "screening default"
+    source: str
+
+    def describe(self) -> str:
+        """E.g. "5 deg (published MDC)" or "2 deg (screening default, not a published MDC)"."""
+        basis = ("screening default, not a published MDC" if self.basis == "screening default"
+                 else self.basis)
+        return f"{self.mdc:g} {self.unit} ({basis})"
+
+
+def parse_detectable_changes(text: str, name: str = "detectable changes"
+                             ) -> dict[str, DetectableChange]:
+    """Parse a CSV with columns metric, mdc, unit, basis, source. Raises InputError."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not {"metric", "mdc", "unit"} <= set(reader.fieldnames or ()):
+        raise InputError(f"{name}: expected columns metric, mdc, unit, basis, source")
+    out = {}
+    for line, row in enumerate(reader, start=2):
+        metric = (row.get("metric") or "").strip()
+        if metric not in METRICS_BY_ID:
+            raise InputError(f"{name}, line {line}: unknown metric '{metric[:40]}'")
+        try:
+            mdc = float(row.get("mdc") or "")
+        except ValueError:
+            raise InputError(f"{name}, line {line}: mdc must be a number") from None
+        if not (math.isfinite(mdc) and mdc >= 0):
+            raise InputError(f"{name}, line {line}: mdc must be a number of at least 0")
+        out[metric] = DetectableChange(metric, mdc, (row.get("unit") or "").strip(),
+                                       (row.get("basis") or "clinic setting").strip(),
+                                       (row.get("source") or "").strip())
+    return out
+
+
+def load_detectable_changes(override: str | os.PathLike | None = None
+                            ) -> dict[str, DetectableChange]:
+    """The default table, updated by a clinic's file (argument, else $POSTURE_DETECTABLE_CHANGE)."""
+    table = parse_detectable_changes(DEFAULT_MDC_PATH.read_text(encoding="utf-8"),
+                                     DEFAULT_MDC_PATH.name)
+    path = override or os.environ.get(MDC_ENV_VAR)
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            raise InputError(f"cannot read detectable changes '{path}'") from None
+        table.update(parse_detectable_changes(text, Path(path).name))
+    return table
+
+
+def noise_threshold(u_before: float | None, u_after: float | None,
+                    factor: float = NOISE_FACTOR) -> float:
+    """factor * sqrt(u_before^2 + u_after^2); a missing uncertainty counts as 0."""
+    return factor * math.hypot(u_before or 0.0, u_after or 0.0)
+
+
+def is_real_change(change: float, u_before: float | None, u_after: float | None,
+                   mdc: float | None, factor: float = NOISE_FACTOR) -> bool:
+    """True when |change| exceeds BOTH the noise threshold and the MDC (if one is known)."""
+    size = abs(change)
+    return size > noise_threshold(u_before, u_after, factor) and (mdc is None or size > mdc)
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One metric, before and after. Values in `unit`; `change` = after - before.
+
+    real: True / False, or None when the two values cannot be compared (`verdict` says why).
+    threshold: the size a change must exceed to be real (the larger of noise and MDC).
+    """
+
+    metric: str
+    label: str
+    view: str
+    unit: str
+    before: float | None
+    after: float | None
+    change: float | None
+    uncertainty_before: float | None
+    uncertainty_after: float | None
+    noise: float | None
+    mdc: DetectableChange | None
+    threshold: float | None
+    real: bool | None
+    verdict: str
+
+
+@dataclass(frozen=True, eq=False)
+class VisitRecord:
+    """One visit's analysis as comparison, report and pages read it, stored or ad hoc.
+
+    rows: the core's tidy rows (keys: `posture.assessment.TABLE_COLUMNS`).
+    images: slot ("front"/"side") -> annotated PNG without metadata (`render_png`).
+    """
+
+    label: str
+    rows: tuple[dict, ...]
+    images: Mapping[str, bytes] = field(default_factory=dict)
+    findings: tuple[str, ...] = ()
+    subject: str = ""
+    patient_name: str = ""
+    visit_date: date | None = None
+    height_cm: float | None = None
+    notes: str = ""
+    visit_id: int | None = None
+    analysis_id: int | None = None
+    posture_version: str = ""
+    analysed_at: str = ""
+
+    @classmethod
+    def from_assessment(cls, assessment, label: str, *, visit_date: date | None = None,
+                        patient_name: str = "", notes: str = "",
+                        images: Mapping[str, bytes] | None = None) -> VisitRecord:
+        """A record of an analysis that is not (or not yet) stored.
+
+        images: slot -> annotated PNG if already rendered; else `render_png` makes them here.
+        """
+        if images is None:
+            from posture.render import render_png
+
+            images = {p.slot: render_png(p) for p in assessment.photos}
+        return cls(label=label, rows=tuple(assessment.rows()), images=dict(images),
+                   findings=tuple(f.message for f in assessment.all_findings()),
+                   subject=assessment.subject, patient_name=patient_name,
+                   visit_date=visit_date, height_cm=assessment.options.height_cm, notes=notes,
+                   posture_version=assessment.posture_version,
+                   analysed_at=assessment.analysed_at)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    before: VisitRecord
+    after: VisitRecord
+    changes: tuple[MetricChange, ...]
+
+    @property
+    def real_changes(self) -> tuple[MetricChange, ...]:
+        return tuple(c for c in self.changes if c.real)
+
+
+def _by_metric(rows: Iterable[Mapping]) -> dict[str, Mapping]:
+    return {r["metric"]: r for r in rows}
+
+
+def _not_comparable(before: Mapping | None, after: Mapping | None) -> str | None:
+    """Why two rows of one metric cannot be compared, or None if they can."""
+    for when, row in (("before", before), ("after", after)):
+        if row is None:
+            return f"{NOT_COMPARABLE}: no such photo {when}"
+        if row.get("status") != STATUS_OK or row.get("value") is None:
+            return f"{NOT_COMPARABLE}: not measured {when} ({row.get('status') or 'no value'})"
+    if before["unit"] != after["unit"]:
+        return (f"{NOT_COMPARABLE}: units differ ({before['unit']} vs {after['unit']}); "
+                "give the patient's height at both visits")
+    if before["unit"] == "px":
+        return (f"{NOT_COMPARABLE}: pixel lengths depend on the photo; give the patient's "
+                "height to compare in cm")
+    return None
+
+
+def _view_of(*rows: Mapping | None) -> str:
+    for r in rows:
+        if r is not None:
+            metric = METRICS_BY_ID.get(r["metric"])
+            return metric.view if metric else r.get("view", "")
+    return ""
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 2)
+
+
+def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], *,
+                 detectable: Mapping[str, DetectableChange] | None = None,
+                 factor: float = NOISE_FACTOR) -> tuple[MetricChange, ...]:
+    """Every metric present in either visit, in the metric table's order.
+
+    Args:
+        before_rows, after_rows: tidy rows (`Assessment.rows()` or stored ones).
+        detectable: metric -> DetectableChange; the default table if None.
+        factor: the noise factor (see the module docstring).
+    """
+    detectable = load_detectable_changes() if detectable is None else detectable
+    before, after = _by_metric(before_rows), _by_metric(after_rows)
+    order = [m for m in METRICS_BY_ID if m in before or m in after]
+    order += sorted((set(before) | set(after)) - set(order))   # metrics this version lacks
+    out = []
+    for metric in order:
+        b, a = before.get(metric), after.get(metric)
+        known = b or a
+        label = known.get("label") or metric
+        unit = (a or b)["unit"]
+        reason = _not_comparable(b, a)
+        u_b = b.get("uncertainty") if b else None
+        u_a = a.get("uncertainty") if a else None
+        mdc = detectable.get(metric)
+        if mdc is not None and mdc.unit != unit:
+            mdc = None   # e.g. a cm MDC for a length measured in px (already not comparable)
+        if reason is not None:
+            out.append(MetricChange(
+                metric, label, _view_of(b, a), unit, _round(b and b.get("value")),
+                _round(a and a.get("value")), None, u_b, u_a, None, mdc, None, None, reason))
+            continue
+        change = float(a["value"]) - float(b["value"])
+        noise = noise_threshold(u_b, u_a, factor)
+        threshold = max(noise, mdc.mdc if mdc else 0.0)
+        real = is_real_change(change, u_b, u_a, mdc.mdc if mdc else None, factor)
+        out.append(MetricChange(
+            metric, label, _view_of(b, a), unit, _round(b["value"]), _round(a["value"]),
+            _round(change), u_b, u_a, _round(noise), mdc, _round(threshold), real,
+            REAL if real else NOT_REAL))
+    return tuple(out)
+
+
+def compare_visits(before: VisitRecord, after: VisitRecord, *,
+                   detectable: Mapping[str, DetectableChange] | None = None) -> Comparison:
+    """Compare two visit records (stored or from `VisitRecord.from_assessment`)."""
+    return Comparison(before, after, compare_rows(before.rows, after.rows,
+                                                  detectable=detectable))
+
+
+def compare_assessments(before, after, *, detectable=None) -> tuple[MetricChange, ...]:
+    """Compare two `Assessment`s directly (nothing stored, no images)."""
+    return compare_rows(before.rows(), after.rows(), detectable=detectable)
+
+
+#: Columns of `comparison_table`, for the page, the CLI and the PDF.
+COMPARISON_COLUMNS = ("metric", "label", "unit", "before", "after", "change", "threshold",
+                      "real", "verdict", "threshold_basis")
+
+
+def comparison_table(changes: Sequence[MetricChange]) -> list[dict]:
+    """The changes as plain rows (COMPARISON_COLUMNS)."""
+    return [{
+        "metric": c.metric, "label": c.label, "unit": c.unit, "before": c.before,
+        "after": c.after, "change": c.change, "threshold": c.threshold, "real": c.real,
+        "verdict": c.verdict, "threshold_basis": _basis(c),
+    } for c in changes]
+
+
+def _basis(c: MetricChange) -> str:
+    parts = []
+    if c.noise is not None:
+        parts.append(f"noise {NOISE_FACTOR:g} x combined uncertainty = {c.noise:.2f} {c.unit}")
+    if c.mdc is not None:
+        parts.append(f"MDC {c.mdc.describe()}")
+    return "; ".join(parts)

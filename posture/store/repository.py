@@ -1,0 +1,415 @@
+"""Reading and writing records. Every function opens its own short transaction on a `Store`.
+
+Saving is all or nothing: `save_visit` writes the patient (if new), the visit, its photos and
+the analysis (rows, landmarks JSON, annotated images) in one transaction, so a failure at any
+step, or a crash, leaves the database exactly as it was. Deleting is explicit: `delete_visit`
+and `delete_patient` delete (with every photo and analysis) when called; asking the clinician
+to confirm is the caller's job.
+
+What is stored is what the core gives: `Assessment.rows()` verbatim, `assessment_json` for the
+landmarks, `render_png` for the annotated photos. Nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from posture.assessment import TABLE_COLUMNS
+from posture.compare import VisitRecord
+from posture.errors import InputError
+from posture.export import csv_text
+from posture.store.db import Store
+from posture.store.errors import NotFoundError, StoreError
+from posture.store.models import (
+    ROW_FIELDS,
+    Analysis,
+    AnnotatedImage,
+    Measurement,
+    Patient,
+    Photo,
+    Visit,
+)
+
+#: Visit and history CSV: the core's columns (same positions as `posture analyze`'s
+#: results.csv), then the visit's date and id.
+HISTORY_COLUMNS = TABLE_COLUMNS + ("visit_date", "visit_id")
+
+SLOTS = ("front", "side")
+MAX_SUBJECT = 100
+
+#: Called with the name of each step of a save once it is written ("patient", "visit",
+#: "photos", "analysis"), still inside the transaction: tests inject failures here.
+StepHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    subject: str
+    name: str
+    notes: str
+    visits: int
+    last_visit: date | None
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    visit_id: int
+    subject: str
+    visit_date: date
+    height_cm: float | None
+    notes: str
+    slots: tuple[str, ...]          # photos stored: "front", "side"
+    analyses: int
+    posture_version: str            # of the latest analysis
+    analysed_at: str
+
+    @property
+    def label(self) -> str:
+        """E.g. "2025-03-01 (visit 12)": unique even for two visits on one day."""
+        return f"{self.visit_date.isoformat()} (visit {self.visit_id})"
+
+
+@dataclass(frozen=True)
+class AnalysisSummary:
+    analysis_id: int
+    posture_version: str
+    analysed_at: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@contextmanager
+def _transaction(store: Store) -> Iterator[Session]:
+    """store.transaction(), with database failures turned into one-line StoreErrors."""
+    try:
+        with store.transaction() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise StoreError(f"the records database refused the change, nothing was saved: "
+                         f"{reason[0] if reason else type(exc).__name__}") from exc
+
+
+def _clean_subject(subject: str) -> str:
+    subject = (subject or "").strip()
+    if not subject:
+        raise InputError("give the patient ID")
+    if len(subject) > MAX_SUBJECT or not subject.isprintable():
+        raise InputError(f"a patient ID is one line of at most {MAX_SUBJECT} characters")
+    return subject
+
+
+def _patient(session: Session, subject: str) -> Patient:
+    patient = session.scalar(select(Patient).where(Patient.subject == subject))
+    if patient is None:
+        raise NotFoundError(f"no patient '{subject}' in the records")
+    return patient
+
+
+def _visit(session: Session, visit_id: int) -> Visit:
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFoundError(f"no visit {visit_id} in the records")
+    return visit
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _analysis_row(assessment, annotated: Mapping[str, bytes] | None) -> Analysis:
+    """The ORM rows of one analysis: measurements, landmarks JSON, annotated images."""
+    from posture.export import json_text
+    from posture.render import render_png
+
+    analysis = Analysis(posture_version=assessment.posture_version,
+                        analysed_at=assessment.analysed_at, result_json=json_text(assessment))
+    for position, row in enumerate(assessment.rows()):
+        analysis.measurements.append(
+            Measurement(position=position, **{k: row[k] for k in ROW_FIELDS}))
+    for photo in assessment.photos:
+        png = (annotated or {}).get(photo.slot) or render_png(photo)
+        analysis.images.append(AnnotatedImage(slot=photo.slot, png=png))
+    return analysis
+
+
+def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, bytes], *,
+               filenames: Mapping[str, str] | None = None, visit_date: date | None = None,
+               notes: str = "", patient_name: str | None = None,
+               annotated: Mapping[str, bytes] | None = None,
+               on_step: StepHook | None = None) -> int:
+    """Save a new visit with its photos and analysis, in one transaction. Returns its id.
+
+    Args:
+        subject: the patient ID; the patient is created if new.
+        assessment: the `Assessment` of these photos (its rows are stored verbatim, keyed to
+            this patient whatever `assessment.subject` says).
+        photos: slot ("front"/"side") -> the file's bytes exactly as uploaded.
+        filenames: slot -> the uploaded file's name, for the record.
+        visit_date: defaults to today. The visit's height is the analysis's `height_cm`.
+        patient_name: sets the patient's name (None keeps it; "" for a new patient).
+        annotated: slot -> `render_png` of this assessment's photo, if the caller already made
+            it (encoding a PNG takes about a second); rendered here otherwise.
+
+    Raises:
+        InputError: no patient ID, or photos missing or in an unknown slot.
+        StoreError: the database refused the write; nothing of the visit was saved.
+    """
+    subject = _clean_subject(subject)
+    if not photos or set(photos) - set(SLOTS) or not all(photos.values()):
+        raise InputError("save the visit with the photos that were analysed (front, side)")
+    if len(photos) != len(assessment.photos):
+        raise InputError(f"{len(photos)} photo(s) given but {len(assessment.photos)} analysed")
+    filenames = filenames or {}
+    # Rendering and JSON before the transaction keeps it short.
+    analysis = _analysis_row(assessment, annotated)
+    step = on_step or (lambda _name: None)
+    with _transaction(store) as session:
+        patient = session.scalar(select(Patient).where(Patient.subject == subject))
+        if patient is None:
+            patient = Patient(subject=subject, name=patient_name or "", notes="",
+                              created_at=_now())
+            session.add(patient)
+        elif patient_name is not None:
+            patient.name = patient_name
+        try:
+            session.flush()
+        except IntegrityError:
+            raise StoreError(f"patient '{subject}' was added on another workstation at the same "
+                             "moment: save again") from None
+        step("patient")
+        visit = Visit(patient=patient, visit_date=visit_date or date.today(),
+                      height_cm=assessment.options.height_cm, notes=notes or "",
+                      created_at=_now())
+        session.add(visit)
+        session.flush()
+        step("visit")
+        for slot in SLOTS:
+            if slot in photos:
+                data = bytes(photos[slot])
+                visit.photos.append(Photo(slot=slot, filename=filenames.get(slot, "")[:255],
+                                          sha256=hashlib.sha256(data).hexdigest(), data=data))
+        session.flush()
+        step("photos")
+        visit.analyses.append(analysis)
+        session.flush()
+        step("analysis")
+        return visit.id
+
+
+def add_analysis(store: Store, visit_id: int, assessment, *,
+                 annotated: Mapping[str, bytes] | None = None,
+                 on_step: StepHook | None = None) -> int:
+    """Add another analysis to a stored visit (e.g. with a newer posture). Earlier analyses and
+    their numbers are kept. Returns the new analysis's id. `annotated`: as in `save_visit`."""
+    analysis = _analysis_row(assessment, annotated)
+    with _transaction(store) as session:
+        visit = _visit(session, visit_id)
+        visit.analyses.append(analysis)
+        session.flush()
+        if on_step:
+            on_step("analysis")
+        return analysis.id
+
+
+def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
+    """Analyse a stored visit's photos again with this version of posture and store the result
+    as a new analysis (the visit's earlier analyses stay). Returns the new analysis's id.
+
+    options: `AnalysisOptions`; by default the visit's height and the patient's ID. If the
+    analysis fails, its error is raised and nothing is written.
+    """
+    from dataclasses import replace
+
+    from posture.assessment import AnalysisOptions, analyze
+
+    with _transaction(store) as session:
+        visit = _visit(session, visit_id)
+        subject, height = visit.patient.subject, visit.height_cm
+        photos = {p.slot: (p.filename or None, p.data) for p in visit.photos}
+    options = options or AnalysisOptions(height_cm=height)
+    options = replace(options, subject=subject)
+    front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
+    assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
+    return add_analysis(store, visit_id, assessment)
+
+
+def update_patient(store: Store, subject: str, *, name: str | None = None,
+                   notes: str | None = None) -> None:
+    """Change a patient's name or notes (None leaves a field as it is)."""
+    with _transaction(store) as session:
+        patient = _patient(session, subject)
+        if name is not None:
+            patient.name = name
+        if notes is not None:
+            patient.notes = notes
+
+
+def delete_visit(store: Store, visit_id: int) -> None:
+    """Delete a visit with its photos and every analysis. Raises NotFoundError."""
+    with _transaction(store) as session:
+        session.delete(_visit(session, visit_id))
+
+
+def delete_patient(store: Store, subject: str) -> int:
+    """Delete a patient with every visit, photo and analysis. Returns the number of visits."""
+    with _transaction(store) as session:
+        patient = _patient(session, subject)
+        n = len(patient.visits)
+        session.delete(patient)
+        return n
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def list_patients(store: Store) -> list[PatientSummary]:
+    """Every patient, by ID."""
+    with _transaction(store) as session:
+        counts = (select(Visit.patient_id, func.count(Visit.id).label("n"),
+                         func.max(Visit.visit_date).label("last"))
+                  .group_by(Visit.patient_id).subquery())
+        rows = session.execute(
+            select(Patient, counts.c.n, counts.c.last)
+            .outerjoin(counts, counts.c.patient_id == Patient.id)
+            .order_by(Patient.subject)).all()
+        return [PatientSummary(p.subject, p.name, p.notes, n or 0, last)
+                for p, n, last in rows]
+
+
+def get_patient(store: Store, subject: str) -> PatientSummary:
+    """One patient. Raises NotFoundError."""
+    for p in list_patients(store):
+        if p.subject == subject:
+            return p
+    raise NotFoundError(f"no patient '{subject}' in the records")
+
+
+def _visits_query(subject: str):
+    return (select(Visit).join(Visit.patient).where(Patient.subject == subject)
+            .options(selectinload(Visit.analyses), selectinload(Visit.patient))
+            .order_by(Visit.visit_date, Visit.id))
+
+
+def list_visits(store: Store, subject: str) -> list[VisitSummary]:
+    """A patient's visits, oldest first. Raises NotFoundError for an unknown patient."""
+    with _transaction(store) as session:
+        _patient(session, subject)
+        # Photo bytes are not loaded: only the slots are needed.
+        visits = session.scalars(_visits_query(subject)).all()
+        slots = {}
+        for visit_id, slot in session.execute(
+                select(Photo.visit_id, Photo.slot).where(
+                    Photo.visit_id.in_([v.id for v in visits])).order_by(Photo.slot)):
+            slots.setdefault(visit_id, []).append(slot)
+        return [_summary(v, tuple(slots.get(v.id, ()))) for v in visits]
+
+
+def _summary(visit: Visit, slots: tuple[str, ...]) -> VisitSummary:
+    latest = visit.analyses[-1] if visit.analyses else None
+    return VisitSummary(
+        visit_id=visit.id, subject=visit.patient.subject, visit_date=visit.visit_date,
+        height_cm=visit.height_cm, notes=visit.notes, slots=slots,
+        analyses=len(visit.analyses),
+        posture_version=latest.posture_version if latest else "",
+        analysed_at=latest.analysed_at if latest else "")
+
+
+def list_analyses(store: Store, visit_id: int) -> list[AnalysisSummary]:
+    """A visit's analyses, oldest first (the last is the one shown by default)."""
+    with _transaction(store) as session:
+        return [AnalysisSummary(a.id, a.posture_version, a.analysed_at)
+                for a in _visit(session, visit_id).analyses]
+
+
+def _rows(analysis: Analysis, subject: str, visit: Visit) -> list[dict]:
+    """The core's tidy rows back, plus the visit's date and id."""
+    out = []
+    for m in analysis.measurements:
+        row = {k: getattr(m, k) for k in ROW_FIELDS}
+        row.update(subject=subject, analysed_at=analysis.analysed_at,
+                   posture_version=analysis.posture_version,
+                   visit_date=visit.visit_date.isoformat(), visit_id=visit.id)
+        out.append({k: row[k] for k in HISTORY_COLUMNS})
+    return out
+
+
+def _pick(visit: Visit, analysis_id: int | None) -> Analysis:
+    if analysis_id is None:
+        if not visit.analyses:
+            raise NotFoundError(f"visit {visit.id} has no analysis")
+        return visit.analyses[-1]
+    for a in visit.analyses:
+        if a.id == analysis_id:
+            return a
+    raise NotFoundError(f"visit {visit.id} has no analysis {analysis_id}")
+
+
+def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> VisitRecord:
+    """A stored visit as a `VisitRecord`: its latest analysis unless `analysis_id` is given.
+    Rows carry visit_date and visit_id beside the core's columns."""
+    with _transaction(store) as session:
+        visit = _visit(session, visit_id)
+        analysis = _pick(visit, analysis_id)
+        result = json.loads(analysis.result_json)
+        findings = [f["message"] for f in result.get("findings", [])]
+        findings += [f["message"] for p in result.get("photos", []) for f in p.get("findings", [])]
+        return VisitRecord(
+            label=visit.visit_date.isoformat(),
+            rows=tuple(_rows(analysis, visit.patient.subject, visit)),
+            images={img.slot: img.png for img in analysis.images},
+            findings=tuple(findings), subject=visit.patient.subject,
+            patient_name=visit.patient.name, visit_date=visit.visit_date,
+            height_cm=visit.height_cm, notes=visit.notes, visit_id=visit.id,
+            analysis_id=analysis.id, posture_version=analysis.posture_version,
+            analysed_at=analysis.analysed_at)
+
+
+def load_analysis_json(store: Store, visit_id: int, analysis_id: int | None = None) -> dict:
+    """The stored `assessment_json` (landmarks in photo pixels, options, findings, rows)."""
+    with _transaction(store) as session:
+        return json.loads(_pick(_visit(session, visit_id), analysis_id).result_json)
+
+
+def visit_photos(store: Store, visit_id: int) -> dict[str, tuple[str, bytes]]:
+    """slot -> (file name, bytes exactly as uploaded). For the clinic's record only: these
+    carry the camera's metadata (EXIF, maybe GPS); never export them."""
+    with _transaction(store) as session:
+        return {p.slot: (p.filename, p.data) for p in _visit(session, visit_id).photos}
+
+
+def history_rows(store: Store, subject: str) -> list[dict]:
+    """Every measurement of a patient's visits (latest analysis of each), oldest visit first.
+    Columns: HISTORY_COLUMNS."""
+    with _transaction(store) as session:
+        _patient(session, subject)
+        out = []
+        for visit in session.scalars(_visits_query(subject)):
+            if visit.analyses:
+                out.extend(_rows(visit.analyses[-1], subject, visit))
+        return out
+
+
+def visit_rows(store: Store, visit_id: int, analysis_id: int | None = None) -> list[dict]:
+    """One visit's measurements (HISTORY_COLUMNS)."""
+    return list(load_visit(store, visit_id, analysis_id).rows)
+
+
+def history_csv(store: Store, subject: str) -> str:
+    """The full-history CSV text: formula-safe cells, numbers as numbers."""
+    return csv_text(history_rows(store, subject), HISTORY_COLUMNS)
+
+
+def visit_csv(store: Store, visit_id: int, analysis_id: int | None = None) -> str:
+    """One visit's CSV text (same columns as the history CSV)."""
+    return csv_text(visit_rows(store, visit_id, analysis_id), HISTORY_COLUMNS)
