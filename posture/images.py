@@ -1,0 +1,568 @@
+"""Photo decoding: bytes in, an upright RGB array out, or an ``ImageError``.
+
+This module knows nothing of bodies. It reads a photo (a path or the bytes of an upload),
+refuses what cannot be analysed *before* decoding pixels (empty files, non-images, SVG,
+decompression bombs, tiny images), decodes the rest at a working resolution, applies the EXIF
+orientation and returns a read-only ``HxWx3`` ``uint8`` array.
+
+Coordinates: the array is indexed ``rgb[row, col]`` with y down, in *working* pixels. Multiply
+by ``Photo.scale`` to get pixels of the upright full-resolution photo.
+
+Importing this module does nothing but define things: the HEIF opener of ``pillow_heif`` is
+registered on the first call of :func:`load_photo`, and Pillow's global settings
+(``MAX_IMAGE_PIXELS``, ``ImageFile.LOAD_TRUNCATED_IMAGES``) are never changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import os
+import stat
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from posture.errors import ImageError, InputError
+
+MAX_PIXELS: int = 80_000_000
+"""Largest photo accepted, in pixels (width x height), checked from the header before decoding.
+
+Above every phone camera sold so far (a 200 MP sensor bins to 50 MP by default) and below
+Pillow's own decompression-bomb threshold (about 89.5 MP, still checked by its GIF and TIFF
+plugins), so Pillow's check never fires for a photo this limit accepts.
+"""
+
+MAX_FILE_BYTES: int = 60 * 1024 * 1024
+"""Largest file accepted, in bytes (60 MiB)."""
+
+WORKING_MAX_SIDE: int = 1280
+"""Default long side, in pixels, of the decoded working image.
+
+Landmark detectors work on far smaller inputs (MediaPipe's pose model on 256x256), so 1280 keeps
+ample detail for drawing reports while decoding a 12 MP photo in tens of milliseconds.
+"""
+
+MIN_SIDE: int = 32
+"""Shortest side, in pixels, of a photo that can be analysed at all."""
+
+# Formats Image.open may try. Restricting them keeps Pillow from identifying (and later running
+# Ghostscript on) EPS, or parsing exotic formats no camera writes. MPO is what Pillow reports for
+# a phone JPEG carrying a multi-picture (depth map) extension; it opens through the JPEG plugin.
+_ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF", "AVIF")
+
+# The EXIF Orientation tag (0x0112) and the transpose that makes each value upright: the table of
+# ImageOps.exif_transpose, applied here ourselves because the tag is read once, validated, and
+# the image has been converted and resized by the time it is applied.
+_ORIENTATION_TAG = 0x0112
+_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+# What Pillow raises on damaged or hostile input, while opening, decoding or parsing EXIF.
+# struct.error, IndexError, KeyError and TypeError come from its pure-Python parsers (TIFF/EXIF
+# IFDs, PNG chunks, GIF extensions); zlib.error from compressed PNG text and ICC chunks;
+# RuntimeError is how pillow_heif reports every libheif failure (corrupt or hostile HEIC).
+# UserWarning: Pillow warns about corrupt EXIF ("Truncated File Read"); a process running with
+# warnings as errors gets it raised, and then the file counts as damaged rather than escaping.
+_DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    RuntimeError,
+    UserWarning,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+)
+
+_DAMAGED = "The photo file is damaged or incomplete ({why}); export or copy it again"
+_NOT_AN_IMAGE = (
+    "The file is not a photo this tool can read; export it as JPEG or PNG "
+    "(also accepted: WebP, HEIC, TIFF, BMP, GIF)"
+)
+
+# Leading bytes of the accepted formats, to tell "damaged photo" from "not a photo at all" when
+# Pillow cannot identify a file.
+_MAGIC: tuple[bytes, ...] = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"II*\x00",  # TIFF, little-endian
+    b"MM\x00*",  # TIFF, big-endian
+    b"BM",
+)
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1", b"avif", b"avis")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A decoded photo, upright, at working resolution.
+
+    Attributes:
+        rgb: ``HxWx3`` ``uint8`` array, upright (EXIF orientation applied), C-contiguous and
+            read-only (``rgb.flags.writeable`` is False). Long side at most the ``max_side``
+            passed to :func:`load_photo`.
+        original_size: ``(width, height)`` in pixels of the upright full-resolution photo.
+        scale: original pixels per working pixel, ``>= 1.0`` (exactly 1.0 when not downscaled).
+            It is exact along the long side; along the short side the working size was rounded
+            to whole pixels, so the ratio there differs by less than half a working pixel.
+        source_format: the format as Pillow reports it: "JPEG", "MPO" (a JPEG with a
+            multi-picture extension), "PNG", "WEBP", "HEIF", "TIFF", "BMP", "GIF", "AVIF".
+        exif_orientation: the EXIF orientation 1..8 as stored in the file; 1 when absent or out
+            of range (such values are ignored, never an error).
+        name: display name only (the file name, or "upload"); never used as a path.
+    """
+
+    rgb: np.ndarray
+    original_size: tuple[int, int]
+    scale: float
+    source_format: str
+    exif_orientation: int
+    name: str
+
+
+def load_photo(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    max_side: int = WORKING_MAX_SIDE,
+    name: str | None = None,
+) -> Photo:
+    """Decode a photo into an upright RGB working image.
+
+    Args:
+        source: a file path, or the file's bytes (an upload).
+        max_side: long side, in pixels, of the returned working image; larger photos are
+            downscaled (JPEGs partly by the decoder itself, see below), smaller ones are kept at
+            their size, never enlarged. At least ``MIN_SIDE``.
+        name: display name for the photo; defaults to the file name, or "upload" for bytes.
+
+    Returns:
+        A :class:`Photo`: ``rgb`` is ``HxWx3`` ``uint8`` with ``max(H, W) <= max_side``.
+
+    Raises:
+        ImageError: the input cannot be analysed: empty, larger than ``MAX_FILE_BYTES``, not an
+            image (or an SVG), more than ``MAX_PIXELS`` pixels, less than ``MIN_SIDE`` pixels
+            on a side, truncated or otherwise damaged, or in a colour mode that cannot be
+            converted. The message is one line and says what to do.
+        InputError: ``source`` is a path that does not exist or is not a readable file, or
+            ``max_side`` is below ``MIN_SIDE``.
+
+    Accepted: JPEG, PNG, WebP, BMP, TIFF (first page), GIF (first frame), HEIC/HEIF (through
+    ``pillow_heif``) and AVIF where Pillow supports it. Pixel sizes are checked from the header
+    before any pixel is decoded.
+
+    Decoding: a JPEG is decoded with libjpeg's DCT scaling (``Image.draft``) at the smallest
+    1/2, 1/4 or 1/8 scale whose long side is still ``>= max_side``, then resampled with Lanczos;
+    other formats are decoded in full and resampled likewise. Colour modes become RGB as
+    follows: transparency (RGBA, LA, PA, P or L with a transparent colour) is composited on
+    white; CMYK and YCbCr are converted by Pillow (ICC profiles are not applied); 16-bit
+    greyscale (``I;16*``) is mapped to 8 bits by its nominal range (``v * 255 / 65535``), so an
+    image using only 12 of its 16 bits comes out dark; 32-bit integer (``I``) and float (``F``)
+    greyscale have no nominal range and are stretched from their own minimum..maximum to
+    0..255; bilevel (``1``) becomes black and white.
+
+    Orientation: JPEG, PNG and WebP are turned upright here; Pillow's TIFF plugin and libheif
+    (HEIC) turn theirs upright while decoding. ``exif_orientation`` reports the stored value in
+    every case.
+
+    Caveats: a photo whose EXIF block Pillow finds corrupt loads (as orientation 1) while
+    Pillow prints a ``UserWarning``; in a process running with warnings as errors
+    (``python -W error``) that warning is raised inside Pillow and the photo is refused as
+    damaged. Thread-safe: no global state (Pillow settings, warning filters) is changed, so
+    Streamlit sessions may call it concurrently.
+    """
+    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < MIN_SIDE:
+        raise InputError(f"max_side must be an integer of at least {MIN_SIDE} pixels")
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        display = "upload" if name is None else name
+    elif isinstance(source, (str, os.PathLike)):
+        data = _read_file(source)
+        display = Path(source).name if name is None else name
+    else:
+        raise TypeError(f"source must be a path or bytes, not {type(source).__name__}")
+
+    _check_bytes(data)
+    _register_heif()
+    im = _open(data)
+    try:
+        return _decode(im, max_side=max_side, name=display)
+    finally:
+        im.close()
+
+
+def strip_metadata_png(rgb: np.ndarray) -> bytes:
+    """Encode an RGB array as PNG bytes carrying no metadata at all.
+
+    Args:
+        rgb: ``HxWx3`` ``uint8`` array (any memory layout; read-only is fine).
+
+    Returns:
+        A PNG file with only the IHDR, IDAT and IEND chunks: no EXIF (so no GPS position, no
+        camera serial number), no text chunks, no ICC profile, no physical pixel size. Decoding
+        it gives back ``rgb`` exactly (PNG is lossless).
+
+    Raises:
+        ValueError: ``rgb`` is not an ``HxWx3`` ``uint8`` array.
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
+        raise ValueError("strip_metadata_png needs a uint8 NumPy array")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise ValueError(f"strip_metadata_png needs an HxWx3 array, got shape {rgb.shape}")
+    # A fresh image from raw pixels has an empty info dict; Pillow's PNG writer adds chunks
+    # (tEXt, eXIf, iCCP, pHYs) only from pnginfo/exif/icc_profile/dpi, none of which are passed.
+    im = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB")
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read_file(path: str | os.PathLike[str]) -> bytes:
+    """The file's bytes; at most MAX_FILE_BYTES + 1 are read so a huge file is never loaded."""
+    shown = _one_line(os.fsdecode(path))
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise InputError(f"No file at {shown}; check the path") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        why = _one_line(getattr(exc, "strerror", None) or str(exc))
+        raise InputError(f"{shown} cannot be opened ({why}); check the path") from exc
+    if not stat.S_ISREG(st.st_mode):
+        # Folders, and FIFOs or devices, which could block or never end.
+        raise InputError(f"{shown} is not a regular file; choose a photo file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ImageError(_too_big_message(st.st_size))
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_FILE_BYTES + 1)
+    except PermissionError as exc:
+        raise InputError(
+            f"{shown} cannot be read (permission denied); check its access rights"
+        ) from exc
+    except OSError as exc:
+        why = _one_line(exc.strerror or str(exc))
+        raise ImageError(
+            f"The photo file could not be read ({why}); copy it to this computer and try again"
+        ) from exc
+
+
+def _check_bytes(data: bytes) -> None:
+    """Refuse, from the bytes alone, what is empty, too large or a vector drawing."""
+    if not data:
+        raise ImageError("The photo file is empty (0 bytes); copy or export it again")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(_too_big_message(len(data)))
+    if _looks_like_svg(data):
+        raise ImageError("SVG is a vector format; export the photo as JPEG or PNG")
+    if data.startswith(b"%PDF"):
+        raise ImageError("This is a PDF document, not a photo; export the photo as JPEG or PNG")
+
+
+def _has_image_signature(data: bytes) -> bool:
+    if data.startswith(_MAGIC):
+        return True
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return True
+    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<svg", b"<?xml", b"<!doctype svg")) and b"<svg" in head
+
+
+def _too_big_message(n_bytes: int) -> str:
+    return (
+        f"The photo file is {n_bytes / 2**20:.0f} MB, above the {MAX_FILE_BYTES / 2**20:.0f} MB "
+        "limit; export it as a JPEG at a smaller size"
+    )
+
+
+@functools.cache
+def _register_heif() -> None:
+    """Register pillow_heif's HEIF opener with Pillow, once (registration is idempotent)."""
+    import pillow_heif  # deferred: importing it loads libheif
+
+    pillow_heif.register_heif_opener()
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+
+def _open(data: bytes) -> Image.Image:
+    """Identify the image and read its header only; no pixel is decoded yet."""
+    gif_extent = _gif_extent(data)
+    if gif_extent is not None:
+        _check_pixels(*gif_extent)
+    try:
+        im = _identify(data)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # The GIF plugin checks a frame larger than its canvas (the warning is raised only when
+        # the process turns warnings into errors).
+        raise ImageError(_too_many_pixels_message()) from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageError(_DAMAGED.format(why=_why(exc))) from exc
+    if im is None:
+        if _has_image_signature(data):
+            raise ImageError(_DAMAGED.format(why="corrupt data"))
+        raise ImageError(_NOT_AN_IMAGE)
+
+    try:
+        _check_pixels(*im.size)
+        if min(im.size) < MIN_SIDE:
+            raise ImageError(_too_small_message(*im.size))
+    except ImageError:
+        im.close()
+        raise
+    return im
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"The photo is {width} x {height} pixels ({width * height / 1e6:.0f} MP), above the "
+            f"{MAX_PIXELS / 1e6:.0f} MP limit; export it at a smaller size"
+        )
+
+
+def _gif_extent(data: bytes) -> tuple[int, int] | None:
+    """(width, height) Pillow will give a GIF: its canvas grown to cover the first frame.
+
+    Pillow's GIF plugin checks that size itself while opening and warns between ~89.5 and
+    179 MP; checking it here first keeps that warning from ever being printed. None for data
+    that is not a GIF or ends before the first frame (Pillow then refuses it itself).
+    """
+    if not data.startswith((b"GIF87a", b"GIF89a")) or len(data) < 13:
+        return None
+    width, height, flags = struct.unpack_from("<HHB", data, 6)
+    at = 13
+    if flags & 0x80:  # global colour table of 2^(n+1) RGB entries
+        at += 3 << ((flags & 7) + 1)
+    while at < len(data):
+        if data[at] == 0x21:  # extension: label byte, then data sub-blocks up to a 0 length
+            at += 2
+            while at < len(data) and data[at]:
+                at += data[at] + 1
+            at += 1
+        elif data[at] == 0x2C and at + 9 <= len(data):  # image descriptor
+            left, top, frame_width, frame_height = struct.unpack_from("<HHHH", data, at + 1)
+            return max(width, left + frame_width), max(height, top + frame_height)
+        else:
+            return None
+    return None
+
+
+def _identify(data: bytes) -> ImageFile.ImageFile | None:
+    """The image, header read, or None when no accepted format recognises the data.
+
+    Image.open without its decompression-bomb check: that check warns between ~89.5 and 179 MP
+    through the process-wide warnings machinery, which cannot be silenced per call from
+    several threads. The size is checked by the caller against MAX_PIXELS instead. The loop is
+    Image.open's own: each registered plugin's accept() on the first bytes, then its factory;
+    the same exceptions mean "not this format".
+    """
+    Image.init()  # imports every plugin once; later calls return at once
+    fp = io.BytesIO(data)
+    prefix = data[:16]
+    for fmt in _ALLOWED_FORMATS:
+        if fmt not in Image.OPEN:  # AVIF when Pillow was built without libavif
+            continue
+        factory, accept = Image.OPEN[fmt]
+        try:
+            accepted = accept is None or accept(prefix)
+            if not accepted or isinstance(accepted, str):  # a str explains a refusal
+                continue
+            fp.seek(0)
+            return factory(fp, "")
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue
+    return None
+
+
+def _decode(im: Image.Image, *, max_side: int, name: str) -> Photo:
+    width, height = im.size
+    drafted = False
+    stored_orientation = None
+    try:
+        if im.format == "TIFF":
+            # Pillow's TIFF plugin reports the upright size, turns the pixels upright itself on
+            # load and then drops the tag: note the stored value before that.
+            stored_orientation = _orientation(im)
+        if im.format in ("JPEG", "MPO") and max(width, height) > max_side:
+            # DCT scaling: libjpeg decodes at 1/2, 1/4 or 1/8 size, picking the largest factor
+            # that keeps the result at least as large as requested, so the long side stays
+            # >= max_side and the final Lanczos step only ever shrinks.
+            ratio = max(width, height) / max_side
+            drafted = (
+                im.draft("RGB", (math.ceil(width / ratio), math.ceil(height / ratio))) is not None
+            )
+        im.load()
+        if not drafted and im.size != (width, height):
+            # pillow_heif applies a HEIF crop (clap box) only while decoding.
+            width, height = im.size
+            if min(width, height) < MIN_SIDE:
+                raise ImageError(_too_small_message(width, height))
+        work = _working_size(width, height, max_side)
+        orientation = _orientation(im)
+        rgb = _to_rgb(im)
+        if rgb.size != work:
+            # reducing_gap=3: a box reduction first, then Lanczos; indistinguishable from plain
+            # Lanczos at a fraction of the cost on large non-JPEG images.
+            rgb = rgb.resize(work, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        if orientation in _TRANSPOSE:
+            rgb = rgb.transpose(_TRANSPOSE[orientation])
+        array = np.array(rgb, dtype=np.uint8, order="C")
+    except ImageError:
+        raise  # already worded for the clinician (ImageError is a ValueError too)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's TIFF plugin checks its tile size on load (the warning is raised only when
+        # the process turns warnings into errors).
+        raise ImageError(_too_many_pixels_message()) from exc
+    except _UnsupportedMode as exc:
+        raise ImageError(
+            f"The photo uses the colour mode {exc.mode}, which this tool cannot convert; "
+            "export it as an RGB JPEG or PNG"
+        ) from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageError(_DAMAGED.format(why=_why(exc))) from exc
+    array.flags.writeable = False
+
+    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    if im.format == "HEIF":
+        # libheif has already turned the pixels (and the header size) upright and pillow_heif
+        # reset the EXIF tag to 1, keeping the value the file held here.
+        stored_orientation = _valid_orientation(im.info.get("original_orientation"))
+    return Photo(
+        rgb=array,
+        original_size=upright,
+        scale=max(width, height) / max(array.shape[:2]),
+        source_format=str(im.format),
+        exif_orientation=stored_orientation or orientation,
+        name=name,
+    )
+
+
+def _working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(width, height) with the long side at most max_side, from the full-resolution size.
+
+    Computed from the full size, not from a JPEG's reduced decode, so that Photo.scale is exact
+    on the long side whatever reduction the decoder chose.
+    """
+    ratio = max(width, height) / max_side
+    if ratio <= 1.0:
+        return width, height
+    return max(1, round(width / ratio)), max(1, round(height / ratio))
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation 1..8, or 1 when absent, out of range or unreadable."""
+    try:
+        value = im.getexif().get(_ORIENTATION_TAG, 1)
+    except _DECODE_ERRORS:
+        # A broken EXIF block must not cost the photo: pixels are fine, assume upright.
+        return 1
+    return _valid_orientation(value)
+
+
+def _valid_orientation(value: object) -> int:
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 8:
+        return value
+    return 1
+
+
+class _UnsupportedMode(Exception):
+    def __init__(self, mode: str) -> None:
+        super().__init__(mode)
+        self.mode = mode
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """An RGB image from any Pillow mode; see load_photo for the mapping."""
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return _grey_to_rgb(im)
+    has_alpha = mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info
+    try:
+        if has_alpha:
+            rgba = im.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
+        return im.convert("RGB")
+    except ValueError as exc:
+        # Pillow has no conversion for some TIFF modes (LAB, HSV with some layouts).
+        if "conversion" in str(exc):
+            raise _UnsupportedMode(mode) from exc
+        raise
+
+
+def _grey_to_rgb(im: Image.Image) -> Image.Image:
+    values = np.asarray(im)
+    if im.mode.startswith("I;16"):
+        # Nominal range 0..65535 -> 0..255, rounded (255 / 65535 == 1 / 257).
+        grey = ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    else:
+        # 32-bit integer and float images have no nominal range: stretch min..max to 0..255.
+        values = values.astype(np.float64)
+        finite = np.isfinite(values)
+        if not finite.any():
+            grey = np.zeros(values.shape, dtype=np.uint8)
+        else:
+            low, high = values[finite].min(), values[finite].max()
+            span = high - low if high > low else 1.0
+            stretched = np.where(finite, (values - low) / span * 255.0, 0.0)
+            grey = np.clip(np.rint(stretched), 0, 255).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(grey), mode="L").convert("RGB")
+
+
+def _too_small_message(width: int, height: int) -> str:
+    return (
+        f"The photo is {width} x {height} pixels, too small to analyse (at least {MIN_SIDE} "
+        "pixels a side); use the original photo, not a thumbnail"
+    )
+
+
+def _too_many_pixels_message() -> str:
+    return (
+        f"The photo has too many pixels (above the {MAX_PIXELS / 1e6:.0f} MP limit, or a "
+        "damaged header claiming so); export it at a smaller size"
+    )
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason for the damaged-file message, from Pillow's exception."""
+    text = str(exc).lower()
+    if isinstance(exc, EOFError) or "truncated" in text or "end of file" in text:
+        return "truncated"
+    if "crc" in text or "broken png" in text:
+        return "checksum error"
+    return "corrupt data"
+
+
+def _one_line(text: str) -> str:
+    """Text with control characters replaced, safe to put in a one-line message."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
