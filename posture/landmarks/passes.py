@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from posture.errors import NoPersonError
-from posture.landmarks.detector import PoseDetector, RawPose
+from posture.landmarks.detector import PoseDetector
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.vocabulary import MIRROR_ORDER, N_LANDMARKS
 
@@ -48,12 +48,13 @@ PASS_GRID: tuple[tuple[float, bool], ...] = tuple(
     for mirror in (False, True)
 )
 MAX_PASSES = len(PASS_GRID)
-DEFAULT_PASSES = 10
+DEFAULT_PASSES = 18  # every grid pass: see benchmarks/consistency.py for the trade-off
 
 # 1.4826 * MAD estimates a standard deviation for normal noise; 3 of them flags an outlier.
 OUTLIER_SIGMAS = 3.0
-# Below this spread (px) all passes agree: never drop a pass for a sub-pixel difference.
-MIN_SPREAD_PX = 1.0
+# Below this spread all passes agree: never drop a pass over a difference this small. A
+# fraction of the body's height (1 px on a 1000 px body), so the rule is the same at any scale.
+MIN_SPREAD_FRACTION = 0.001
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +127,8 @@ def combine_passes(pass_xy: np.ndarray) -> np.ndarray:
     """
     med = np.nanmedian(pass_xy, axis=0)
     mad = np.nanmedian(np.abs(pass_xy - med), axis=0)
-    limit = OUTLIER_SIGMAS * np.maximum(1.4826 * mad, MIN_SPREAD_PX)
+    body = np.nanmax(med[:, 1]) - np.nanmin(med[:, 1])
+    limit = OUTLIER_SIGMAS * np.maximum(1.4826 * mad, MIN_SPREAD_FRACTION * body)
     kept = np.where(np.abs(pass_xy - med) <= limit, pass_xy, np.nan)
     return np.nanmean(kept, axis=0)
 
@@ -214,9 +216,3 @@ def _crop_passes(rgb: np.ndarray, detector: PoseDetector, box, grid) -> list:
         return [one(item) for item in grid]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(one, grid))
-
-
-def raw_to_landmarks(raw: RawPose, image_size: tuple[int, int]) -> PoseLandmarks:
-    """A single raw detection as a landmark result (no passes combined)."""
-    return PoseLandmarks(xy=raw.xy, z=raw.z, visibility=raw.visibility, pass_xy=raw.xy[None],
-                         image_size=image_size)

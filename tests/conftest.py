@@ -1,0 +1,50 @@
+"""Shared fixtures: sample photos and analyses computed once per test session."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_images"
+
+
+def manifest() -> list[dict]:
+    with open(SAMPLES / "MANIFEST.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def sample(name: str) -> Path:
+    """A sample photo by file name (searched in every sample folder)."""
+    hits = list(SAMPLES.glob(f"*/{name}"))
+    if len(hits) != 1:
+        raise FileNotFoundError(name)
+    return hits[0]
+
+
+# Front + side pairs of the same person (sample_images/ATTRIBUTION.md).
+PAIRS = {
+    "ana": ("ana_test.jpg", "ana_test_right.jpg"),
+    "jara": ("jara_test_front_3.jpg", "jara_test_side_3.jpg"),
+    "leo": ("leo_test.jpeg", "leo_test_left.jpg"),
+    "p1": ("front_image.jpg", "side_image.jpg"),
+}
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from posture.landmarks.mediapipe_pose import default_detector
+
+    return default_detector()
+
+
+@pytest.fixture(scope="session")
+def ana_assessment(detector):
+    """The ana pair at default options, height 165 cm."""
+    from posture import AnalysisOptions, analyze
+
+    front, side = PAIRS["ana"]
+    return analyze(sample(front), sample(side),
+                   AnalysisOptions(height_cm=165, subject="ana"), detector=detector)
