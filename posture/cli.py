@@ -2,6 +2,8 @@
 
     posture analyze --front F.jpg --side S.jpg [--height-cm 172] [--subject ID] [--out DIR]
     posture batch FOLDER --out results.csv [--manifest M.csv] [--workers N] [--resume]
+    posture history SUBJECT [--csv FILE] [--db URL]
+    posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
 
 Exit codes: 0 success; 2 bad usage or input (one line on stderr, no traceback); 130 interrupted.
 """
@@ -63,7 +65,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the rows already in --out and skip those subjects")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(b)
+
+    h = sub.add_parser("history", help="a patient's stored visits and measures",
+                       description="Every visit of a patient in the records, and each "
+                                   "measure over the visits (latest analysis of each visit).")
+    h.add_argument("subject", metavar="SUBJECT", help="patient ID")
+    h.add_argument("--csv", metavar="FILE",
+                   help="write the full history CSV (one row per metric and visit)")
+    _records(h)
+
+    c = sub.add_parser("compare", help="compare two stored visits of a patient",
+                       description="Before/after table of every measure, with whether each "
+                                   "change is real: larger than 2 x the combined uncertainty "
+                                   "AND the minimal detectable change.")
+    c.add_argument("subject", metavar="SUBJECT", help="patient ID")
+    c.add_argument("--from", dest="date_from", metavar="DATE",
+                   help="the first visit on or after DATE, YYYY-MM-DD (default: the first)")
+    c.add_argument("--to", dest="date_to", metavar="DATE",
+                   help="the last visit on or before DATE, YYYY-MM-DD (default: the latest)")
+    _records(c)
     return parser
+
+
+def _records(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL",
+                   help="records database URL (default: $POSTURE_DATABASE_URL, else the "
+                        "SQLite file in the user data folder)")
 
 
 def _options(args, **extra):
@@ -140,6 +167,93 @@ def _batch(args) -> int:
     return EXIT_OK
 
 
+def _cell(value, width: int) -> str:
+    if value is None:
+        return f"{'-':>{width}}"
+    return f"{float(value):>{width}.2f}"
+
+
+def _history(args) -> int:
+    from posture.store import history_csv, history_rows, list_visits, open_store
+
+    store = open_store(args.db)
+    try:
+        visits = list_visits(store, args.subject)
+        rows = history_rows(store, args.subject)
+        csv_data = history_csv(store, args.subject) if args.csv else None
+    finally:
+        store.close()
+    print(f"{args.subject}: {len(visits)} visit(s) in {store.url}")
+    for v in visits:
+        height = f"{v.height_cm:g} cm" if v.height_cm else "no height"
+        print(f"  visit {v.visit_id:<5} {v.visit_date}  {', '.join(v.slots):<12} {height:<10} "
+              f"posture {v.posture_version} ({v.analyses} analysis/es)")
+    shown = visits[-6:]   # the terminal fits about six columns; the CSV has every visit
+    if shown:
+        values = {(r["visit_id"], r["metric"]): r["value"] for r in rows}
+        labels = {r["metric"]: (r["label"], r["unit"]) for r in rows}
+        print(f"\n{'metric':<40} {'unit':<4}" + "".join(f" {str(v.visit_date):>10}"
+                                                       for v in shown))
+        for metric, (label, unit) in labels.items():
+            print(f"{label:<40} {unit:<4}" + "".join(
+                f" {_cell(values.get((v.visit_id, metric)), 10)}" for v in shown))
+        if len(visits) > len(shown):
+            print(f"(the last {len(shown)} visits; --csv FILE writes all {len(visits)})")
+    if args.csv:
+        try:
+            Path(args.csv).write_text(csv_data, encoding="utf-8")
+        except OSError as exc:
+            raise _usage(f"cannot write '{args.csv}': {exc.strerror}") from None
+        print(f"\nWrote {args.csv}.")
+    return EXIT_OK
+
+
+def _date(text: str | None, flag: str):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _usage(f"{flag} takes a date as YYYY-MM-DD, not '{text}'") from None
+
+
+def _compare(args) -> int:
+    from posture.compare import NOISE_FACTOR, compare_visits
+    from posture.store import list_visits, load_visit, open_store
+
+    date_from, date_to = _date(args.date_from, "--from"), _date(args.date_to, "--to")
+    store = open_store(args.db)
+    try:
+        visits = list_visits(store, args.subject)
+        after_from = [v for v in visits if date_from is None or v.visit_date >= date_from]
+        before_to = [v for v in visits if date_to is None or v.visit_date <= date_to]
+        if len(visits) < 2:
+            raise _usage(f"'{args.subject}' has {len(visits)} visit(s); comparing needs two")
+        if not after_from or not before_to:
+            raise _usage(f"no visit of '{args.subject}' in that range; visits: "
+                         + ", ".join(str(v.visit_date) for v in visits))
+        first, last = after_from[0], before_to[-1]
+        if (last.visit_date, last.visit_id) <= (first.visit_date, first.visit_id):
+            raise _usage(f"--from and --to select one visit ({first.label}); widen the range")
+        comparison = compare_visits(load_visit(store, first.visit_id),
+                                    load_visit(store, last.visit_id))
+    finally:
+        store.close()
+    print(f"{args.subject}: {first.label} -> {last.label}")
+    print(f"{'metric':<40} {'unit':<4} {'before':>8} {'after':>8} {'change':>8} "
+          f"{'needs':>6}  verdict")
+    for c in comparison.changes:
+        print(f"{c.label:<40} {c.unit:<4} {_cell(c.before, 8)} {_cell(c.after, 8)} "
+              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.verdict}")
+    print(f"\nA change is real when it exceeds both {NOISE_FACTOR:g} x the combined "
+          "uncertainty of the two values and the minimal detectable change (MDC): "
+          "forward-head angle 5 deg (published, Gallego-Izquierdo et al. 2020); the other "
+          "MDCs are screening defaults, not published MDCs.")
+    return EXIT_OK
+
+
 class _UsageError(PostureError):
     pass
 
@@ -151,7 +265,8 @@ def _usage(message: str) -> _UsageError:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"analyze": _analyze, "batch": _batch}[args.command](args)
+        return {"analyze": _analyze, "batch": _batch, "history": _history,
+                "compare": _compare}[args.command](args)
     except PostureError as exc:
         print(f"posture: {exc}", file=sys.stderr)
         return EXIT_INPUT
