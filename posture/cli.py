@@ -22,7 +22,8 @@ EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for any bad input
-        self.exit(EXIT_INPUT, f"posture: {message} (see `posture {self.prog.split()[-1]} --help`)\n")
+        command = self.prog.split()[-1]
+        self.exit(EXIT_INPUT, f"posture: {message} (see `posture {command} --help`)\n")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

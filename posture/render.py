@@ -128,7 +128,8 @@ def _front(c: _Canvas, p: PhotoAnalysis) -> None:
     text = _value_text(p, "trunk_lateral_lean")
     if text:
         c.label(sh + (0, -0.25 * abs(hip[1] - sh[1])), text[0], text[1])
-    for side, metric in (("LEFT", "knee_frontal_angle_left"), ("RIGHT", "knee_frontal_angle_right")):
+    for side in ("LEFT", "RIGHT"):
+        metric = f"knee_frontal_angle_{side.lower()}"
         h, k, a = (xy[L[f"{side}_{j}"]] for j in ("HIP", "KNEE", "ANKLE"))
         c.line(h, k, ORANGE)
         c.line(k, a, ORANGE)

@@ -6,11 +6,11 @@ import math
 
 import pytest
 
+from posture.errors import InputError
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.compute import FORMULAS, STATUS_OK, Frame, compute_metrics
 from posture.metrics.definitions import DEG, LENGTH, METRICS, PERCENT
 from posture.metrics.reference import DEFAULT_PATH, load_ranges, parse_ranges
-from posture.errors import InputError
 from tests import skeletons as sk
 
 

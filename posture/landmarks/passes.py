@@ -69,7 +69,9 @@ class Detection:
 def _pass_matrices(w: int, h: int, angle: float, mirror: bool):
     """Affines (pixel-centre coordinates) for one pass: the rotation applied to the (flipped)
     crop, the whole crop-to-pass map, and the pass image size."""
-    flip = np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) if mirror else np.eye(3)
+    flip = np.eye(3)
+    if mirror:
+        flip[0] = (-1.0, 0.0, w - 1.0)
     rad = np.deg2rad(angle)
     cos, sin = abs(np.cos(rad)), abs(np.sin(rad))
     out_w, out_h = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))

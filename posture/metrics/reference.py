@@ -105,7 +105,7 @@ def load_ranges(override: str | os.PathLike | None = None) -> dict[str, Referenc
         try:
             text = Path(path).read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"Cannot read reference ranges '{path}': "
-                             f"{getattr(exc, 'strerror', None) or 'not a UTF-8 text file'}") from None
+            why = getattr(exc, "strerror", None) or "not a UTF-8 text file"
+            raise InputError(f"Cannot read reference ranges '{path}': {why}") from None
         ranges.update(parse_ranges(text, Path(path).name))
     return ranges

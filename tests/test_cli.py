@@ -1,0 +1,107 @@
+"""`posture analyze` end to end on a real pair; usage and input errors exit 2 with one line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from posture.assessment import TABLE_COLUMNS
+from posture.cli import main
+from posture.metrics.definitions import METRICS
+from tests.conftest import PAIRS, sample
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory, detector):
+    out = tmp_path_factory.mktemp("out")
+    front, side = PAIRS["jara"]
+    code = main(["analyze", "--front", str(sample(front)), "--side", str(sample(side)),
+                 "--height-cm", "170", "--subject", "jara", "--out", str(out), "--passes", "4"])
+    return code, out
+
+
+def test_analyze_writes_csv_json_and_pngs(analysed, capsys):
+    code, out = analysed
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"results.csv", "results.json",
+                                               "annotated_front.png", "annotated_side.png"}
+    with open(out / "results.csv", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == TABLE_COLUMNS
+    assert [r["metric"] for r in rows] == [m.id for m in METRICS]
+    assert {r["subject"] for r in rows} == {"jara"}
+    assert all(r["status"] == "ok" for r in rows)
+    assert {r["unit"] for r in rows if r["metric"].startswith("plumb")} == {"cm"}
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [p["view"] for p in data["photos"]] == ["front", "side"]
+    assert len(data["photos"][0]["landmarks"]) == 33
+    assert data["photos"][0]["image_size"] == [3000, 4000]
+
+
+def test_annotated_pngs_are_upright_and_carry_no_metadata(analysed):
+    _, out = analysed
+    for name in ("annotated_front.png", "annotated_side.png"):
+        im = Image.open(out / name)
+        assert im.height > im.width  # the EXIF-rotated jara photos, upright
+        assert not im.getexif()
+        raw = (out / name).read_bytes()
+        assert b"eXIf" not in raw and b"tEXt" not in raw and b"GPS" not in raw
+
+
+def test_summary_table_is_printed(tmp_path, capsys):
+    code = main(["analyze", "--front", str(sample("saif1.jpeg")), "--out", str(tmp_path),
+                 "--passes", "1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Shoulder tilt" in printed and "Pelvic obliquity" in printed
+    assert "Forward-head" not in printed  # no side photo: no side metrics
+
+
+def run_cli(args: list[str]) -> int:
+    """main()'s exit code, whether it returns it or argparse exits."""
+    try:
+        return main(args)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("args,match", [
+    (["analyze"], "give --front PHOTO, --side PHOTO, or both"),
+    (["analyze", "--front", "missing.jpg"], "No file at"),
+    (["analyze", "--front", "{photo}", "--height-cm", "9000"], "height must be in cm"),
+    (["analyze", "--front", "{photo}", "--passes", "0"], "passes must be a whole number"),
+    (["analyze", "--front", "{text}"], "not a photo"),
+    (["analyze", "--front", "{photo}", "--reference", "{text}"], "missing column"),
+    (["analyze", "--front", "{photo}", "--height-cm", "tall"], "invalid float value"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_usage_and_input_exit_2_with_one_line(args, match, tmp_path, capsys):
+    text = tmp_path / "notes.jpg"
+    text.write_text("metric,low\nnot a photo\n", encoding="utf-8")
+    args = [a.format(photo=sample("saif1.jpeg"), text=text) for a in args]
+    if args[0] == "analyze":
+        args += ["--out", str(tmp_path), "--passes", "1"] if "--passes" not in args else \
+            ["--out", str(tmp_path)]
+    assert run_cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert re.search(match, err), err
+
+
+def test_entry_point_runs_as_a_process(tmp_path):
+    """The installed console script: exit code and a one-line error, no traceback."""
+    bad = tmp_path / "x.jpg"
+    bad.write_bytes(b"")
+    proc = subprocess.run([sys.executable, "-m", "posture.cli", "analyze", "--front", str(bad),
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("posture: ")
+    assert "empty" in proc.stderr
