@@ -1,0 +1,145 @@
+"""The app in a real browser: `streamlit run app.py` driven by Playwright in Debian's Chromium.
+
+Needs /usr/bin/chromium (`apt-get install -y chromium`); without it these tests fail, they do
+not skip: CI installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_images" / "usize-backend"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+SERVER_START_TIMEOUT_S = 60
+RESULTS_TIMEOUT_MS = 30_000
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer at {url} within {SERVER_START_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """`streamlit run app.py` on a free localhost port, stopped after the module's tests."""
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium "
+                    "(`apt-get install -y chromium`) to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def upload_sample_pair(page, front: Path, side: Path) -> None:
+    uploaders = page.locator('[data-testid="stFileUploader"]')
+    uploaders.nth(0).locator('input[type="file"]').set_input_files(str(front))
+    uploaders.nth(1).locator('input[type="file"]').set_input_files(str(side))
+
+
+def wait_for_results(page) -> None:
+    # Both photos' tables: st.table renders its cells as text in the page.
+    page.locator('[data-testid="stTable"]').nth(1).wait_for(timeout=RESULTS_TIMEOUT_MS)
+    page.get_by_text("Download", exact=True).wait_for(timeout=RESULTS_TIMEOUT_MS)
+
+
+def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(app_url)
+        page.get_by_text("Patient ID or name").wait_for(timeout=30_000)
+        page.get_by_label("Patient ID or name").fill("PT-0042")
+        upload_sample_pair(page, SAMPLES / "ana_test.jpg", SAMPLES / "ana_test_right.jpg")
+        wait_for_results(page)
+
+        tables = page.locator('[data-testid="stTable"]')
+        front_text, side_text = tables.nth(0).inner_text(), tables.nth(1).inner_text()
+        for label in ("Shoulder tilt", "Pelvic obliquity", "Head tilt"):
+            assert label in front_text
+        for label in ("Forward-head angle (CVA proxy)", "Plumb line: hip"):
+            assert label in side_text
+        assert "within range" in front_text
+
+        images = page.locator('[data-testid="stImage"] img')
+        assert images.count() == 2
+        for i in range(2):
+            images.nth(i).scroll_into_view_if_needed()  # Streamlit lazy-loads images
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=images.nth(i).element_handle())
+
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(tmp_path / "intake.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_non_image_upload_shows_a_message(app_url, browser, tmp_path):
+    not_a_photo = tmp_path / "notes.jpg"
+    not_a_photo.write_bytes(b"hello, this is not a photo")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(app_url)
+        page.get_by_text("Patient ID or name").wait_for(timeout=30_000)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+            str(not_a_photo))
+        alert = page.locator('[data-testid="stAlertContentError"]')
+        alert.wait_for(timeout=RESULTS_TIMEOUT_MS)
+        assert "Front photo (notes.jpg)" in alert.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()

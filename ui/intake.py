@@ -1,0 +1,338 @@
+"""The intake page: patient details, a front and a side photo, the screening results.
+
+A thin shell (STYLE.md 8): widgets are parsed once into `AnalysisOptions`, `posture.analyze`
+does the work and the page shows the `Assessment`. Detection runs only when the photos or the
+analysis options change: each browser session keeps its latest analysis in st.session_state,
+keyed by a hash of the photo bytes and the options. Patient ID, visit date and notes only label
+the result, so editing them never re-runs detection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+from PIL import Image
+from streamlit_image_coordinates import streamlit_image_coordinates
+
+from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
+from posture.errors import PostureError
+from posture.export import assessment_json, csv_text
+from posture.images import load_photo
+from posture.landmarks.detector import PoseDetector
+from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
+from posture.landmarks.vocabulary import Landmark
+from posture.render import render_png
+from ui.widgets import file_stem, findings_banner, metrics_table, plain
+
+# What phones and cameras write; images.load_photo refuses anything it cannot read anyway.
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_images"
+# Front + side pairs of one person each (sample_images/ATTRIBUTION.md).
+SAMPLE_PAIRS = {
+    "Ana: doorway (front), patio (side)": (
+        "usize-backend/ana_test.jpg", "usize-backend/ana_test_right.jpg"),
+    "Jara: phone photos stored rotated (EXIF)": (
+        "usize-backend/jara_test_front_3.jpg", "usize-backend/jara_test_side_3.jpg"),
+    "Leo: garden (front), patio (side)": (
+        "usize-backend/leo_test.jpeg", "usize-backend/leo_test_left.jpg"),
+    "Very low resolution (150 x 300 px)": (
+        "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
+}
+UPLOAD, SAMPLE = "Upload photos", "Try a sample pair"
+
+# st.session_state keys. DETECTION_RUNS counts analyses in this session: the tests read it.
+ANALYSIS = "intake_analysis"
+DETECTION_RUNS = "intake_detection_runs"
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    """A photo as given: its bytes and a display name (never used as a path)."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Patient:
+    subject: str
+    height_cm: float | None
+    visit_date: dt.date
+    notes: str
+
+
+@dataclass
+class SessionAnalysis:
+    """This session's analysis of the current photos and options (`key`), or why it failed."""
+
+    key: str
+    error: str | None = None
+    detected: Assessment | None = None      # as detected
+    result: Assessment | None = None        # with any landmarks placed by hand
+    annotated: dict[str, bytes] = field(default_factory=dict)  # slot -> PNG of `result`
+    # slot -> the last click applied: the click component repeats its value on every rerun.
+    last_click: dict[str, dict] = field(default_factory=dict)
+
+
+@st.cache_resource(show_spinner=False)
+def pose_detector() -> PoseDetector:
+    """The pose model, once per process. A thread-safe pool: sessions run on threads."""
+    from posture.landmarks.mediapipe_pose import default_detector
+
+    return default_detector()
+
+
+def analyse_photos(front: PhotoInput | None, side: PhotoInput | None, options: AnalysisOptions,
+                   detector: PoseDetector | None = None) -> Assessment:
+    """Decode each photo (a decoding error names the photo) and analyse the pair.
+
+    Raises PostureError with a one-line message for the clinician.
+    """
+    photos = {}
+    for slot, given in (("front", front), ("side", side)):
+        if given is None:
+            continue
+        try:
+            photos[slot] = load_photo(given.data, name=given.name)
+        except PostureError as exc:
+            raise type(exc)(f"{slot.capitalize()} photo ({given.name}): {exc}") from exc
+    return analyze(photos.get("front"), photos.get("side"), options,
+                   detector=detector or pose_detector())
+
+
+def analysis_key(front: PhotoInput | None, side: PhotoInput | None,
+                 options: AnalysisOptions) -> str:
+    digest = hashlib.sha256()
+    for given in (front, side):
+        if given is None:
+            digest.update(b"no photo")
+        else:
+            digest.update(hashlib.sha256(given.data).digest())
+            digest.update(given.name.encode("utf-8", "replace"))
+    digest.update(repr(options).encode())
+    return digest.hexdigest()
+
+
+def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
+                     options: AnalysisOptions) -> SessionAnalysis:
+    """The session's analysis for these photos and options, detecting only if they changed."""
+    key = analysis_key(front, side, options)
+    held = st.session_state.get(ANALYSIS)
+    if held is not None and held.key == key:
+        return held
+    st.session_state[DETECTION_RUNS] = st.session_state.get(DETECTION_RUNS, 0) + 1
+    with st.spinner("Finding landmarks and measuring…"):
+        try:
+            result = analyse_photos(front, side, options)
+        except PostureError as exc:
+            held = SessionAnalysis(key=key, error=str(exc))
+        else:
+            held = SessionAnalysis(key=key, detected=result, result=result,
+                                   annotated={p.slot: render_png(p) for p in result.photos})
+    st.session_state[ANALYSIS] = held
+    return held
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def patient_details() -> Patient:
+    st.subheader("Patient")
+    subject = st.text_input("Patient ID or name", key="patient_subject", max_chars=120)
+    height = st.number_input(
+        "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
+        format="%.0f", key="patient_height",
+        help="With the height, offsets are reported in cm; without it, in pixels.")
+    visit_date = st.date_input("Visit date", value="today", key="visit_date")
+    notes = st.text_area("Notes (optional)", key="visit_notes", height=100)
+    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes)
+
+
+def available_samples() -> dict[str, tuple[Path, Path]]:
+    """The bundled sample pairs present on this machine (a repository checkout has them)."""
+    pairs = {label: (SAMPLE_DIR / front, SAMPLE_DIR / side)
+             for label, (front, side) in SAMPLE_PAIRS.items()}
+    return {label: paths for label, paths in pairs.items() if all(p.is_file() for p in paths)}
+
+
+def _uploaded(file) -> PhotoInput | None:
+    return None if file is None else PhotoInput(name=file.name, data=file.getvalue())
+
+
+def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
+    st.subheader("Photos")
+    samples = available_samples()
+    source = UPLOAD
+    if samples:
+        source = st.radio("Photos", [UPLOAD, SAMPLE], horizontal=True, key="photo_source",
+                          label_visibility="collapsed")
+    if source == SAMPLE:
+        label = st.selectbox("Sample pair", list(samples), key="sample_pair",
+                             help="Photos published under the MIT license; see "
+                                  "sample_images/ATTRIBUTION.md.")
+        front, side = samples[label]
+        return (PhotoInput(front.name, front.read_bytes()),
+                PhotoInput(side.name, side.read_bytes()))
+    front_col, side_col = st.columns(2)
+    front = front_col.file_uploader(
+        "Front photo", type=PHOTO_TYPES, key="front_upload",
+        help="Patient facing the camera (or the back to it), whole body, head to feet.")
+    side = side_col.file_uploader(
+        "Side photo", type=PHOTO_TYPES, key="side_upload",
+        help="Patient side-on to the camera, whole body, arms relaxed.")
+    return _uploaded(front), _uploaded(side)
+
+
+def analysis_options(height_cm: float | None) -> AnalysisOptions:
+    with st.expander("Analysis options"):
+        passes = st.slider(
+            "Detection passes per photo", 1, MAX_PASSES, DEFAULT_PASSES, key="option_passes",
+            help="Each pass shows the photo slightly rotated or mirrored; more passes give "
+                 "steadier landmarks and the +/- column. 1 is fastest.")
+        level = st.checkbox(
+            "Correct for camera tilt", key="option_level",
+            help="Measure tilts against the photo's true vertical, estimated from straight "
+                 "lines such as door frames. The CSV keeps the uncorrected value too.")
+    return AnalysisOptions(passes=passes, height_cm=height_cm, correct_camera_roll=level)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+def photo_summary(p: PhotoAnalysis) -> str:
+    """One caption line: what the photo was taken for and how it was measured."""
+    parts = [f"{plain(p.name)}", f"seen as a {p.view.view} view",
+             f"{p.landmarks.passes} detection pass{'es' if p.landmarks.passes > 1 else ''}"]
+    parts.append("lengths in cm from the height" if p.cm_per_px
+                 else "lengths in pixels (enter the height for cm)")
+    if p.roll_applied is not None:
+        parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected")
+    elif p.roll is not None and p.roll.degrees is not None:
+        parts.append(f"camera tilt about {p.roll.degrees:+.1f} deg, not corrected")
+    return " · ".join(parts)
+
+
+def landmark_label(lm: Landmark) -> str:
+    return lm.name.lower().replace("_", " ")
+
+
+def place_landmark(held: SessionAnalysis, slot: str, landmark: Landmark, click: dict) -> bool:
+    """Apply one click of the review image: move `landmark` there and re-measure.
+
+    The click is in displayed-image pixels; the annotated image is the working image, so
+    displayed -> working by the displayed width, working -> photo pixels by `photo.scale`.
+    Returns False for a click already applied (the component repeats its last value).
+    """
+    if click == held.last_click.get(slot):
+        return False
+    held.last_click[slot] = click
+    photo = getattr(held.result, slot).photo
+    height, width = photo.rgb.shape[:2]
+    to_working = width / click["width"]
+    x = min(max(click["x"] * to_working, 0.0), width) * photo.scale
+    y = min(max(click["y"] * to_working, 0.0), height) * photo.scale
+    held.result = held.result.with_landmark_moved(slot, landmark, x, y)
+    held.annotated[slot] = render_png(getattr(held.result, slot))
+    return True
+
+
+def undo_placed_landmarks(held: SessionAnalysis, slot: str) -> None:
+    restored = getattr(held.detected, slot)
+    held.result = dataclasses.replace(held.result, **{slot: restored})
+    held.annotated[slot] = render_png(restored)
+
+
+def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
+    """Let the clinician place a landmark the detector got wrong; measures update at once."""
+    with st.expander(f"Check landmarks on the {p.slot} photo, and place them by hand"):
+        used = sorted({lm for m in p.metrics for lm in m.landmarks})
+        pick_col, undo_col = st.columns([3, 1], vertical_alignment="bottom")
+        landmark = pick_col.selectbox("Landmark to place", used, format_func=landmark_label,
+                                      key=f"review_landmark_{p.slot}")
+        if p.landmarks.manual and undo_col.button("Undo hand placements",
+                                                  key=f"review_undo_{p.slot}"):
+            undo_placed_landmarks(held, p.slot)
+            st.rerun()
+        st.caption("Click the photo where the landmark belongs. Green: detected; red: low "
+                   "confidence; magenta: placed by hand (marked manual in the table and CSV).")
+        review_image = Image.open(io.BytesIO(held.annotated[p.slot]))
+        # Keyed by the analysis too: a new photo must not receive the previous photo's click.
+        click = streamlit_image_coordinates(
+            review_image, width="stretch", image_format="JPEG", jpeg_quality=90,
+            cursor="crosshair", key=f"review_click_{p.slot}_{held.key[:16]}")
+        if click and place_landmark(held, p.slot, landmark, click):
+            st.rerun()
+
+
+def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
+    st.subheader(f"{p.slot.capitalize()} photo")
+    st.caption(photo_summary(p))
+    image_col, table_col = st.columns([2, 3], gap="medium")
+    with image_col:
+        st.image(held.annotated[p.slot], width="stretch")
+    with table_col:
+        metrics_table(p.metrics)
+    landmark_review(p, held)
+
+
+def visit_json(result: Assessment, patient: Patient) -> str:
+    """The library's JSON result, with the visit details entered on this page."""
+    data = {"visit": {"date": patient.visit_date.isoformat(), "notes": patient.notes},
+            **assessment_json(result)}
+    return json.dumps(data, indent=2, allow_nan=False)
+
+
+def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> None:
+    st.subheader("Download")
+    stem = f"posture_{file_stem(patient.subject)}_{patient.visit_date.isoformat()}"
+    files = [("Results table (CSV)", csv_text(result.rows()), f"{stem}.csv", "text/csv"),
+             ("Full results (JSON)", visit_json(result, patient), f"{stem}.json",
+              "application/json")]
+    files += [(f"Annotated {p.slot} photo (PNG)", held.annotated[p.slot],
+               f"{stem}_{p.slot}.png", "image/png") for p in result.photos]
+    for column, (label, data, name, mime) in zip(st.columns(len(files)), files):
+        # on_click="ignore": downloading must not re-run the page.
+        column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
+                               icon=":material/download:", key=f"download_{name[-8:]}")
+    st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")
+
+
+def show() -> None:
+    """The page."""
+    st.title("Posture screening")
+    st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
+               "measures with their uncertainty and reference ranges. Not a diagnosis.")
+    patient_col, photos_col = st.columns([1, 2], gap="large")
+    with patient_col:
+        patient = patient_details()
+    with photos_col:
+        front, side = photo_inputs()
+        try:
+            options = analysis_options(patient.height_cm)
+        except PostureError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+    if front is None and side is None:
+        st.info("Upload a front and a side photo, or try a sample pair, to see the measures.",
+                icon=":material/photo_camera:")
+        return
+
+    held = current_analysis(front, side, options)
+    if held.error:
+        st.error(plain(held.error), icon=":material/error:")
+        return
+    result = dataclasses.replace(held.result, subject=patient.subject)
+    st.divider()
+    findings_banner(result.all_findings())
+    for p in result.photos:
+        photo_section(p, held)
+    st.divider()
+    downloads(result, held, patient)
