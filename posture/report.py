@@ -1,0 +1,372 @@
+"""The PDF visit report: patient and visit, annotated photos, every measure with its flag and
+reference range, the change since the previous visit, and the limits of photo measurement.
+
+Clinic-neutral (no logo, no clinic name), A4, made with fpdf2 from a `VisitRecord` (stored or
+ad hoc); nothing is recomputed. Photos in the PDF are the annotated images re-encoded as JPEG
+from pixels, so they carry no EXIF or GPS; no patient data goes into the PDF's metadata.
+
+Text: DejaVu Sans (Debian `fonts-dejavu-core`) when installed covers Latin, Greek, Cyrillic and
+more; characters it lacks (CJK, say) print as "?". Without it, the core Helvetica font is used
+and text is reduced to Latin-1 (accents dropped where needed). Either way no name can crash it.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from fpdf import FPDF, FontFace
+from fpdf.enums import XPos, YPos
+from PIL import Image
+
+from posture.compare import (
+    NOISE_FACTOR,
+    Comparison,
+    MetricChange,
+    VisitRecord,
+    compare_visits,
+)
+from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),        # Debian, Ubuntu
+    Path("/usr/share/fonts/dejavu-sans-fonts"),      # Fedora
+    Path("/usr/share/fonts/TTF"),                    # Arch
+)
+
+# Colours (RGB): quiet greys, one accent for "outside range" and "real change".
+INK, MUTED, RULE = (33, 37, 41), (108, 117, 125), (206, 212, 218)
+PANEL, HEAD_FILL = (248, 249, 250), (233, 236, 239)
+OUTSIDE_FILL, OUTSIDE_INK = (255, 232, 204), (122, 46, 0)
+REAL_FILL = (219, 234, 254)
+NOT_MEASURED_INK = (134, 142, 150)
+
+PHOTO_MAX_PX = 900        # long side of each photo in the PDF (about 150 dpi at 150 mm)
+SCREENING = " (screening default, not a validated cut-off)"
+
+LIMITS = (
+    "These measures come from 2D photos. A camera that is not level, not square to the body "
+    "or too close, and a body turned toward or away from the camera, change them: a camera "
+    "rolled by 2 degrees reads as 2 degrees of shoulder tilt.",
+    "The points are landmarks found by a pose model (MediaPipe Pose), not anatomical landmarks "
+    "palpated by a clinician. The shoulder landmark sits near the shoulder joint, not on the "
+    "acromion; the hip landmark is the hip joint centre, not the ASIS or the iliac crest; the "
+    "ear landmark stands in for the tragus. Pelvic obliquity here is a hip-joint line.",
+    "The forward-head angle is measured at the shoulder landmark, not at C7: it is a proxy of "
+    "the craniovertebral angle (CVA) and reads higher than a clinical CVA (58-78 degrees on "
+    "neutral photos, against about 50 degrees in normal adults). Clinical CVA cut-offs do not "
+    "apply to it unchanged.",
+    "Reference ranges marked * are screening defaults, not validated cut-offs: no validated "
+    "cut-off exists for most photo measures, and small asymmetries are normal. The clinic can "
+    "change them.",
+    "+/- is the spread of the landmark detection over repeated passes on the same photo. It "
+    "does not include differences in stance between photos, nor the landmark offsets above.",
+    f"A change between visits is called real only when it is larger than both {NOISE_FACTOR:g} "
+    "times the combined +/- of the two values and the minimal detectable change: 5 degrees for "
+    "the forward-head angle (Gallego-Izquierdo et al. 2020); for the other measures no "
+    "published value exists and a screening default is used.",
+    "This report is a screening aid, not a diagnosis.",
+)
+
+
+def _font_files() -> tuple[Path, Path] | None:
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+def _latin1(text: str) -> str:
+    """Text the core PDF fonts can show: accents dropped where Latin-1 lacks the letter."""
+    out = []
+    for ch in text:
+        if ord(ch) < 256:
+            out.append(ch)
+            continue
+        base = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore").decode("latin-1")
+        out.append(base if base.isprintable() and base else "?")
+    return "".join(out)
+
+
+class _Report(FPDF):
+    def __init__(self, footer_note: str, header_note: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.footer_note = footer_note
+        self.header_note = header_note    # patient ID and visit: a loose page stays identifiable
+        self.set_margins(15, 15, 15)
+        self.set_auto_page_break(True, margin=16)
+        fonts = _font_files()
+        self.unicode = fonts is not None
+        if fonts:
+            self.add_font("DejaVu", "", str(fonts[0]))
+            self.add_font("DejaVu", "B", str(fonts[1]))
+            self.base_font = "DejaVu"
+        else:
+            self.base_font = "Helvetica"
+        self.set_text_color(*INK)
+
+    def text_(self, text: str) -> str:
+        """Text this font can print; a missing glyph becomes "?" rather than vanishing."""
+        text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+        if not self.unicode:
+            return _latin1(text)
+        cmap = getattr(self.current_font, "cmap", None)
+        return text if cmap is None else "".join(ch if ord(ch) in cmap else "?" for ch in text)
+
+    def font(self, size: float, bold: bool = False, colour=INK) -> None:
+        self.set_font(self.base_font, "B" if bold else "", size)
+        self.set_text_color(*colour)
+
+    def header(self) -> None:
+        self.font(13, bold=True)
+        self.cell(0, 7, "Posture screening report")
+        self.set_x(self.l_margin)
+        self.font(8.5, colour=MUTED)
+        self.cell(0, 7, self.text_(self.header_note), align="R",
+                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.3)
+        self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
+        self.ln(4)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.font(7.5, colour=MUTED)
+        self.cell(0, 5, self.text_(self.footer_note))
+        self.set_x(self.l_margin)
+        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+
+    def heading(self, text: str) -> None:
+        if self.get_y() > self.h - 40:
+            self.add_page()
+        self.ln(3)
+        self.font(11, bold=True)
+        self.cell(0, 7, self.text_(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.ln(1)
+
+    def paragraph(self, text: str, size: float = 8.5, colour=INK, bullet: bool = False) -> None:
+        self.font(size, colour=colour)
+        if bullet:
+            self.set_x(self.l_margin + 2)
+            self.cell(3, 4.2, "-")
+        self.multi_cell(0, 4.2, self.text_(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+
+def _visit_block(pdf: _Report, visit: VisitRecord) -> None:
+    height = f"{visit.height_cm:g} cm" if visit.height_cm else "not given (lengths in pixels)"
+    pairs = [
+        ("Patient ID", visit.subject or "-"),
+        ("Name", visit.patient_name or "-"),
+        ("Visit date", visit.visit_date.isoformat() if visit.visit_date else visit.label),
+        ("Height", height),
+        ("Analysed", f"{_when(visit.analysed_at)} with posture {visit.posture_version or '-'}"),
+    ]
+    if visit.notes:
+        pairs.append(("Notes", visit.notes))
+    top = pdf.get_y()
+    pdf.set_y(top + 2)
+    for label, value in pairs:
+        pdf.set_x(pdf.l_margin + 3)
+        pdf.font(8.5, colour=MUTED)
+        pdf.cell(28, 5, label)
+        pdf.font(9, bold=label == "Patient ID")
+        pdf.multi_cell(pdf.epw - 34, 5, pdf.text_(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    bottom = pdf.get_y() + 2
+    # The frame is drawn afterwards: its height is known only now.
+    pdf.set_draw_color(*RULE)
+    pdf.rect(pdf.l_margin, top, pdf.epw, bottom - top, style="D")
+    pdf.set_y(bottom + 2)
+
+
+def _when(iso: str) -> str:
+    """"2025-06-01T09:30:00+00:00" -> "2025-06-01 09:30 UTC"; other text unchanged."""
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or "-"
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _findings(pdf: _Report, findings: Sequence[str]) -> None:
+    if not findings:
+        return
+    pdf.heading("Check before relying on the numbers")
+    for message in findings:
+        pdf.paragraph(message, colour=OUTSIDE_INK, bullet=True)
+
+
+def _jpeg(png: bytes) -> tuple[io.BytesIO, float]:
+    """The annotated image as a metadata-free JPEG, at most PHOTO_MAX_PX; and its aspect."""
+    with Image.open(io.BytesIO(png)) as im:
+        rgb = im.convert("RGB")
+    rgb.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX), Image.Resampling.LANCZOS)
+    clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())   # pixels only, no info dict
+    buf = io.BytesIO()
+    clean.save(buf, format="JPEG", quality=85, optimize=True)
+    buf.seek(0)
+    return buf, clean.width / clean.height
+
+
+def photo_row(pdf: _Report, images: Sequence[tuple[str, bytes]], max_height: float = 105,
+              gap: float = 6) -> None:
+    """Images side by side at one common height (same scale on the page), captioned."""
+    if not images:
+        return
+    prepared = [(caption, *_jpeg(png)) for caption, png in images]
+    total_aspect = sum(aspect for _c, _b, aspect in prepared)
+    height = min(max_height, (pdf.epw - gap * (len(prepared) - 1)) / total_aspect)
+    if pdf.get_y() + height + 8 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    width = sum(height * a for _c, _b, a in prepared) + gap * (len(prepared) - 1)
+    x = pdf.l_margin + (pdf.epw - width) / 2
+    y = pdf.get_y()
+    for caption, buf, aspect in prepared:
+        w = height * aspect
+        pdf.image(buf, x=x, y=y, w=w, h=height)
+        pdf.set_draw_color(*RULE)
+        pdf.rect(x, y, w, height)
+        pdf.set_xy(x, y + height + 1)
+        pdf.font(8, colour=MUTED)
+        pdf.cell(w, 4, pdf.text_(caption), align="C")
+        x += w + gap
+    pdf.set_y(y + height + 7)
+
+
+def _number(value, digits: int = 1) -> str:
+    return "-" if value is None else f"{float(value):.{digits}f}"
+
+
+def _reference(text: str) -> str:
+    text = text or ""
+    # A no-break space keeps the asterisk on its value's line.
+    return text.replace(SCREENING, "\u00a0*")
+
+
+def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
+    pdf.font(8)
+    widths = (44, 13, 10, 11, 41, 41, 20)
+    headings = ("Measure", "Value", "+/-", "Unit", "Direction", "Reference range", "Flag")
+    head = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
+    for view, title in (("front", "Front view"), ("back", "Back view"), ("side", "Side view")):
+        group = [r for r in rows if r.get("view") == view]
+        if not group:
+            continue
+        pdf.heading(f"Measures: {title.lower()}")
+        pdf.font(8)
+        with pdf.table(col_widths=widths, width=sum(widths), headings_style=head,
+                       line_height=4.2, text_align=("LEFT", "RIGHT", "RIGHT", "LEFT", "LEFT",
+                                                    "LEFT", "LEFT"),
+                       borders_layout="HORIZONTAL_LINES", padding=(1, 1.2)) as table:
+            row = table.row()
+            for h in headings:
+                row.cell(h)
+            for r in group:
+                measured = r.get("status") == STATUS_OK and r.get("value") is not None
+                if not measured:
+                    style = FontFace(color=NOT_MEASURED_INK)
+                    cells = (r["label"], "-", "", r["unit"],
+                             f"not measured: {r.get('detail') or r.get('status')}",
+                             _reference(r.get("reference", "")), "not measured")
+                else:
+                    outside = r.get("flag") == FLAG_OUTSIDE
+                    style = FontFace(color=OUTSIDE_INK, fill_color=OUTSIDE_FILL,
+                                     emphasis="BOLD") if outside else None
+                    flag = {"within": "within", "outside": "OUTSIDE"}.get(r["flag"], r["flag"])
+                    if r.get("manual"):
+                        flag += ", hand-placed"
+                    cells = (r["label"], _number(r["value"]), _number(r.get("uncertainty")),
+                             r["unit"], r.get("side", ""), _reference(r.get("reference", "")),
+                             flag)
+                row = table.row()
+                for c in cells:
+                    row.cell(pdf.text_(c), style=style)
+    pdf.ln(1)
+    pdf.paragraph("* screening default, not a validated cut-off. Lengths in cm are scaled from "
+                  "the patient's height; in px, they are photo pixels.", size=7.5, colour=MUTED)
+
+
+def _comparison(pdf: _Report, comparison: Comparison) -> None:
+    before, after = comparison.before, comparison.after
+    pdf.heading(f"Change since the previous visit ({before.label})")
+    pdf.paragraph(f"Before: {before.label}; after: {after.label} (this visit). Real: the change "
+                  f"exceeds both {NOISE_FACTOR:g} x the combined +/- and the minimal detectable "
+                  "change (MDC).", size=8, colour=MUTED)
+    pdf.ln(1)
+    widths = (46, 15, 15, 15, 11, 17, 61)
+    head = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
+    pdf.font(8)
+    with pdf.table(col_widths=widths, width=sum(widths), headings_style=head, line_height=4.2,
+                   text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT", "RIGHT", "LEFT"),
+                   borders_layout="HORIZONTAL_LINES", padding=(1, 1.2)) as table:
+        row = table.row()
+        for h in ("Measure", "Before", "After", "Change", "Unit", "Needs >", "Verdict"):
+            row.cell(h)
+        for c in comparison.changes:
+            style = _change_style(c)
+            verdict = c.verdict
+            if c.mdc is not None and c.real is not None:
+                verdict += ("" if c.mdc.basis == "screening default"
+                            else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
+            row = table.row()
+            change = "-" if c.change is None else f"{c.change:+.1f}"
+            for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
+                         _number(c.threshold), verdict):
+                row.cell(pdf.text_(text), style=style)
+
+
+def _change_style(c: MetricChange) -> FontFace | None:
+    if c.real:
+        return FontFace(emphasis="BOLD", fill_color=REAL_FILL)
+    if c.real is None:
+        return FontFace(color=NOT_MEASURED_INK)
+    return None
+
+
+def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
+                     comparison: Comparison | None = None, generated: date | None = None
+                     ) -> bytes:
+    """The visit report as PDF bytes.
+
+    Args:
+        visit: the visit reported on (`posture.store.load_visit`, or
+            `VisitRecord.from_assessment` for an unsaved analysis).
+        previous: the patient's previous visit, if any: adds the change since it.
+        comparison: a ready comparison (previous -> visit); made from `previous` if None.
+        generated: the date printed as the report's date (default today).
+    """
+    if comparison is None and previous is not None:
+        comparison = compare_visits(previous, visit)
+    generated = generated or date.today()
+    visit_day = visit.visit_date.isoformat() if visit.visit_date else visit.label
+    pdf = _Report(f"Generated {generated.isoformat()} by posture {visit.posture_version}. "
+                  "A screening aid, not a diagnosis.",
+                  f"{visit.subject or 'Patient'} - visit {visit_day}")
+    pdf.set_title("Posture screening report")
+    pdf.set_creator("posture")
+    pdf.add_page()
+    _visit_block(pdf, visit)
+    _findings(pdf, visit.findings)
+    images = [(f"{slot.capitalize()} photo, {visit.label}", visit.images[slot])
+              for slot in ("front", "side") if slot in visit.images]
+    if images:
+        pdf.heading("Annotated photos")
+        photo_row(pdf, images)
+    _metrics_table(pdf, visit.rows)
+    if comparison is not None:
+        _comparison(pdf, comparison)
+    pdf.heading("Limits of photo measurement")
+    for text in LIMITS:
+        pdf.paragraph(text, bullet=True)
+        pdf.ln(0.8)
+    return bytes(pdf.output())
