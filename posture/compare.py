@@ -42,6 +42,7 @@ DEFAULT_MDC_PATH = Path(__file__).with_name("detectable_change.csv")
 MDC_ENV_VAR = "POSTURE_DETECTABLE_CHANGE"
 
 REAL, NOT_REAL, NOT_COMPARABLE = "real change", "within measurement noise", "not comparable"
+UNJUDGED = "no uncertainty or MDC known to judge it"
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,12 @@ def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], 
                 _round(a and a.get("value")), None, u_b, u_a, None, mdc, None, None, reason))
             continue
         change = float(a["value"]) - float(b["value"])
+        if mdc is None and u_b is None and u_a is None:
+            # Nothing to judge the change against: show it, call it neither way.
+            out.append(MetricChange(
+                metric, label, _view_of(b, a), unit, _round(b["value"]), _round(a["value"]),
+                _round(change), None, None, None, None, None, None, UNJUDGED))
+            continue
         noise = noise_threshold(u_b, u_a, factor)
         threshold = max(noise, mdc.mdc if mdc else 0.0)
         real = is_real_change(change, u_b, u_a, mdc.mdc if mdc else None, factor)

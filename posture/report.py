@@ -80,8 +80,14 @@ def _font_files() -> tuple[Path, Path] | None:
     return None
 
 
+# Latin letters that do not decompose into a base letter plus an accent.
+_NO_DECOMPOSITION = str.maketrans({"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h",
+                                   "ı": "i", "Œ": "OE", "œ": "oe", "Ŧ": "T", "ŧ": "t"})
+
+
 def _latin1(text: str) -> str:
     """Text the core PDF fonts can show: accents dropped where Latin-1 lacks the letter."""
+    text = text.translate(_NO_DECOMPOSITION)
     out = []
     for ch in text:
         if ord(ch) < 256:
