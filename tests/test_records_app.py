@@ -1,0 +1,195 @@
+"""The records and comparison pages in Streamlit's AppTest, against a temp SQLite store
+(POSTURE_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from posture.metrics.definitions import METRICS
+from posture.store import list_patients, list_visits, open_store, save_visit
+from tests.postgres import leo_visit
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+
+
+@pytest.fixture
+def records_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    monkeypatch.setenv("POSTURE_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def two_visits(records_url) -> str:
+    """leo's two visits in the store the pages open."""
+    store = open_store(records_url)
+    for which, day in (("first", date(2025, 1, 10)), ("second", date(2025, 4, 2))):
+        s = leo_visit(which)
+        save_visit(store, "leo", s.assessment, s.photos, filenames=s.filenames,
+                   annotated=s.annotated, visit_date=day, patient_name="Léo")
+    store.close()
+    return records_url
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "ui" / f"{name}.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info",
+                                            "warning", "success", "error")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+# --- comparison page ----------------------------------------------------------------------------
+
+
+def test_compare_page_shows_first_and_latest_visit_by_default(two_visits):
+    at = page("compare")
+    assert at.selectbox(key="compare_patient").value == "leo"
+    assert at.selectbox(key="compare_before").value == 1
+    assert at.selectbox(key="compare_after").value == 2
+    [table] = at.table
+    frame = table.value
+    assert list(frame.columns) == ["Measure", "Unit", "2025-01-10", "2025-04-02", "Change",
+                                   "Needs >", "Verdict"]
+    assert len(frame) == len(METRICS)
+    assert "real change" in set(frame["Verdict"])
+    assert "Forward-head angle (CVA proxy)" in set(frame["Measure"])
+    text = text_of(at)
+    assert "Change from 2025-01-10 to 2025-04-02" in text
+    assert "not a published MDC" in text
+    assert len(at.get("image")) == 2                     # front pair, side pair
+    assert at.get("vega_lite_chart"), "the chart of each measure over the visits"
+
+
+def test_compare_page_asks_for_two_different_visits(two_visits):
+    at = page("compare")
+    at.selectbox(key="compare_after").set_value(1).run()
+    assert not at.exception
+    assert any("two different visits" in w.value for w in at.warning)
+    assert not at.table
+
+
+def test_compare_page_with_empty_records_explains_what_to_do(records_url):
+    at = page("compare")
+    assert "No patients in the records yet" in text_of(at)
+
+
+def test_compare_page_compares_uploaded_pairs_without_saving(records_url):
+    at = page("compare")
+    at.radio(key="compare_mode").set_value("Upload two pairs (nothing saved)").run()
+    for label, which in (("before", "first"), ("after", "second")):
+        s = leo_visit(which)
+        for slot in ("front", "side"):
+            at.file_uploader(key=f"adhoc_{label}_{slot}").set_value(
+                (s.filenames[slot], s.photos[slot], "image/jpeg"))
+        at.number_input(key=f"adhoc_{label}_height").set_value(178.0)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    [table] = at.table
+    assert list(table.value.columns)[2:4] == ["before", "after"]
+    assert "real change" in set(table.value["Verdict"])
+    assert list_patients(open_store(records_url)) == []           # nothing saved
+
+
+# --- records page -------------------------------------------------------------------------------
+
+
+def test_records_page_lists_visits_latest_first(two_visits):
+    at = page("records")
+    assert at.selectbox(key="records_patient").value == "leo"
+    assert at.selectbox(key="records_visit").value == 2              # latest visit first
+    [visits] = at.dataframe
+    assert list(visits.value["Date"]) == ["2025-01-10", "2025-04-02"]
+    [measures] = at.table
+    assert len(measures.value) == len(METRICS)
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Visit report (PDF)", "Visit measures (CSV)", "Full history (CSV)"} <= labels
+
+
+def test_deleting_a_visit_asks_first_and_cancel_keeps_it(two_visits):
+    at = page("records")
+    at.button(key="delete_visit").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    assert len(list_visits(open_store(two_visits), "leo")) == 2          # asked, not done
+    at.button(key="delete_visit_cancel").click().run()
+    assert len(list_visits(open_store(two_visits), "leo")) == 2
+    assert not any("cannot be undone" in w.value for w in at.warning)
+
+    at.button(key="delete_visit").click().run()
+    at.button(key="delete_visit_confirm").click().run()
+    assert not at.exception, at.exception
+    assert [v.visit_id for v in list_visits(open_store(two_visits), "leo")] == [1]
+    assert at.selectbox(key="records_visit").value == 1
+
+
+def test_deleting_a_patient_needs_the_id_typed(two_visits):
+    at = page("records")
+    assert at.button(key="delete_patient").disabled
+    at.text_input(key="delete_patient_typed").input("leo").run()
+    assert not at.button(key="delete_patient").disabled
+    at.button(key="delete_patient").click().run()
+    assert not at.exception, at.exception
+    assert list_patients(open_store(two_visits)) == []
+    assert "No patients yet" in text_of(at)
+
+
+def test_an_unreachable_database_is_a_message_not_a_crash(monkeypatch):
+    monkeypatch.setenv("POSTURE_DATABASE_URL", "postgresql://nobody@/x?host=/nonexistent&port=1")
+    at = page("records")
+    assert any("Records unavailable" in e.value for e in at.error)
+
+
+# --- the save panel under the intake results ----------------------------------------------------
+
+
+def _save_panel_script():
+    import streamlit as st
+
+    from ui.records import save_visit_panel
+
+    s = st.session_state["sample"]
+    save_visit_panel(s.assessment, s.photos["front"], s.photos["side"], filenames=s.filenames,
+                     annotated=s.annotated, visit_date=st.session_state["day"], notes="n")
+
+
+def test_the_save_panel_saves_one_visit_once(records_url):
+    import datetime as dt
+
+    at = AppTest.from_function(_save_panel_script, default_timeout=TIMEOUT)
+    at.session_state["sample"] = leo_visit("first")
+    at.session_state["day"] = dt.date(2025, 5, 6)
+    at.run()
+    assert at.text_input(key="save_subject").value == "leo"      # from the analysis
+    at.text_input(key="save_name").input("Léo Ünal")
+    at.button(key="save_visit").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved as visit 1" in s.value for s in at.success)
+    at.run()                                               # a rerun does not save again
+    store = open_store(records_url)
+    [visit] = list_visits(store, "leo")
+    assert (visit.visit_date, visit.notes, visit.slots) == (
+        dt.date(2025, 5, 6), "n", ("front", "side"))
+    assert list_patients(store)[0].name == "Léo Ünal"
+
+
+def test_the_save_panel_refuses_an_empty_patient_id(records_url):
+    at = AppTest.from_function(_save_panel_script, default_timeout=TIMEOUT)
+    at.session_state["sample"] = leo_visit("first")
+    at.session_state["day"] = date(2025, 5, 6)
+    at.run()
+    at.text_input(key="save_subject").input(" ")
+    at.button(key="save_visit").click().run()
+    assert any("patient ID" in e.value for e in at.error)
+    assert list_patients(open_store(records_url)) == []

@@ -1,0 +1,228 @@
+"""The comparison page: two visits side by side, every measure's change and whether it is real,
+and each measure over all of the patient's visits. Or ad hoc: a before pair and an after pair
+uploaded here, compared, and never saved.
+
+A thin shell: `posture.compare` decides what a real change is; this page shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from posture.compare import (
+    COMPARISON_COLUMNS,
+    NOISE_FACTOR,
+    Comparison,
+    VisitRecord,
+    compare_visits,
+    comparison_table,
+)
+from posture.errors import PostureError
+from posture.export import csv_text
+from posture.store import history_rows, list_patients, list_visits, load_visit
+from ui.records import current_store
+from ui.widgets import file_stem, plain
+
+STORED, UPLOADED = "Saved visits", "Upload two pairs (nothing saved)"
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]
+DISPLAY_HEIGHT = 900       # px: both photos of a pair are scaled to it, so they share a scale
+GAP = 24                   # px between them
+REAL_STYLE = "background-color: #dbeafe; font-weight: 600"
+UNCOMPARED_STYLE = "color: #868e96"
+ADHOC = "compare_adhoc"    # st.session_state: {fingerprint: VisitRecord} of uploaded pairs
+
+RULE = (f"A change is **real** when it exceeds both {NOISE_FACTOR:g} × the combined +/- of the "
+        "two values (detection noise, 95 %) and the minimal detectable change (MDC): 5 deg for "
+        "the forward-head angle (Gallego-Izquierdo et al. 2020); for the other measures a "
+        "screening default, not a published MDC. *Needs >* is the larger of the two.")
+
+
+def same_height(pngs: list[bytes], height: int = DISPLAY_HEIGHT
+                ) -> tuple[np.ndarray, list[int]]:
+    """The images side by side at one height (one scale on screen), as one RGB array (pixels
+    only: no metadata); and each image's width in it."""
+    scaled = []
+    for png in pngs:
+        with Image.open(io.BytesIO(png)) as im:
+            rgb = im.convert("RGB")
+        width = max(1, round(rgb.width * height / rgb.height))
+        scaled.append(np.asarray(rgb.resize((width, height), Image.Resampling.LANCZOS)))
+    widths = [a.shape[1] for a in scaled]
+    canvas = np.full((height, sum(widths) + GAP * (len(scaled) - 1), 3), 255, np.uint8)
+    x = 0
+    for a in scaled:
+        canvas[:, x:x + a.shape[1]] = a
+        x += a.shape[1] + GAP
+    return canvas, widths
+
+
+def photo_pairs(comparison: Comparison) -> None:
+    """Front before | front after, then side before | side after, each pair at one scale."""
+    before, after = comparison.before, comparison.after
+    for slot in ("front", "side"):
+        have = [r for r in (before, after) if slot in r.images]
+        if len(have) < 2:
+            missing = ", ".join(r.label for r in (before, after) if slot not in r.images)
+            st.caption(f"No {slot} photo in {plain(missing)}: nothing to show side by side.")
+            continue
+        image, widths = same_height([before.images[slot], after.images[slot]])
+        st.image(image, width="stretch", output_format="JPEG")
+        for column, record in zip(st.columns(widths), (before, after)):
+            column.caption(f"{slot.capitalize()} photo, {plain(record.label)}")
+
+
+def changes_frame(comparison: Comparison) -> pd.DataFrame:
+    def number(v, sign=False):
+        return "—" if v is None else (f"{v:+.1f}" if sign else f"{v:.1f}")
+
+    return pd.DataFrame({
+        "Measure": [plain(c.label) for c in comparison.changes],
+        "Unit": [c.unit for c in comparison.changes],
+        plain(comparison.before.label): [number(c.before) for c in comparison.changes],
+        plain(comparison.after.label): [number(c.after) for c in comparison.changes],
+        "Change": [number(c.change, sign=True) for c in comparison.changes],
+        "Needs >": [number(c.threshold) for c in comparison.changes],
+        "Verdict": [plain(c.verdict) for c in comparison.changes],
+    })
+
+
+def changes_table(comparison: Comparison) -> None:
+    changes = comparison.changes
+
+    def style(line: pd.Series) -> list[str]:
+        c = changes[line.name]
+        if c.real:
+            return [REAL_STYLE] * len(line)
+        return [UNCOMPARED_STYLE if c.real is None else ""] * len(line)
+
+    st.table(changes_frame(comparison).style.apply(style, axis=1), hide_index=True)
+
+
+def comparison_view(comparison: Comparison, stem: str) -> None:
+    photo_pairs(comparison)
+    n_real = len(comparison.real_changes)
+    st.subheader(f"Change from {comparison.before.label} to {comparison.after.label}")
+    st.caption(f"{n_real} real change(s). " + RULE)
+    changes_table(comparison)
+    st.download_button(
+        "Comparison (CSV)", csv_text(comparison_table(comparison.changes), COMPARISON_COLUMNS),
+        file_name=f"{stem}_comparison.csv", mime="text/csv", on_click="ignore",
+        icon=":material/download:", key="download_comparison_csv")
+
+
+def history_chart(rows: list[dict]) -> None:
+    """Each measure over all visits: one small chart per measure, its own y scale."""
+    data = pd.DataFrame([r for r in rows if r["value"] is not None])
+    if data.empty:
+        return
+    data["visit_date"] = pd.to_datetime(data["visit_date"])
+    data["measure"] = data["label"] + " (" + data["unit"] + ")"
+    order = list(dict.fromkeys(data["measure"]))
+    chart = (alt.Chart(data).mark_line(point=True)
+             .encode(x=alt.X("visit_date:T", title=None),
+                     y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+                     tooltip=["visit_date:T", "label:N", "value:Q", "unit:N", "uncertainty:Q",
+                              "flag:N"])
+             .properties(width=220, height=120)
+             .facet(facet=alt.Facet("measure:N", title=None, sort=order), columns=3)
+             .resolve_scale(y="independent"))
+    st.altair_chart(chart)
+
+
+def stored_visits() -> None:
+    store = current_store()
+    if store is None:
+        return
+    patients = list_patients(store)
+    if not patients:
+        st.info("No patients in the records yet: save visits from the Intake page, or upload "
+                "two pairs here.", icon=":material/folder_open:")
+        return
+    subject = st.selectbox("Patient", [p.subject for p in patients], key="compare_patient")
+    visits = list_visits(store, subject)
+    if len(visits) < 2:
+        st.info(f"{plain(subject)} has {len(visits)} visit(s): comparing needs two.")
+        return
+    by_id = {v.visit_id: v for v in visits}
+    ids = list(by_id)
+    before_col, after_col = st.columns(2)
+    before = before_col.selectbox("Before", ids, index=0, key="compare_before",
+                                  format_func=lambda i: by_id[i].label)
+    after = after_col.selectbox("After", ids, index=len(ids) - 1, key="compare_after",
+                                format_func=lambda i: by_id[i].label)
+    if before == after:
+        st.warning("Pick two different visits.")
+    else:
+        comparison = compare_visits(load_visit(store, before), load_visit(store, after))
+        comparison_view(comparison, f"posture_{file_stem(subject)}")
+    st.subheader(f"Each measure over all {len(visits)} visits")
+    history_chart(history_rows(store, subject))
+
+
+def _analysed(label: str, front, side, height_cm: float | None) -> VisitRecord | None:
+    """The uploaded pair, analysed once per session (cached by its bytes and height)."""
+    from posture import AnalysisOptions, analyze
+
+    digest = hashlib.sha256(f"{label}{height_cm}".encode())
+    for f in (front, side):
+        digest.update(f.getvalue() if f is not None else b"none")
+    cache = st.session_state.setdefault(ADHOC, {})
+    key = digest.hexdigest()
+    if key not in cache:
+        with st.spinner(f"Analysing the {label} photos…"):
+            try:
+                result = analyze(front and front.getvalue(), side and side.getvalue(),
+                                 AnalysisOptions(height_cm=height_cm),
+                                 front_name=front and front.name, side_name=side and side.name)
+            except PostureError as exc:
+                st.error(f"{label.capitalize()} photos: {plain(str(exc))}",
+                         icon=":material/error:")
+                return None
+        if len(cache) >= 4:      # keep the session's memory bounded: photos are megabytes
+            cache.clear()
+        cache[key] = VisitRecord.from_assessment(result, label)
+    return cache[key]
+
+
+def uploaded_pairs() -> None:
+    st.caption("Nothing uploaded here is saved.")
+    inputs = {}
+    for column, label in zip(st.columns(2, gap="large"), ("before", "after")):
+        with column:
+            st.markdown(f"**{label.capitalize()}**")
+            front = st.file_uploader("Front photo", type=PHOTO_TYPES, key=f"adhoc_{label}_front")
+            side = st.file_uploader("Side photo", type=PHOTO_TYPES, key=f"adhoc_{label}_side")
+            height = st.number_input("Height in cm (optional)", min_value=50.0,
+                                     max_value=250.0, value=None, step=1.0, format="%.0f",
+                                     key=f"adhoc_{label}_height")
+            inputs[label] = (front, side, height)
+    if any(front is None and side is None for front, side, _h in inputs.values()):
+        st.info("Upload at least one photo for before and for after.",
+                icon=":material/photo_camera:")
+        return
+    records = [_analysed(label, *given) for label, given in inputs.items()]
+    if None in records:
+        return
+    comparison_view(compare_visits(*records), "posture_adhoc")
+
+
+def show() -> None:
+    """The page."""
+    st.title("Compare visits")
+    mode = st.radio("Compare", [STORED, UPLOADED], horizontal=True, key="compare_mode",
+                    label_visibility="collapsed")
+    if mode == STORED:
+        stored_visits()
+    else:
+        uploaded_pairs()
+
+
+if __name__ == "__main__":
+    show()

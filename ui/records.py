@@ -1,0 +1,283 @@
+"""The records page: patients, their visits, exports, re-analysis, deletion with a confirm step.
+
+Also `save_visit_panel`, which the intake page shows under its results. A thin shell: the
+records live in `posture.store`, the PDF in `posture.report`; nothing here computes a measure.
+The database is $POSTURE_DATABASE_URL, else the SQLite file in the user's data folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from posture.errors import PostureError
+from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.store import (
+    Store,
+    database_url,
+    delete_patient,
+    delete_visit,
+    history_csv,
+    list_analyses,
+    list_patients,
+    list_visits,
+    load_visit,
+    open_store,
+    reanalyse_visit,
+    save_visit,
+    visit_csv,
+)
+from ui.widgets import NOT_MEASURED_STYLE, OUTSIDE_STYLE, file_stem, plain
+
+# st.session_state keys.
+SAVED = "records_saved"                    # {analysis fingerprint: visit id} saved this session
+CONFIRM_VISIT = "records_confirm_delete_visit"
+
+ROWS_HEADER = ("Measure", "Value", "+/-", "Unit", "Direction", "Reference range", "Flag")
+
+
+@st.cache_resource(show_spinner=False)
+def _open(url: str) -> Store:
+    """One store per database URL and process (its engine is thread-safe)."""
+    return open_store(url)
+
+
+def current_store() -> Store | None:
+    """The records database, or None after showing why it cannot be opened."""
+    try:
+        return _open(database_url())
+    except PostureError as exc:
+        st.error(f"Records unavailable: {plain(str(exc))}", icon=":material/error:")
+        return None
+
+
+def rows_frame(rows) -> pd.DataFrame:
+    """Stored tidy rows as display text, one row per measure."""
+    out = []
+    for r in rows:
+        measured = r["status"] == STATUS_OK and r["value"] is not None
+        out.append((
+            r["label"] + (" (manual)" if r["manual"] else ""),
+            f"{r['value']:.1f}" if measured else "—",
+            f"± {r['uncertainty']:.1f}" if measured and r["uncertainty"] is not None else "",
+            r["unit"],
+            r["side"] if measured else f"not measured: {r['detail'] or r['status']}",
+            r["reference"],
+            r["flag"] if measured else "",
+        ))
+    return pd.DataFrame([[plain(str(c)) for c in row] for row in out], columns=list(ROWS_HEADER))
+
+
+def rows_table(rows) -> None:
+    """The measures, orange where outside the reference range, grey where not measured."""
+    rows = list(rows)
+
+    def style(line: pd.Series) -> list[str]:
+        r = rows[line.name]
+        if r["status"] != STATUS_OK:
+            return [NOT_MEASURED_STYLE] * len(line)
+        return [OUTSIDE_STYLE if r["flag"] == FLAG_OUTSIDE else ""] * len(line)
+
+    st.table(rows_frame(rows).style.apply(style, axis=1), hide_index=True)
+
+
+# --- the panel under the intake page's results ------------------------------------------------
+
+
+def _fingerprint(result, photos: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(repr(result.rows()).encode())
+    for slot in sorted(photos):
+        digest.update(hashlib.sha256(photos[slot]).digest())
+    return digest.hexdigest()
+
+
+def save_visit_panel(result, front: bytes | None, side: bytes | None, *,
+                     filenames: dict[str, str] | None = None,
+                     annotated: dict[str, bytes] | None = None,
+                     visit_date: dt.date | None = None, notes: str = "") -> None:
+    """Save this analysis as a visit in the records (all or nothing; nothing leaves the machine
+    unless the clinic points POSTURE_DATABASE_URL at its own server).
+
+    result: the `Assessment` shown; front, side: the photo bytes exactly as uploaded;
+    annotated: slot -> the PNGs already rendered (saves re-encoding them).
+    """
+    st.subheader("Save visit")
+    store = current_store()
+    if store is None:
+        return
+    photos = {slot: data for slot, data in (("front", front), ("side", side)) if data}
+    fingerprint = _fingerprint(result, photos)
+    saved = st.session_state.setdefault(SAVED, {})
+    if fingerprint in saved:
+        st.success(f"Saved as visit {saved[fingerprint]}. Open it on the Records page.",
+                   icon=":material/check_circle:")
+        return
+    id_col, name_col, date_col = st.columns([2, 2, 1])
+    subject = id_col.text_input("Patient ID", value=result.subject, key="save_subject",
+                                max_chars=100, help="An existing ID adds this visit to that "
+                                "patient's records; a new one creates the patient.")
+    name = name_col.text_input("Patient name (optional)", key="save_name", max_chars=200,
+                               help="Left empty, an existing patient's name is kept.")
+    when = date_col.date_input("Visit date", value=visit_date or dt.date.today(),
+                               key="save_date")
+    known = {p.subject: p for p in list_patients(store)}
+    if subject.strip() in known:
+        p = known[subject.strip()]
+        st.caption(f"Adds a visit to {plain(p.subject)} ({p.visits} visit(s) so far).")
+    if st.button("Save visit", type="primary", icon=":material/save:", key="save_visit"):
+        try:
+            visit_id = save_visit(store, subject, result, photos, filenames=filenames,
+                                  annotated=annotated, visit_date=when, notes=notes,
+                                  patient_name=name.strip() or None)
+        except PostureError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+            return
+        saved[fingerprint] = visit_id
+        st.rerun()
+
+
+# --- the records page --------------------------------------------------------------------------
+
+
+def _report_pdf(store: Store, visit_id: int, previous_id: int | None,
+                analysis_id: int | None) -> bytes:
+    from posture.report import visit_report_pdf
+
+    previous = load_visit(store, previous_id) if previous_id is not None else None
+    return visit_report_pdf(load_visit(store, visit_id, analysis_id), previous)
+
+
+def _visits_frame(visits) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Date": [v.visit_date.isoformat() for v in visits],
+        "Visit": [v.visit_id for v in visits],
+        "Photos": [", ".join(v.slots) for v in visits],
+        "Height (cm)": [f"{v.height_cm:g}" if v.height_cm else "—" for v in visits],
+        "Analyses": [v.analyses for v in visits],
+        "Latest analysis": [f"posture {v.posture_version}, {v.analysed_at[:16]}"
+                            for v in visits],
+        "Notes": [plain(v.notes) for v in visits],
+    })
+
+
+def _delete_visit_step(store: Store, visit) -> None:
+    """Delete in two steps: the button asks, a second button does it."""
+    if st.session_state.get(CONFIRM_VISIT) != visit.visit_id:
+        if st.button("Delete this visit…", icon=":material/delete:", key="delete_visit"):
+            st.session_state[CONFIRM_VISIT] = visit.visit_id
+            st.rerun()
+        return
+    st.warning(f"Delete the visit of {visit.visit_date.isoformat()} (visit {visit.visit_id}) "
+               "with its photos and every analysis? This cannot be undone.",
+               icon=":material/warning:")
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete the visit", type="primary", key="delete_visit_confirm"):
+        delete_visit(store, visit.visit_id)
+        st.session_state.pop(CONFIRM_VISIT, None)
+        st.session_state.pop("records_visit", None)
+        st.rerun()
+    if no.button("Cancel", key="delete_visit_cancel"):
+        st.session_state.pop(CONFIRM_VISIT, None)
+        st.rerun()
+
+
+def _delete_patient_step(store: Store, subject: str, n_visits: int) -> None:
+    with st.expander("Delete this patient"):
+        st.write(f"Deletes {plain(subject)} with all {n_visits} visit(s), photos and analyses.")
+        typed = st.text_input("Type the patient ID to confirm", key="delete_patient_typed")
+        if st.button("Delete patient", type="primary", disabled=typed.strip() != subject,
+                     key="delete_patient"):
+            delete_patient(store, subject)
+            st.session_state.pop("records_patient", None)
+            st.rerun()
+
+
+def _visit_section(store: Store, subject: str, visits, visit) -> None:
+    analyses = list_analyses(store, visit.visit_id)
+    analysis_id = None
+    if len(analyses) > 1:
+        pick = st.selectbox(
+            "Analysis", list(reversed(analyses)), key=f"records_analysis_{visit.visit_id}",
+            format_func=lambda a: f"posture {a.posture_version}, {a.analysed_at}",
+            help="Earlier analyses keep their numbers; the latest is shown by default.")
+        analysis_id = pick.analysis_id
+    record = load_visit(store, visit.visit_id, analysis_id)
+    if record.findings:
+        st.warning("\n".join(f"- {plain(f)}" for f in record.findings),
+                   icon=":material/warning:")
+    if record.images:
+        for column, slot in zip(st.columns(len(record.images)), sorted(record.images)):
+            column.image(record.images[slot], caption=f"{slot.capitalize()} photo",
+                         width="stretch")
+    rows_table(record.rows)
+
+    position = [v.visit_id for v in visits].index(visit.visit_id)
+    previous_id = visits[position - 1].visit_id if position > 0 else None
+    stem = f"posture_{file_stem(subject)}_{visit.visit_date.isoformat()}"
+    pdf_col, csv_col, again_col, delete_col = st.columns(4)
+    pdf_col.download_button(
+        "Visit report (PDF)",
+        functools.partial(_report_pdf, store, visit.visit_id, previous_id, analysis_id),
+        file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
+        icon=":material/picture_as_pdf:", key="download_visit_pdf")
+    csv_col.download_button(
+        "Visit measures (CSV)",
+        functools.partial(visit_csv, store, visit.visit_id, analysis_id),
+        file_name=f"{stem}.csv", mime="text/csv", on_click="ignore",
+        icon=":material/download:", key="download_visit_csv")
+    from posture import __version__
+
+    if again_col.button(f"Analyse again with posture {__version__}", key="reanalyse",
+                        help="Adds a new analysis of the stored photos; the old numbers stay."):
+        with st.spinner("Analysing the stored photos…"):
+            try:
+                reanalyse_visit(store, visit.visit_id)
+            except PostureError as exc:
+                st.error(plain(str(exc)), icon=":material/error:")
+                return
+        st.rerun()
+    with delete_col:
+        _delete_visit_step(store, visit)
+
+
+def show() -> None:
+    """The page."""
+    st.title("Records")
+    store = current_store()
+    if store is None:
+        return
+    st.caption(f"Patient records in {plain(store.url)}. Photos are kept as uploaded; exports "
+               "(PDF, PNG) carry no photo metadata.")
+    patients = list_patients(store)
+    if not patients:
+        st.info("No patients yet: analyse photos on the Intake page, then save the visit.",
+                icon=":material/folder_open:")
+        return
+    names = {p.subject: p for p in patients}
+    subject = st.selectbox(
+        "Patient", list(names), key="records_patient",
+        format_func=lambda s: f"{s} — {names[s].name}" if names[s].name else s)
+    visits = list_visits(store, subject)
+    st.download_button(
+        "Full history (CSV)", functools.partial(history_csv, store, subject),
+        file_name=f"posture_{file_stem(subject)}_history.csv", mime="text/csv",
+        on_click="ignore", icon=":material/download:", key="download_history_csv")
+    if not visits:
+        st.info("This patient has no visits.")
+    else:
+        st.dataframe(_visits_frame(visits), hide_index=True)
+        by_id = {v.visit_id: v for v in visits}
+        visit_id = st.selectbox("Visit", list(reversed(by_id)), key="records_visit",
+                                format_func=lambda i: by_id[i].label)
+        st.divider()
+        _visit_section(store, subject, visits, by_id[visit_id])
+    st.divider()
+    _delete_patient_step(store, subject, len(visits))
+
+
+if __name__ == "__main__":
+    show()
