@@ -2,32 +2,40 @@
 
 Pairing, in this order:
 1. A manifest CSV (`--manifest FILE`, or `manifest.csv` inside the folder) with columns
-   `subject, front, side` and optionally `height_cm`; paths are relative to the manifest's
-   folder; either photo may be empty.
+   `subject, front, side` and optionally `height_cm` (header names are trimmed and matched
+   without regard to case); paths are relative to the manifest's folder; either photo may be
+   empty, not both.
 2. Otherwise file names: `<subject>_front.<ext>` and `<subject>_side.<ext>` (also `-front`,
    `-side`; case does not matter). A subject may have just one of the two.
 
-Each finished subject's rows are appended and flushed at once, so an interrupted batch keeps
-every finished subject; `resume=True` skips subjects already in the output file. A photo that
-fails gets one error row (status "error") and the batch goes on.
+Output: the tidy table (`TABLE_COLUMNS`), one block of rows per subject, in the order subjects
+finish. Each block is written with a single `write` to a file opened for appending, then
+flushed to disk (`fsync`), so an interrupted batch (Ctrl-C, `kill -9`, a closed terminal) keeps
+every finished subject whole and never half a subject. `resume=True` skips subjects already in
+the file: no subject is analysed or written twice. A torn last line (power loss mid-write) is
+cut off, with the rest of that subject's block, before resuming. A photo that fails gets one
+error row (status "error", the reason in "detail") and the batch goes on.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import math
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from posture.assessment import TABLE_COLUMNS, AnalysisOptions, analyze
 from posture.errors import InputError, PostureError
-from posture.export import write_csv
+from posture.export import safe_cell, write_csv
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 _NAME = re.compile(r"^(?P<subject>.+?)[_-](?P<slot>front|side)$", re.IGNORECASE)
 STATUS_ERROR = "error"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -38,38 +46,77 @@ class Job:
     height_cm: float | None = None
 
 
+def _manifest_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, {column: cell}) for each non-blank row; the header is normalised."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        columns = [h.strip().lower() for h in header or ()]
+        if "subject" not in columns:
+            raise InputError(f"Manifest '{name}' needs a header with columns subject, front, "
+                             "side (and optionally height_cm)")
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            row = {}
+            for column, cell in zip(columns, cells):
+                row.setdefault(column, cell.strip())  # a repeated column: the first counts
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise InputError(f"Manifest '{name}', line {reader.line_num}: not valid CSV "
+                         f"({str(exc)[:80]})") from None
+
+
+def _manifest_path(folder: Path, text: str, where: str) -> Path | None:
+    if not text:
+        return None
+    if "\x00" in text:
+        raise InputError(f"{where}: the photo path contains a NUL character")
+    return folder / text
+
+
 def _read_manifest(path: Path) -> list[Job]:
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError):
         raise InputError(f"Cannot read the manifest '{path.name}' as UTF-8 text") from None
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames or "subject" not in reader.fieldnames:
-        raise InputError(f"Manifest '{path.name}' needs a header with columns subject, front, "
-                         "side (and optionally height_cm)")
     jobs, seen = [], set()
-    for line, row in enumerate(reader, start=2):
-        subject = (row.get("subject") or "").strip()
+    for line, row in _manifest_rows(text, path.name):
+        where = f"Manifest '{path.name}', line {line}"
+        subject = row.get("subject", "")
         if not subject:
-            raise InputError(f"Manifest '{path.name}', line {line}: empty subject")
+            raise InputError(f"{where}: empty subject")
+        if _CONTROL.search(subject):
+            raise InputError(f"{where}: the subject contains a control character (a line "
+                             "break or tab)")
         if subject in seen:
-            raise InputError(f"Manifest '{path.name}', line {line}: subject '{subject[:40]}' "
-                             "appears twice")
+            raise InputError(f"{where}: subject '{subject[:40]}' appears twice")
         seen.add(subject)
-        front, side = ((row.get(k) or "").strip() for k in ("front", "side"))
-        height = (row.get("height_cm") or "").strip()
+        front = _manifest_path(path.parent, row.get("front", ""), where)
+        side = _manifest_path(path.parent, row.get("side", ""), where)
+        if front is None and side is None:
+            raise InputError(f"{where}: subject '{subject[:40]}' has neither a front nor a "
+                             "side photo")
+        height = row.get("height_cm", "")
         try:
             height_cm = float(height) if height else None
         except ValueError:
-            raise InputError(f"Manifest '{path.name}', line {line}: height_cm '{height[:20]}' "
-                             "is not a number") from None
-        jobs.append(Job(subject, path.parent / front if front else None,
-                        path.parent / side if side else None, height_cm))
+            raise InputError(f"{where}: height_cm '{height[:20]}' is not a number") from None
+        if height_cm is not None and not (math.isfinite(height_cm) and 50 <= height_cm <= 250):
+            raise InputError(f"{where}: height_cm '{height[:20]}' must be in cm, between 50 "
+                             "and 250")
+        jobs.append(Job(subject, front, side, height_cm))
+    if not jobs:
+        raise InputError(f"Manifest '{path.name}' lists no subjects")
     return jobs
 
 
 def plan_jobs(folder: str | os.PathLike, manifest: str | os.PathLike | None = None) -> list[Job]:
-    """The subjects to analyse, by manifest or by file names (see module docstring)."""
+    """The subjects to analyse, by manifest or by file names (see module docstring).
+
+    Raises InputError: a malformed manifest (the message names the line), a missing folder,
+    or a folder without matching photo names.
+    """
     folder = Path(folder)
     if manifest is None and (folder / "manifest.csv").is_file():
         manifest = folder / "manifest.csv"
@@ -94,55 +141,134 @@ def error_row(job: Job, message: str) -> dict:
 
 
 def analyse_job(job: Job, options: AnalysisOptions, detector=None) -> list[dict]:
-    """The job's tidy rows, or one error row: never raises for bad photos."""
+    """The job's tidy rows, or one error row: never raises for a bad photo.
+
+    Errors the clinician can act on (PostureError) keep their message. Anything else (a bug,
+    a library failing on a strange photo) also becomes an error row naming the exception, so
+    one photo cannot stop a batch of hundreds; MemoryError and KeyboardInterrupt propagate.
+    """
     try:
-        opts = AnalysisOptions(**{**options.__dict__, "subject": job.subject,
-                                  "height_cm": job.height_cm or options.height_cm})
+        opts = replace(options, subject=job.subject,
+                       height_cm=job.height_cm if job.height_cm is not None
+                       else options.height_cm)
         result = analyze(job.front, job.side, opts, detector=detector)
     except PostureError as exc:
         return [error_row(job, str(exc))]
+    except MemoryError:
+        raise
+    except Exception as exc:  # one subject's failure is recorded, not fatal to the batch
+        detail = " ".join(str(exc).split())[:200]
+        return [error_row(job, f"analysis failed unexpectedly ({type(exc).__name__}: {detail}); "
+                               "please report this photo")]
     return result.rows()
 
 
-def done_subjects(out: Path) -> set[str]:
-    """Subjects with rows in an existing output; a torn last line is cut off first."""
-    if not out.exists():
+def _complete_prefix(data: bytes) -> int:
+    """Bytes of `data` that hold whole subjects: all of it, unless the last line is torn, in
+    which case that line and the rows of the same subject just before it are dropped."""
+    if not data or data.endswith(b"\n"):
+        return len(data)
+    cut = data.rfind(b"\n") + 1
+    torn_subject = _first_cell(data[cut:])
+    while cut > 0:
+        start = data.rfind(b"\n", 0, cut - 1) + 1
+        if start == 0 or _first_cell(data[start:cut]) != torn_subject:
+            break  # the header (line 0) is always kept
+        cut = start
+    return cut
+
+
+def _first_cell(line: bytes) -> str:
+    try:
+        return next(csv.reader([line.decode("utf-8", errors="replace").rstrip("\n")]), [""])[0]
+    except (csv.Error, IndexError):
+        return ""
+
+
+def done_subjects(out: str | os.PathLike) -> set[str]:
+    """Subjects whose rows are in an existing results file (a torn last block not counted),
+    as written there: a subject a spreadsheet would take for a formula carries a leading
+    apostrophe (`posture.export.safe_cell`); compare `safe_cell(job.subject)` with them.
+
+    Returns an empty set for a missing or empty file. Raises InputError when the file is not a
+    results file of this version (another header, not CSV).
+    """
+    out = Path(out)
+    try:
+        data = out.read_bytes()
+    except FileNotFoundError:
         return set()
-    data = out.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with open(out, "r+b") as f:
-            f.truncate(cut)
-        data = data[:cut]
-    rows = csv.DictReader(data.decode("utf-8", errors="replace").splitlines())
-    if rows.fieldnames is None:
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot read '{out.name}' to resume it "
+                         f"({getattr(exc, 'strerror', None) or exc})") from None
+    data = data[:_complete_prefix(data)]
+    if not data.strip():
         return set()
-    if list(rows.fieldnames) != list(TABLE_COLUMNS):
-        raise InputError(f"'{out.name}' is not a posture results file of this version: "
-                         "choose another --out, or delete it")
-    return {r["subject"] for r in rows if r.get("subject") is not None}
+    not_ours = InputError(f"'{out.name}' is not a posture results file of this version: "
+                          "choose another --out, or delete it")
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+    try:
+        if next(reader, None) != list(TABLE_COLUMNS):
+            raise not_ours
+        return {cells[0] for cells in reader if cells}
+    except csv.Error:
+        raise not_ours from None
+
+
+def _block(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    write_csv(rows, buf, header=False)
+    return buf.getvalue().encode("utf-8")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions, *,
-              resume: bool = False, workers: int = 1, progress=None) -> Iterator[tuple[Job, int]]:
+              resume: bool = False, workers: int = 1,
+              progress: Callable[[Job, int], None] | None = None
+              ) -> Iterator[tuple[Job, int]]:
     """Analyse jobs and append their rows to `out` as each finishes; yields (job, n_rows).
 
-    workers > 1 runs one model per worker process (see posture.parallel).
+    Without `resume`, an existing `out` is replaced. With it, subjects already in `out` are
+    skipped (and not yielded). workers > 1 runs one model per worker process
+    (posture.parallel); rows then come in the order subjects finish. `progress`, if given, is
+    called with (job, n_rows) after each subject's rows are on disk.
     """
     out = Path(out)
-    done = done_subjects(out) if resume else set()
-    if not resume and out.exists():
-        out.unlink()
-    todo = [j for j in jobs if j.subject not in done]
-    new_file = not out.exists() or out.stat().st_size == 0
-    with open(out, "a", encoding="utf-8", newline="") as fp:
-        if new_file:
-            write_csv([], fp)
+    done: set[str] = set()
+    if resume:
+        done = done_subjects(out)  # raises before anything is changed
+    todo = [j for j in jobs if safe_cell(j.subject) not in done]
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as exc:
+        raise InputError(f"Cannot write '{out}': {exc.strerror}") from None
+    try:
+        size = os.fstat(fd).st_size
+        if not resume:
+            os.ftruncate(fd, 0)
+            size = 0
+        elif size:
+            keep = _complete_prefix(out.read_bytes())
+            if keep < size:
+                os.ftruncate(fd, keep)
+                size = keep
+        if size == 0:
+            buf = io.StringIO()
+            write_csv([], buf)
+            _write_all(fd, buf.getvalue().encode("utf-8"))
         for job, rows in _results(todo, options, workers):
-            write_csv(rows, fp, header=False)
-            fp.flush()
-            os.fsync(fp.fileno())
+            _write_all(fd, _block(rows))
+            os.fsync(fd)
+            if progress is not None:
+                progress(job, len(rows))
             yield job, len(rows)
+    finally:
+        os.close(fd)
 
 
 def _results(jobs: list[Job], options: AnalysisOptions, workers: int):
