@@ -49,6 +49,18 @@ png_bilevel                    mode 1, 120x80
 webp / bmp                     ordinary RGB 120x80 in those formats
 heic                           RGB 120x80 HEIC, only if pillow_heif can encode on this machine
 =============================  ==================================================================
+
+Must LOAD, and then ``analyze`` must give what ``analysis`` names (real photos, cut or pasted):
+
+=============================  ==================================================================
+no_person                      250x1040: the garden left of the person in ``leo_test.jpeg``;
+                               ``analysis="no_person"``: NoPersonError "No person found"
+two_people                     1050x800: ``leo_test.jpeg`` and ``saif1.jpeg`` side by side, each
+                               800 px tall; ``analysis="multiple_people"``: that finding
+cut_at_knees                   780x740: ``leo_test.jpeg`` cut just below the knees;
+                               ``analysis="body_cut_off"``: that finding, and every metric using
+                               an ankle has status "out_of_frame"
+=============================  ==================================================================
 """
 
 from __future__ import annotations
@@ -66,6 +78,8 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_images"
 # A real 780x1040 phone-style JPEG (112 KB) and a real low-resolution photo (152x317).
 SAMPLE_JPEG = SAMPLE_DIR / "usize-backend" / "leo_test.jpeg"
 SAMPLE_SMALL = SAMPLE_DIR / "posture-measuremnent" / "front_image.jpg"
+# Another person, standing, 900x1600: pasted beside leo for the two-people photo.
+SAMPLE_SECOND_PERSON = SAMPLE_DIR / "farazBhatti-bodymeas" / "saif1.jpeg"
 
 SYNTH_SIZE = (120, 80)  # (width, height) of the drawn images: landscape, so rotation shows
 
@@ -79,10 +93,13 @@ class Expected:
 
     refused: regex (re.search) the ImageError message must match; None means it must load.
     size: (width, height) of Photo.rgb when it loads, with the default max_side.
+    analysis: for photos that load, what analysing them must give, when it is more than "no
+        person in a synthetic picture": "no_person", "multiple_people" or "body_cut_off".
     """
 
     refused: str | None = None
     size: tuple[int, int] | None = None
+    analysis: str | None = None
 
 
 EXPECTED: dict[str, Expected] = {
@@ -114,6 +131,9 @@ EXPECTED: dict[str, Expected] = {
     "webp": Expected(size=SYNTH_SIZE),
     "bmp": Expected(size=SYNTH_SIZE),
     "heic": Expected(size=SYNTH_SIZE),
+    "no_person": Expected(size=(250, 1040), analysis="no_person"),
+    "two_people": Expected(size=(1050, 800), analysis="multiple_people"),
+    "cut_at_knees": Expected(size=(780, 740), analysis="body_cut_off"),
 }
 
 
@@ -188,6 +208,18 @@ def make_bad_inputs(dirpath: Path | str) -> dict[str, Path]:
     heic = try_encode_heic(plain)
     if heic is not None:
         put("heic", "plain.heic", heic)
+
+    with Image.open(SAMPLE_JPEG) as leo_file:  # 780x1040, no EXIF orientation
+        leo = leo_file.convert("RGB")
+    put("no_person", "garden.jpg", encode(leo.crop((0, 0, 250, 1040)), "JPEG", quality=92))
+    put("cut_at_knees", "to_the_knees.jpg", encode(leo.crop((0, 0, 780, 740)), "JPEG",
+                                                   quality=92))
+    with Image.open(SAMPLE_SECOND_PERSON) as saif_file:  # 900x1600
+        saif = saif_file.convert("RGB")
+    pair = Image.new("RGB", (1050, 800))
+    pair.paste(leo.resize((600, 800), Image.Resampling.LANCZOS), (0, 0))
+    pair.paste(saif.resize((450, 800), Image.Resampling.LANCZOS), (600, 0))
+    put("two_people", "two_people.jpg", encode(pair, "JPEG", quality=92))
     return files
 
 

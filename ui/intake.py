@@ -29,6 +29,7 @@ from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
 from posture.render import render_png
+from ui.records import save_visit_panel
 from ui.widgets import file_stem, findings_banner, metrics_table, plain
 
 # What phones and cameras write; images.load_photo refuses anything it cannot read anyway.
@@ -336,3 +337,9 @@ def show() -> None:
         photo_section(p, held)
     st.divider()
     downloads(result, held, patient)
+    st.divider()
+    save_visit_panel(result, front and front.data, side and side.data,
+                     filenames={slot: given.name for slot, given in (("front", front),
+                                                                     ("side", side)) if given},
+                     annotated=held.annotated, visit_date=patient.visit_date,
+                     notes=patient.notes)
