@@ -193,3 +193,28 @@ def test_the_save_panel_refuses_an_empty_patient_id(records_url):
     at.button(key="save_visit").click().run()
     assert any("patient ID" in e.value for e in at.error)
     assert list_patients(open_store(records_url)) == []
+
+
+def test_the_intake_page_saves_its_analysis_as_a_visit(records_url):
+    at = AppTest.from_string("from ui import intake\nintake.show()\n", default_timeout=TIMEOUT)
+    at.run()
+    at.text_input(key="patient_subject").input("P-7")
+    at.radio(key="photo_source").set_value("Try a sample pair").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="save_subject").value == "P-7"
+    at.button(key="save_visit").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved as visit 1" in s.value for s in at.success)
+    [visit] = list_visits(open_store(records_url), "P-7")
+    assert visit.slots == ("front", "side")
+
+
+@pytest.mark.parametrize(("page_file", "title"), [("ui/records.py", "Records"),
+                                                  ("ui/compare.py", "Compare visits")])
+def test_the_app_navigates_to_the_records_pages(two_visits, page_file, title):
+    # A callable page's URL path ("records") hashes like a page file of that stem.
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(page_file).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == title
