@@ -30,10 +30,12 @@ from posture.errors import NoPersonError
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.vocabulary import MIRROR_ORDER, N_LANDMARKS
+from posture.sharpness import resolution_floor
 
 # The pose landmark model sees the person through a 256x256 window; a crop twice that size
 # keeps every detail it can use while keeping rotations cheap.
 CROP_LONG_SIDE = 512
+LANDMARK_MODEL_INPUT = 256
 # Margin around the landmarks' box, as a fraction of the box height. The landmarks stop at the
 # eyes and the toes: the top needs room for the skull and hair; rotations need room at the sides.
 CROP_MARGIN = 0.15
@@ -122,6 +124,13 @@ def _run_pass(detector: PoseDetector, crop: np.ndarray, angle: float, mirror: bo
     return xy, z, vis
 
 
+def _detector_pixel(pass_xy: np.ndarray) -> float:
+    """Size, in working pixels, of one pixel of the landmark model's 256 px input: its region of
+    interest spans the body's height and a quarter more (MediaPipe Pose's ROI scale 1.25)."""
+    ys = pass_xy[..., 1]
+    return float((np.nanmax(ys) - np.nanmin(ys)) * 1.25 / LANDMARK_MODEL_INPUT)
+
+
 def combine_passes(pass_xy: np.ndarray) -> np.ndarray:
     """Per landmark and axis: mean of the passes within OUTLIER_SIGMAS robust SDs of the median.
 
@@ -184,12 +193,14 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
             "well lit, against a plain background."
         )
     pass_xy *= scale
+    x0, y0, x1, y1 = box
     landmarks = PoseLandmarks(
         xy=combine_passes(pass_xy),
         z=np.mean(zs, axis=0) * scale,
         visibility=np.mean(vis, axis=0),
         pass_xy=pass_xy,
         image_size=(int(round(w * scale)), int(round(h * scale))),
+        floor_px=resolution_floor(rgb[y0:y1, x0:x1], _detector_pixel(pass_xy / scale)) * scale,
     )
     return Detection(landmarks=landmarks, mask=base.mask, crop_box=box)
 

@@ -32,6 +32,8 @@ class PoseLandmarks:
             found no person. Their spread is the raw material of per-metric uncertainty.
         image_size: (width, height) of the photo in pixels.
         manual: landmarks placed by hand by a clinician (their passes are set to the new point).
+        floor_px: SD (pixels, per axis) with which the photo's resolution and blur allow any
+            landmark to be located at best (`posture.sharpness.resolution_floor`).
     """
 
     xy: np.ndarray
@@ -40,6 +42,7 @@ class PoseLandmarks:
     pass_xy: np.ndarray
     image_size: tuple[int, int]
     manual: frozenset[Landmark] = field(default_factory=frozenset)
+    floor_px: float = 0.0
 
     def __post_init__(self) -> None:
         for name, shape in (("xy", (N_LANDMARKS, 2)), ("z", (N_LANDMARKS,)),

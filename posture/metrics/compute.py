@@ -1,10 +1,18 @@
 """The one engine that turns the metric table into numbers, with status, flag and uncertainty.
 
 Every metric is computed on the combined landmarks (its value) and on each detection pass (its
-spread). Uncertainty is the standard error of the pass values (SD / sqrt(n)): the figure a
-re-detection of a slightly different view of the same photo would move by. It says nothing of
-bias shared by all passes (the shoulder landmark is not the acromion), nor of posture changes
-between photos.
+spread). Its uncertainty, one standard deviation in the metric's unit, combines two parts:
+
+- detector noise: the standard error of the pass values (SD / sqrt(n)), how much a re-detection
+  of a slightly different view of the same photo moves it (none with a single pass);
+- the photo's resolution floor: every landmark jittered by the SD with which the photo's pixels
+  and blur allow a point to be located (`posture.sharpness`), propagated through the metric's
+  own formula by a fixed-seed Monte Carlo of MC_SAMPLES draws (deterministic).
+
+Calibration on the sample photos (benchmarks/uncertainty.py): re-analysing a rotated or
+half-resolution copy moves a tilt by less than 2 uncertainties in 92-100 % of cases. It says
+nothing of bias shared by all passes (the shoulder landmark is not the acromion), nor of
+posture changes between photos.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from posture.metrics.reference import ReferenceRange
 
 # MediaPipe's own drawing utilities skip landmarks below 0.5 visibility; so does every metric.
 MIN_VISIBILITY = 0.5
+# Draws for propagating the resolution floor: the SD estimate is then good to about 5 %.
+MC_SAMPLES = 200
 
 STATUS_OK = "ok"
 STATUS_NOT_VISIBLE = "not_visible"
@@ -118,6 +128,20 @@ def _unit(m: MetricDef, cm_per_px: float | None) -> str:
     return m.unit
 
 
+def _uncertainty(m: MetricDef, xy: np.ndarray, pass_xy: np.ndarray, floor_px: float,
+                 frame: Frame, swap: bool, cm_per_px: float | None) -> float | None:
+    per_pass = _evaluate(m, pass_xy, frame, swap, cm_per_px)
+    per_pass = per_pass[np.isfinite(per_pass)]
+    noise = float(np.std(per_pass, ddof=1) / np.sqrt(per_pass.size)) if per_pass.size >= 2 else 0.0
+    floor = 0.0
+    if floor_px > 0:
+        jitter = np.random.default_rng(0).normal(0.0, floor_px, (MC_SAMPLES,) + xy.shape)
+        jittered = _evaluate(m, xy + jitter, frame, swap, cm_per_px)
+        floor = float(np.nanstd(jittered))
+    total = float(np.hypot(noise, floor))
+    return total if total > 0 and np.isfinite(total) else None
+
+
 def not_measured(m: MetricDef, status: str, detail: str, cm_per_px: float | None = None,
                  reference: ReferenceRange | None = None) -> MetricResult:
     return MetricResult(
@@ -164,10 +188,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
             continue
         value = float(_evaluate(m, xy, frame, swap, cm_per_px))
         raw = float(_evaluate(m, raw_xy, frame, swap, cm_per_px)) if roll_degrees else value
-        per_pass = _evaluate(m, pass_xy, frame, swap, cm_per_px)
-        per_pass = per_pass[np.isfinite(per_pass)]
-        uncertainty = (float(np.std(per_pass, ddof=1) / np.sqrt(per_pass.size))
-                       if per_pass.size >= 2 else None)
+        uncertainty = _uncertainty(m, xy, pass_xy, landmarks.floor_px, frame, swap, cm_per_px)
         if not np.isfinite(value):
             out.append(not_measured(m, STATUS_NOT_VISIBLE, "landmarks coincide", cm_per_px, ref))
             continue
