@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_images" / "usize-backend"
@@ -22,7 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 SERVER_START_TIMEOUT_S = 60
-RESULTS_TIMEOUT_MS = 30_000
+RESULTS_TIMEOUT_MS = 60_000
 
 pytestmark = pytest.mark.browser
 
@@ -76,8 +78,6 @@ def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium "
                     "(`apt-get install -y chromium`) to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -87,9 +87,23 @@ def browser():
 
 
 def upload_sample_pair(page, front: Path, side: Path) -> None:
+    """Upload front and side, one at a time, each until its file chip shows.
+
+    A file set while the page is re-running (just after another widget changed) can land on an
+    input element React is replacing and be lost, so each upload is retried once or twice.
+    """
     uploaders = page.locator('[data-testid="stFileUploader"]')
-    uploaders.nth(0).locator('input[type="file"]').set_input_files(str(front))
-    uploaders.nth(1).locator('input[type="file"]').set_input_files(str(side))
+    for i, photo in enumerate((front, side)):
+        chip = uploaders.nth(i).get_by_text(photo.name, exact=True)
+        for _attempt in range(3):
+            uploaders.nth(i).locator('input[type="file"]').set_input_files(str(photo))
+            try:
+                chip.wait_for(timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        else:
+            raise AssertionError(f"the {photo.name} upload never showed in the page")
 
 
 def wait_for_results(page) -> None:

@@ -28,6 +28,7 @@ from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
+from posture.metrics.compute import FLAG_OUTSIDE
 from posture.render import render_png
 from ui.records import save_visit_panel
 from ui.widgets import file_stem, findings_banner, metrics_table, plain
@@ -48,9 +49,12 @@ SAMPLE_PAIRS = {
         "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
 }
 UPLOAD, SAMPLE = "Upload photos", "Try a sample pair"
+# Tall enough to see the landmarks on a laptop screen, short enough to sit beside the table.
+MAX_IMAGE_HEIGHT_PX = 640
 
 # st.session_state keys. DETECTION_RUNS counts analyses in this session: the tests read it.
 ANALYSIS = "intake_analysis"
+VIEWS_SWAPPED = "views_swapped"  # the finding posture.analyze adds when it swapped the photos
 DETECTION_RUNS = "intake_detection_runs"
 
 
@@ -273,15 +277,31 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
             st.rerun()
 
 
+def display_width(p: PhotoAnalysis) -> int:
+    """Pixels to show the photo at: a portrait photo at most MAX_IMAGE_HEIGHT_PX tall, so a
+    narrow photo is not blown up beside its table (wider than its column is capped by st)."""
+    height, width = p.photo.rgb.shape[:2]
+    return max(1, round(MAX_IMAGE_HEIGHT_PX * width / height))
+
+
 def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     st.subheader(f"{p.slot.capitalize()} photo")
     st.caption(photo_summary(p))
-    image_col, table_col = st.columns([2, 3], gap="medium")
+    image_col, table_col = st.columns([4, 7], gap="medium")
     with image_col:
-        st.image(held.annotated[p.slot], width="stretch")
+        st.image(held.annotated[p.slot], width=display_width(p))
     with table_col:
         metrics_table(p.metrics)
     landmark_review(p, held)
+
+
+def outside_summary(result: Assessment) -> None:
+    outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+               if m.flag == FLAG_OUTSIDE]
+    if outside:
+        st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
+    else:
+        st.markdown("**Every measure taken is within its reference range** (or has none).")
 
 
 def visit_json(result: Assessment, patient: Patient) -> str:
@@ -304,6 +324,19 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
                                icon=":material/download:", key=f"download_{name[-8:]}")
     st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")
+
+
+def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
+               front: PhotoInput | None, side: PhotoInput | None) -> None:
+    """Offer to save the visit in the records (ui.records owns the store)."""
+    given = {"front": front, "side": side}
+    if any(f.code == VIEWS_SWAPPED for f in result.findings):
+        # The library analysed each photo as the view it shows: keep bytes with their analysis.
+        given = {"front": side, "side": front}
+    save_visit_panel(
+        result, *(given[slot].data if given[slot] else None for slot in ("front", "side")),
+        filenames={slot: p.name for slot, p in given.items() if p},
+        annotated=held.annotated, visit_date=patient.visit_date, notes=patient.notes)
 
 
 def show() -> None:
@@ -333,13 +366,10 @@ def show() -> None:
     result = dataclasses.replace(held.result, subject=patient.subject)
     st.divider()
     findings_banner(result.all_findings())
+    outside_summary(result)
     for p in result.photos:
         photo_section(p, held)
     st.divider()
     downloads(result, held, patient)
     st.divider()
-    save_visit_panel(result, front and front.data, side and side.data,
-                     filenames={slot: given.name for slot, given in (("front", front),
-                                                                     ("side", side)) if given},
-                     annotated=held.annotated, visit_date=patient.visit_date,
-                     notes=patient.notes)
+    save_panel(result, held, patient, front, side)

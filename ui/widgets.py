@@ -12,7 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from posture.landmarks.quality import Finding
-from posture.metrics.compute import FLAG_OUTSIDE, FLAG_WITHIN, STATUS_OK, MetricResult
+from posture.metrics.compute import (
+    FLAG_NO_RANGE,
+    FLAG_OUTSIDE,
+    FLAG_WITHIN,
+    STATUS_OK,
+    MetricResult,
+)
 
 # Row colours of the metrics table: outside the reference range stands out; a measure that could
 # not be taken is greyed, its reason in the Flag column.
@@ -20,7 +26,7 @@ OUTSIDE_STYLE = "background-color: #ffd8a8; color: #7a2e00; font-weight: 600"
 NOT_MEASURED_STYLE = "background-color: #f1f3f5; color: #6c757d"
 WITHIN_FLAG_STYLE = "color: #2b8a3e"
 
-METRIC_TABLE_HEADER = ("Measure", "Value", "+/-", "Direction", "Reference range", "Flag")
+METRIC_TABLE_HEADER = ("Measure", "Value", "±", "Direction", "Reference range", "Flag")
 
 # Inline Markdown anywhere in a line; block markers (list, heading, quote) only at its start.
 _INLINE_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~$])")
@@ -43,14 +49,26 @@ def file_stem(text: str, fallback: str = "patient") -> str:
 
 def _flag_text(m: MetricResult) -> str:
     if m.status != STATUS_OK:
-        why = m.detail or m.status.replace("_", " ")
-        return f"not measured: {why}"
-    text = {"within": "within range", "outside": "OUTSIDE range"}.get(m.flag, m.flag)
+        return f"not measured: {m.detail or m.status.replace('_', ' ')}"
+    text = {FLAG_WITHIN: "within", FLAG_OUTSIDE: "OUTSIDE"}.get(m.flag, m.flag)
     if m.manual:
         text += "; hand-placed landmark"
-    if m.corrected:
-        text += f"; level-corrected (raw {m.raw_value:.1f})"
+    if m.corrected and m.raw_value is not None:
+        text += f"; level-corrected from {_number(m.raw_value)}"
     return text
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 1) or 0.0:.1f}"  # "or": no "-0.0"
+
+
+def split_reference(text: str) -> tuple[str, str]:
+    """'between -2 and 2 deg (screening default, ...)' -> ('between -2 and 2 deg', 'screening
+    default, ...'): the range for the table, its basis once under it."""
+    head, sep, tail = text.partition(" (")
+    if sep and tail.endswith(")"):
+        return head, tail[:-1]
+    return text, ""
 
 
 def metrics_frame(metrics: Sequence[MetricResult]) -> pd.DataFrame:
@@ -60,19 +78,22 @@ def metrics_frame(metrics: Sequence[MetricResult]) -> pd.DataFrame:
         measured = m.status == STATUS_OK
         rows.append((
             m.label + (" (manual)" if m.manual else ""),
-            f"{m.value:.1f} {m.unit}" if measured else "—",
-            f"± {m.uncertainty:.1f}" if measured and m.uncertainty is not None else "",
+            # A no-break space keeps a value and its unit on one line.
+            f"{_number(m.value)}\u00a0{m.unit}" if measured else "—",
+            _number(m.uncertainty) if measured and m.uncertainty is not None else "",
             m.direction if measured else "",
-            m.reference,
+            "—" if m.flag == FLAG_NO_RANGE else split_reference(m.reference)[0],
             _flag_text(m),
         ))
-    # Cells are rendered as Markdown by st.table: escape so "-2" or "(…)" stay literal.
+    # Cells are rendered as Markdown by st.table: escape so "-2" or "*" stay literal.
     return pd.DataFrame([[plain(c) for c in row] for row in rows],
                         columns=list(METRIC_TABLE_HEADER))
 
 
 def metrics_table(metrics: Sequence[MetricResult]) -> None:
-    """The metrics as a static, colour-flagged table (text in the page, readable on a tablet)."""
+    """The metrics as a static, colour-flagged table (text in the page, readable on a tablet),
+    with the basis of the reference ranges said once below it."""
+    metrics = list(metrics)
     frame = metrics_frame(metrics)
 
     def row_style(row: pd.Series) -> list[str]:
@@ -86,14 +107,17 @@ def metrics_table(metrics: Sequence[MetricResult]) -> None:
         return [""] * len(row)
 
     st.table(frame.style.apply(row_style, axis=1), hide_index=True)
+    bases = sorted({basis for m in metrics if (basis := split_reference(m.reference)[1])})
+    if bases:
+        st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
 
 
 def findings_banner(findings: Iterable[Finding]) -> None:
     """Warnings that matter before trusting any number, or a short all-clear."""
     findings = list(findings)
     if not findings:
-        st.success("Photo checks passed: whole body in frame, one person, landmarks confident.",
-                   icon=":material/check_circle:")
+        st.success("No problems found with the photos (framing, body size, one person, "
+                   "landmark confidence).", icon=":material/check_circle:")
         return
     lines = "\n".join(f"- {plain(f.message)}" for f in findings)
     st.warning(f"**Check before trusting the numbers**\n\n{lines}", icon=":material/warning:")
