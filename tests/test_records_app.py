@@ -218,3 +218,20 @@ def test_the_app_navigates_to_the_records_pages(two_visits, page_file, title):
     at.switch_page(page_file).run()
     assert not at.exception, at.exception
     assert at.title[0].value == title
+
+
+def test_the_pdf_download_makes_the_report_with_the_previous_visit(two_visits):
+    from ui.records import _report_pdf
+
+    store = open_store(two_visits)
+    pdf = _report_pdf(store, 2, 1, None)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 50_000
+
+
+def test_photos_side_by_side_share_one_height():
+    from ui.records import GAP, same_height
+
+    s = leo_visit("first")
+    image, widths = same_height([s.annotated["front"], s.annotated["side"]], height=300)
+    assert image.shape == (300, sum(widths) + GAP, 3)
+    assert all(w < 300 for w in widths)                         # both portrait photos

@@ -8,13 +8,10 @@ A thin shell: `posture.compare` decides what a real change is; this page shows i
 from __future__ import annotations
 
 import hashlib
-import io
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
 from posture.compare import (
     COMPARISON_COLUMNS,
@@ -27,13 +24,11 @@ from posture.compare import (
 from posture.errors import PostureError
 from posture.export import csv_text
 from posture.store import history_rows, list_patients, list_visits, load_visit
-from ui.records import current_store
+from ui.records import GAP, PHOTO_HEIGHT, current_store, same_height
 from ui.widgets import file_stem, plain
 
 STORED, UPLOADED = "Saved visits", "Upload two pairs (nothing saved)"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]
-DISPLAY_HEIGHT = 900       # px: both photos of a pair are scaled to it, so they share a scale
-GAP = 24                   # px between them
 REAL_STYLE = "background-color: #dbeafe; font-weight: 600"
 UNCOMPARED_STYLE = "color: #868e96"
 ADHOC = "compare_adhoc"    # st.session_state: {fingerprint: VisitRecord} of uploaded pairs
@@ -42,25 +37,6 @@ RULE = (f"A change is **real** when it exceeds both {NOISE_FACTOR:g} × the comb
         "two values (detection noise, 95 %) and the minimal detectable change (MDC): 5 deg for "
         "the forward-head angle (Gallego-Izquierdo et al. 2020); for the other measures a "
         "screening default, not a published MDC. *Needs >* is the larger of the two.")
-
-
-def same_height(pngs: list[bytes], height: int = DISPLAY_HEIGHT
-                ) -> tuple[np.ndarray, list[int]]:
-    """The images side by side at one height (one scale on screen), as one RGB array (pixels
-    only: no metadata); and each image's width in it."""
-    scaled = []
-    for png in pngs:
-        with Image.open(io.BytesIO(png)) as im:
-            rgb = im.convert("RGB")
-        width = max(1, round(rgb.width * height / rgb.height))
-        scaled.append(np.asarray(rgb.resize((width, height), Image.Resampling.LANCZOS)))
-    widths = [a.shape[1] for a in scaled]
-    canvas = np.full((height, sum(widths) + GAP * (len(scaled) - 1), 3), 255, np.uint8)
-    x = 0
-    for a in scaled:
-        canvas[:, x:x + a.shape[1]] = a
-        x += a.shape[1] + GAP
-    return canvas, widths
 
 
 def photo_pairs(comparison: Comparison) -> None:
@@ -72,10 +48,11 @@ def photo_pairs(comparison: Comparison) -> None:
             missing = ", ".join(r.label for r in (before, after) if slot not in r.images)
             st.caption(f"No {slot} photo in {plain(missing)}: nothing to show side by side.")
             continue
-        image, widths = same_height([before.images[slot], after.images[slot]])
-        st.image(image, width="stretch", output_format="JPEG")
-        for column, record in zip(st.columns(widths), (before, after)):
-            column.caption(f"{slot.capitalize()} photo, {plain(record.label)}")
+        image, widths = same_height([before.images[slot], after.images[slot]],
+                                    height=PHOTO_HEIGHT)
+        st.image(image, width=sum(widths) + GAP, output_format="JPEG",
+                 caption=f"{slot.capitalize()} photo: {before.label} (left), "
+                         f"{after.label} (right)")
 
 
 def changes_frame(comparison: Comparison) -> pd.DataFrame:

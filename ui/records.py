@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import io
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from posture.errors import PostureError
 from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
@@ -37,7 +40,10 @@ from ui.widgets import NOT_MEASURED_STYLE, OUTSIDE_STYLE, file_stem, plain
 SAVED = "records_saved"                    # {analysis fingerprint: visit id} saved this session
 CONFIRM_VISIT = "records_confirm_delete_visit"
 
-ROWS_HEADER = ("Measure", "Value", "+/-", "Unit", "Direction", "Reference range", "Flag")
+GAP = 24                   # px between photos shown side by side
+PHOTO_HEIGHT = 560         # px: tall enough to read the labels, short enough to see the table
+
+ROWS_HEADER = ("Measure", "Value", "+/-", "Direction", "Reference range", "Flag")
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,19 +61,39 @@ def current_store() -> Store | None:
         return None
 
 
+def same_height(pngs: list[bytes], height: int) -> tuple[np.ndarray, list[int]]:
+    """The images side by side at one height (one scale on screen), as one RGB array (pixels
+    only: no metadata); and each image's width in it."""
+    scaled = []
+    for png in pngs:
+        with Image.open(io.BytesIO(png)) as im:
+            rgb = im.convert("RGB")
+        width = max(1, round(rgb.width * height / rgb.height))
+        scaled.append(np.asarray(rgb.resize((width, height), Image.Resampling.LANCZOS)))
+    widths = [a.shape[1] for a in scaled]
+    canvas = np.full((height, sum(widths) + GAP * (len(scaled) - 1), 3), 255, np.uint8)
+    x = 0
+    for a in scaled:
+        canvas[:, x:x + a.shape[1]] = a
+        x += a.shape[1] + GAP
+    return canvas, widths
+
+
 def rows_frame(rows) -> pd.DataFrame:
-    """Stored tidy rows as display text, one row per measure."""
+    """Stored tidy rows as display text, one row per measure (the intake table's columns)."""
     out = []
     for r in rows:
         measured = r["status"] == STATUS_OK and r["value"] is not None
+        flag = {"within": "within range", "outside": "OUTSIDE range"}.get(r["flag"], r["flag"])
         out.append((
             r["label"] + (" (manual)" if r["manual"] else ""),
-            f"{r['value']:.1f}" if measured else "—",
-            f"± {r['uncertainty']:.1f}" if measured and r["uncertainty"] is not None else "",
-            r["unit"],
-            r["side"] if measured else f"not measured: {r['detail'] or r['status']}",
+            # No-break spaces keep a number with its unit in a narrow column.
+            f"{r['value']:.1f}\u00a0{r['unit']}" if measured else "—",
+            f"±\u00a0{r['uncertainty']:.1f}" if measured and r["uncertainty"] is not None
+            else "",
+            r["side"] if measured else "",
             r["reference"],
-            r["flag"] if measured else "",
+            flag if measured else f"not measured: {r['detail'] or r['status']}",
         ))
     return pd.DataFrame([[plain(str(c)) for c in row] for row in out], columns=list(ROWS_HEADER))
 
@@ -158,7 +184,7 @@ def _visits_frame(visits) -> pd.DataFrame:
         "Photos": [", ".join(v.slots) for v in visits],
         "Height (cm)": [f"{v.height_cm:g}" if v.height_cm else "—" for v in visits],
         "Analyses": [v.analyses for v in visits],
-        "Latest analysis": [f"posture {v.posture_version}, {v.analysed_at[:16]}"
+        "Latest analysis": [f"posture {v.posture_version}, {v.analysed_at[:16].replace('T', ' ')}"
                             for v in visits],
         "Notes": [plain(v.notes) for v in visits],
     })
@@ -210,9 +236,10 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
         st.warning("\n".join(f"- {plain(f)}" for f in record.findings),
                    icon=":material/warning:")
     if record.images:
-        for column, slot in zip(st.columns(len(record.images)), sorted(record.images)):
-            column.image(record.images[slot], caption=f"{slot.capitalize()} photo",
-                         width="stretch")
+        slots = [s for s in ("front", "side") if s in record.images]
+        image, widths = same_height([record.images[s] for s in slots], height=PHOTO_HEIGHT)
+        st.image(image, width=sum(widths) + GAP * (len(widths) - 1), output_format="JPEG",
+                 caption=" · ".join(f"{s.capitalize()} photo" for s in slots))
     rows_table(record.rows)
 
     position = [v.visit_id for v in visits].index(visit.visit_id)
