@@ -240,6 +240,21 @@ def test_save_refuses_bad_input(store, first):
     assert snapshot(store)["patients"] == []
 
 
+def test_saves_from_several_sessions_at_once_all_land(store, first):
+    """Browser tabs or workstations saving together, for one new patient: nothing is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> int:
+        return save(store, first, subject="busy", notes=f"tab {i}")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = list(pool.map(one, range(6)))
+    visits = list_visits(store, "busy")
+    assert sorted(v.visit_id for v in visits) == sorted(ids)
+    assert sorted(v.notes for v in visits) == [f"tab {i}" for i in range(6)]
+    assert [p.subject for p in list_patients(store)] == ["busy"]
+
+
 # --- re-analysis --------------------------------------------------------------------------------
 
 

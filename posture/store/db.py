@@ -64,6 +64,9 @@ def display_url(url: str) -> str:
 def _sqlite_setup(engine: Engine) -> None:
     """Foreign keys on (SQLite leaves them off), WAL journal, and real transactions.
 
+    Every transaction is BEGIN IMMEDIATE: one writer at a time, the others wait; short
+    transactions (a save is milliseconds once the images are rendered) keep the wait short.
+
     pysqlite's own transaction handling starts transactions late and never around DDL; the
     SQLAlchemy recipe below hands BEGIN to SQLAlchemy, so a save or a migration is atomic.
     """
@@ -78,7 +81,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, waiting (timeout below) for another writer.
+        # A deferred transaction that reads and then writes fails at once with "database is
+        # locked" when another session wrote in between: two browser tabs saving together.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_store_engine(url: str) -> Engine:

@@ -127,20 +127,40 @@ def _visit(session: Session, visit_id: int) -> Visit:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _analysis_row(assessment, annotated: Mapping[str, bytes] | None) -> Analysis:
-    """The ORM rows of one analysis: measurements, landmarks JSON, annotated images."""
+@dataclass(frozen=True)
+class _Prepared:
+    """What an analysis stores, made before any transaction (rendering takes about a second)."""
+
+    posture_version: str
+    analysed_at: str
+    result_json: str
+    rows: list[dict]
+    images: dict[str, bytes]
+
+
+def _prepare(assessment, annotated: Mapping[str, bytes] | None) -> _Prepared:
     from posture.export import json_text
     from posture.render import render_png
 
-    analysis = Analysis(posture_version=assessment.posture_version,
-                        analysed_at=assessment.analysed_at, result_json=json_text(assessment))
-    for position, row in enumerate(assessment.rows()):
+    images = {p.slot: (annotated or {}).get(p.slot) or render_png(p) for p in assessment.photos}
+    return _Prepared(assessment.posture_version, assessment.analysed_at, json_text(assessment),
+                     assessment.rows(), images)
+
+
+def _analysis_row(prepared: _Prepared) -> Analysis:
+    """The ORM rows of one analysis: measurements, landmarks JSON, annotated images."""
+    analysis = Analysis(posture_version=prepared.posture_version,
+                        analysed_at=prepared.analysed_at, result_json=prepared.result_json)
+    for position, row in enumerate(prepared.rows):
         analysis.measurements.append(
             Measurement(position=position, **{k: row[k] for k in ROW_FIELDS}))
-    for photo in assessment.photos:
-        png = (annotated or {}).get(photo.slot) or render_png(photo)
-        analysis.images.append(AnnotatedImage(slot=photo.slot, png=png))
+    for slot, png in prepared.images.items():
+        analysis.images.append(AnnotatedImage(slot=slot, png=png))
     return analysis
+
+
+class _PatientRace(Exception):
+    """Another session created the same new patient first; the save is retried."""
 
 
 def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, bytes], *,
@@ -171,40 +191,50 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
     if len(photos) != len(assessment.photos):
         raise InputError(f"{len(photos)} photo(s) given but {len(assessment.photos)} analysed")
     filenames = filenames or {}
-    # Rendering and JSON before the transaction keeps it short.
-    analysis = _analysis_row(assessment, annotated)
+    prepared = _prepare(assessment, annotated)
     step = on_step or (lambda _name: None)
-    with _transaction(store) as session:
-        patient = session.scalar(select(Patient).where(Patient.subject == subject))
-        if patient is None:
-            patient = Patient(subject=subject, name=patient_name or "", notes="",
-                              created_at=_now())
-            session.add(patient)
-        elif patient_name is not None:
-            patient.name = patient_name
+    for attempt in (1, 2):
         try:
-            session.flush()
-        except IntegrityError:
-            raise StoreError(f"patient '{subject}' was added on another workstation at the same "
-                             "moment: save again") from None
-        step("patient")
-        visit = Visit(patient=patient, visit_date=visit_date or date.today(),
-                      height_cm=assessment.options.height_cm, notes=notes or "",
-                      created_at=_now())
-        session.add(visit)
+            with _transaction(store) as session:
+                return _write_visit(session, subject, assessment, photos, filenames,
+                                    visit_date, notes, patient_name, prepared, step)
+        except _PatientRace:
+            if attempt == 2:
+                raise StoreError(f"patient '{subject}' is being added on another workstation: "
+                                 "save again") from None
+    raise AssertionError("unreachable")
+
+
+def _write_visit(session: Session, subject, assessment, photos, filenames, visit_date, notes,
+                 patient_name, prepared: _Prepared, step: StepHook) -> int:
+    patient = session.scalar(select(Patient).where(Patient.subject == subject))
+    if patient is None:
+        patient = Patient(subject=subject, name=patient_name or "", notes="", created_at=_now())
+        session.add(patient)
+    elif patient_name is not None:
+        patient.name = patient_name
+    try:
         session.flush()
-        step("visit")
-        for slot in SLOTS:
-            if slot in photos:
-                data = bytes(photos[slot])
-                visit.photos.append(Photo(slot=slot, filename=filenames.get(slot, "")[:255],
-                                          sha256=hashlib.sha256(data).hexdigest(), data=data))
-        session.flush()
-        step("photos")
-        visit.analyses.append(analysis)
-        session.flush()
-        step("analysis")
-        return visit.id
+    except IntegrityError:
+        # Created by a concurrent save since our SELECT: roll back and try once more.
+        raise _PatientRace() from None
+    step("patient")
+    visit = Visit(patient=patient, visit_date=visit_date or date.today(),
+                  height_cm=assessment.options.height_cm, notes=notes or "", created_at=_now())
+    session.add(visit)
+    session.flush()
+    step("visit")
+    for slot in SLOTS:
+        if slot in photos:
+            data = bytes(photos[slot])
+            visit.photos.append(Photo(slot=slot, filename=filenames.get(slot, "")[:255],
+                                      sha256=hashlib.sha256(data).hexdigest(), data=data))
+    session.flush()
+    step("photos")
+    visit.analyses.append(_analysis_row(prepared))
+    session.flush()
+    step("analysis")
+    return visit.id
 
 
 def add_analysis(store: Store, visit_id: int, assessment, *,
@@ -212,7 +242,7 @@ def add_analysis(store: Store, visit_id: int, assessment, *,
                  on_step: StepHook | None = None) -> int:
     """Add another analysis to a stored visit (e.g. with a newer posture). Earlier analyses and
     their numbers are kept. Returns the new analysis's id. `annotated`: as in `save_visit`."""
-    analysis = _analysis_row(assessment, annotated)
+    analysis = _analysis_row(_prepare(assessment, annotated))
     with _transaction(store) as session:
         visit = _visit(session, visit_id)
         visit.analyses.append(analysis)
