@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from posture.assessment import TABLE_COLUMNS
 from posture.compare import VisitRecord
 from posture.errors import InputError
-from posture.export import csv_text
+from posture.export import csv_text, json_text
 from posture.store.db import Store
 from posture.store.errors import NotFoundError, StoreError
 from posture.store.models import (
@@ -139,8 +139,7 @@ class _Prepared:
 
 
 def _prepare(assessment, annotated: Mapping[str, bytes] | None) -> _Prepared:
-    from posture.export import json_text
-    from posture.render import render_png
+    from posture.render import render_png  # OpenCV: loaded only when a save needs it
 
     images = {p.slot: (annotated or {}).get(p.slot) or render_png(p) for p in assessment.photos}
     return _Prepared(assessment.posture_version, assessment.analysed_at, json_text(assessment),
@@ -193,16 +192,15 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
     filenames = filenames or {}
     prepared = _prepare(assessment, annotated)
     step = on_step or (lambda _name: None)
-    for attempt in (1, 2):
+    # Twice: a concurrent save may create the same new patient between our read and write.
+    for _attempt in range(2):
         try:
             with _transaction(store) as session:
                 return _write_visit(session, subject, assessment, photos, filenames,
                                     visit_date, notes, patient_name, prepared, step)
         except _PatientRace:
-            if attempt == 2:
-                raise StoreError(f"patient '{subject}' is being added on another workstation: "
-                                 "save again") from None
-    raise AssertionError("unreachable")
+            continue
+    raise StoreError(f"patient '{subject}' is being added on another workstation: save again")
 
 
 def _write_visit(session: Session, subject, assessment, photos, filenames, visit_date, notes,
