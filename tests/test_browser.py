@@ -127,7 +127,7 @@ def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_p
             assert label in front_text
         for label in ("Forward-head angle (CVA proxy)", "Plumb line: hip"):
             assert label in side_text
-        assert "within range" in front_text
+        assert "within" in front_text and "between -2 and 2 deg" in front_text
 
         images = page.locator('[data-testid="stImage"] img')
         assert images.count() == 2
@@ -138,6 +138,15 @@ def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_p
 
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(tmp_path / "intake.png"), full_page=True)
+
+        # Landmark review: a click on the photo places the chosen landmark (left ear first).
+        page.get_by_text("Check landmarks on the front photo").click()
+        review = page.frame_locator('iframe[title*="image_coordinates"]').first.locator("img")
+        review.wait_for(timeout=30_000)
+        box = review.bounding_box()
+        review.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})
+        page.get_by_text("Head tilt (manual)", exact=True).wait_for(timeout=RESULTS_TIMEOUT_MS)
+        assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
 

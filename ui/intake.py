@@ -258,21 +258,28 @@ def undo_placed_landmarks(held: SessionAnalysis, slot: str) -> None:
 def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     """Let the clinician place a landmark the detector got wrong; measures update at once."""
     with st.expander(f"Check landmarks on the {p.slot} photo, and place them by hand"):
-        used = sorted({lm for m in p.metrics for lm in m.landmarks})
-        pick_col, undo_col = st.columns([3, 1], vertical_alignment="bottom")
-        landmark = pick_col.selectbox("Landmark to place", used, format_func=landmark_label,
-                                      key=f"review_landmark_{p.slot}")
-        if p.landmarks.manual and undo_col.button("Undo hand placements",
-                                                  key=f"review_undo_{p.slot}"):
-            undo_placed_landmarks(held, p.slot)
-            st.rerun()
-        st.caption("Click the photo where the landmark belongs. Green: detected; red: low "
-                   "confidence; magenta: placed by hand (marked manual in the table and CSV).")
-        review_image = Image.open(io.BytesIO(held.annotated[p.slot]))
-        # Keyed by the analysis too: a new photo must not receive the previous photo's click.
-        click = streamlit_image_coordinates(
-            review_image, width="stretch", image_format="JPEG", jpeg_quality=90,
-            cursor="crosshair", key=f"review_click_{p.slot}_{held.key[:16]}")
+        controls, picture = st.columns([1, 2], gap="medium")
+        with controls:
+            used = sorted({lm for m in p.metrics for lm in m.landmarks})
+            landmark = st.selectbox("Landmark to place", used, format_func=landmark_label,
+                                    key=f"review_landmark_{p.slot}")
+            if landmark in p.landmarks.manual:
+                st.caption("This landmark was placed by hand.")
+            else:
+                st.caption(f"Detected with confidence {p.landmarks.visibility[landmark]:.2f}.")
+            st.markdown("Click the photo where the landmark belongs: the measures using it "
+                        "update at once and are marked *manual* in the table and the CSV.")
+            st.caption("Dots: green detected, red low confidence, magenta placed by hand.")
+            if p.landmarks.manual and st.button("Undo hand placements",
+                                                key=f"review_undo_{p.slot}"):
+                undo_placed_landmarks(held, p.slot)
+                st.rerun()
+        with picture:
+            review_image = Image.open(io.BytesIO(held.annotated[p.slot]))
+            # Keyed by the analysis too: a new photo must not receive the previous one's click.
+            click = streamlit_image_coordinates(
+                review_image, width="stretch", image_format="JPEG", jpeg_quality=90,
+                cursor="crosshair", key=f"review_click_{p.slot}_{held.key[:16]}")
         if click and place_landmark(held, p.slot, landmark, click):
             st.rerun()
 
