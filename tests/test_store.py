@@ -272,6 +272,18 @@ def test_a_newer_analysis_keeps_the_old_numbers(store, first):
     assert list_visits(store, "leo")[0].posture_version == "9.0.0"
 
 
+def test_reanalysing_keeps_the_visits_analysis_options(store, first):
+    from posture import AnalysisOptions, analyze
+
+    level = AnalysisOptions(passes=2, height_cm=HEIGHT_CM, correct_camera_roll=True)
+    levelled = analyze(first.photos["front"], None, level)
+    visit_id = save_visit(store, "leo", levelled, {"front": first.photos["front"]})
+    reanalyse_visit(store, visit_id)
+    options = load_analysis_json(store, visit_id)["options"]
+    assert options == {"passes": 2, "height_cm": HEIGHT_CM, "correct_camera_roll": True}
+    assert len(list_analyses(store, visit_id)) == 2
+
+
 def test_reanalysing_a_stored_visit_reads_the_stored_photos(store, first):
     from posture import AnalysisOptions
 

@@ -254,8 +254,9 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
     """Analyse a stored visit's photos again with this version of posture and store the result
     as a new analysis (the visit's earlier analyses stay). Returns the new analysis's id.
 
-    options: `AnalysisOptions`; by default the visit's height and the patient's ID. If the
-    analysis fails, its error is raised and nothing is written.
+    options: `AnalysisOptions`; by default those of the visit's latest analysis (passes, height,
+    camera-level correction), for the patient's ID. If the analysis fails, its error is raised
+    and nothing is written.
     """
     from dataclasses import replace
 
@@ -263,13 +264,30 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
 
     with _transaction(store) as session:
         visit = _visit(session, visit_id)
-        subject, height = visit.patient.subject, visit.height_cm
+        subject = visit.patient.subject
         photos = {p.slot: (p.filename or None, p.data) for p in visit.photos}
-    options = options or AnalysisOptions(height_cm=height)
-    options = replace(options, subject=subject)
+        if options is None:
+            options = _stored_options(visit)
+    options = replace(options or AnalysisOptions(), subject=subject)
     front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
     assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
     return add_analysis(store, visit_id, assessment)
+
+
+def _stored_options(visit: Visit):
+    """The options of the visit's latest analysis, or defaults with the visit's height."""
+    from posture.assessment import AnalysisOptions
+
+    fallback = AnalysisOptions(height_cm=visit.height_cm)
+    if not visit.analyses:
+        return fallback
+    stored = json.loads(visit.analyses[-1].result_json).get("options", {})
+    try:
+        return AnalysisOptions(passes=stored.get("passes", fallback.passes),
+                               height_cm=stored.get("height_cm"),
+                               correct_camera_roll=bool(stored.get("correct_camera_roll")))
+    except InputError:          # limits changed since: this version's defaults
+        return fallback
 
 
 def update_patient(store: Store, subject: str, *, name: str | None = None,
