@@ -235,3 +235,15 @@ def test_photos_side_by_side_share_one_height():
     image, widths = same_height([s.annotated["front"], s.annotated["side"]], height=300)
     assert image.shape == (300, sum(widths) + GAP, 3)
     assert all(w < 300 for w in widths)                         # both portrait photos
+
+
+def test_showing_the_save_panel_does_not_open_the_records(tmp_path, monkeypatch):
+    """The intake page (and its tests) never touch a database unless the visit is saved."""
+    url = tmp_path / "never.db"
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{url}")
+    at = AppTest.from_function(_save_panel_script, default_timeout=TIMEOUT)
+    at.session_state["sample"] = leo_visit("first")
+    at.session_state["day"] = date(2025, 5, 6)
+    at.run()
+    assert not at.exception and at.button(key="save_visit")
+    assert not url.exists()

@@ -132,9 +132,6 @@ def save_visit_panel(result, front: bytes | None, side: bytes | None, *,
     annotated: slot -> the PNGs already rendered (saves re-encoding them).
     """
     st.subheader("Save visit")
-    store = current_store()
-    if store is None:
-        return
     photos = {slot: data for slot, data in (("front", front), ("side", side)) if data}
     fingerprint = _fingerprint(result, photos)
     saved = st.session_state.setdefault(SAVED, {})
@@ -150,11 +147,11 @@ def save_visit_panel(result, front: bytes | None, side: bytes | None, *,
                                help="Left empty, an existing patient's name is kept.")
     when = date_col.date_input("Visit date", value=visit_date or dt.date.today(),
                                key="save_date")
-    known = {p.subject: p for p in list_patients(store)}
-    if subject.strip() in known:
-        p = known[subject.strip()]
-        st.caption(f"Adds a visit to {plain(p.subject)} ({p.visits} visit(s) so far).")
+    # The database is opened only on saving: showing results never touches the records.
     if st.button("Save visit", type="primary", icon=":material/save:", key="save_visit"):
+        store = current_store()
+        if store is None:
+            return
         try:
             visit_id = save_visit(store, subject, result, photos, filenames=filenames,
                                   annotated=annotated, visit_date=when, notes=notes,
