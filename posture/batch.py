@@ -67,6 +67,11 @@ def _manifest_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, str]]]
                          f"({str(exc)[:80]})") from None
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """A cell quoted in a one-line message: control characters as spaces, cut to `limit`."""
+    return _CONTROL.sub(" ", text)[:limit]
+
+
 def _manifest_path(folder: Path, text: str, where: str) -> Path | None:
     if not text:
         return None
@@ -90,20 +95,20 @@ def _read_manifest(path: Path) -> list[Job]:
             raise InputError(f"{where}: the subject contains a control character (a line "
                              "break or tab)")
         if subject in seen:
-            raise InputError(f"{where}: subject '{subject[:40]}' appears twice")
+            raise InputError(f"{where}: subject '{_shown(subject)}' appears twice")
         seen.add(subject)
         front = _manifest_path(path.parent, row.get("front", ""), where)
         side = _manifest_path(path.parent, row.get("side", ""), where)
         if front is None and side is None:
-            raise InputError(f"{where}: subject '{subject[:40]}' has neither a front nor a "
+            raise InputError(f"{where}: subject '{_shown(subject)}' has neither a front nor a "
                              "side photo")
         height = row.get("height_cm", "")
         try:
             height_cm = float(height) if height else None
         except ValueError:
-            raise InputError(f"{where}: height_cm '{height[:20]}' is not a number") from None
+            raise InputError(f"{where}: height_cm '{_shown(height)}' is not a number") from None
         if height_cm is not None and not (math.isfinite(height_cm) and 50 <= height_cm <= 250):
-            raise InputError(f"{where}: height_cm '{height[:20]}' must be in cm, between 50 "
+            raise InputError(f"{where}: height_cm '{_shown(height)}' must be in cm, between 50 "
                              "and 250")
         jobs.append(Job(subject, front, side, height_cm))
     if not jobs:
@@ -163,26 +168,52 @@ def analyse_job(job: Job, options: AnalysisOptions, detector=None) -> list[dict]
     return result.rows()
 
 
-def _complete_prefix(data: bytes) -> int:
-    """Bytes of `data` that hold whole subjects: all of it, unless the last line is torn, in
-    which case that line and the rows of the same subject just before it are dropped."""
-    if not data or data.endswith(b"\n"):
-        return len(data)
-    cut = data.rfind(b"\n") + 1
-    torn_subject = _first_cell(data[cut:])
-    while cut > 0:
-        start = data.rfind(b"\n", 0, cut - 1) + 1
-        if start == 0 or _first_cell(data[start:cut]) != torn_subject:
-            break  # the header (line 0) is always kept
-        cut = start
-    return cut
+def _scan(data: bytes) -> tuple[list[tuple[int, str]], bool]:
+    """The whole CSV records at the start of `data`: [(byte offset of the record's end, its
+    first cell)], and whether a torn record (no final line break, or an open quote) follows.
 
+    Records are parsed as CSV, so a quoted cell holding a line break is one record. Raises
+    csv.Error for text that is not CSV before the end of the data.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")  # offsets map back to bytes exactly
+    consumed = [0, 0]  # characters, bytes
 
-def _first_cell(line: bytes) -> str:
+    def lines():
+        for line in io.StringIO(text, newline=""):
+            consumed[0] += len(line)
+            consumed[1] += len(line.encode("utf-8", errors="surrogateescape"))
+            yield line
+
+    records: list[tuple[int, str]] = []
+    reader = csv.reader(lines(), strict=True)
     try:
-        return next(csv.reader([line.decode("utf-8", errors="replace").rstrip("\n")]), [""])[0]
-    except (csv.Error, IndexError):
-        return ""
+        for cells in reader:
+            if text[consumed[0] - 1:consumed[0]] not in ("\n", "\r"):
+                return records, True          # the last line has no line break: torn
+            records.append((consumed[1], cells[0] if cells else ""))
+    except csv.Error:
+        if consumed[0] < len(text):
+            raise                             # malformed before the end: not a torn write
+        return records, True                  # the end came inside a quoted cell
+    return records, False
+
+
+def _complete_prefix(data: bytes) -> tuple[int, list[tuple[int, str]]]:
+    """How many bytes of `data` hold whole subjects, and their records. A torn last record
+    takes the rows of its subject just before it along: that subject is redone whole."""
+    records, torn = _scan(data)
+    if torn and len(records) > 1:
+        rest = data[records[-1][0]:].decode("utf-8", errors="ignore")  # may end mid-character
+        cells = next(csv.reader(io.StringIO(rest, newline="")), None)  # lenient: it is torn
+        torn = cells[0] if cells else ""
+        # The cut may fall inside the subject cell itself: then only a prefix of it is known.
+        same = (lambda s: s == torn) if cells and len(cells) > 1 else (
+            lambda s: s.startswith(torn))
+        if len(records) > 1 and same(records[-1][1]):
+            subject = records[-1][1]
+            while len(records) > 1 and records[-1][1] == subject:
+                records.pop()
+    return (records[-1][0] if records else 0), records
 
 
 def done_subjects(out: str | os.PathLike) -> set[str]:
@@ -191,7 +222,7 @@ def done_subjects(out: str | os.PathLike) -> set[str]:
     apostrophe (`posture.export.safe_cell`); compare `safe_cell(job.subject)` with them.
 
     Returns an empty set for a missing or empty file. Raises InputError when the file is not a
-    results file of this version (another header, not CSV).
+    results file of this version (another header, not CSV). Never changes the file.
     """
     out = Path(out)
     try:
@@ -201,18 +232,24 @@ def done_subjects(out: str | os.PathLike) -> set[str]:
     except (OSError, ValueError) as exc:
         raise InputError(f"Cannot read '{out.name}' to resume it "
                          f"({getattr(exc, 'strerror', None) or exc})") from None
-    data = data[:_complete_prefix(data)]
     if not data.strip():
         return set()
     not_ours = InputError(f"'{out.name}' is not a posture results file of this version: "
                           "choose another --out, or delete it")
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
     try:
-        if next(reader, None) != list(TABLE_COLUMNS):
-            raise not_ours
-        return {cells[0] for cells in reader if cells}
+        _, records = _complete_prefix(data)
+        header = next(csv.reader([data[:records[0][0]].decode("utf-8", errors="replace")]),
+                      None) if records else None
     except csv.Error:
         raise not_ours from None
+    if not records:
+        # Nothing whole yet: a torn header of ours is fine, anything else is not ours.
+        if ",".join(TABLE_COLUMNS).startswith(data.decode("utf-8", errors="replace")):
+            return set()
+        raise not_ours
+    if header != list(TABLE_COLUMNS):
+        raise not_ours
+    return {subject for _, subject in records[1:] if subject}
 
 
 def _block(rows: list[dict]) -> bytes:
@@ -253,7 +290,7 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
             os.ftruncate(fd, 0)
             size = 0
         elif size:
-            keep = _complete_prefix(out.read_bytes())
+            keep, _ = _complete_prefix(out.read_bytes())
             if keep < size:
                 os.ftruncate(fd, keep)
                 size = keep

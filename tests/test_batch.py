@@ -76,6 +76,8 @@ def test_manifest_in_the_folder_wins_over_names(tmp_path):
     ('subject,front\n"x\ny",a.jpg\n', r"control character"),
     ("subject,front\nx,a\x00.jpg\n", r"line 2: the photo path contains a NUL"),
     ('subject,front\n"x,a.jpg\n', r"line \d+: not valid CSV"),
+    ("subject,front\nx," + "a" * 200_000 + "\n", r"line 2: not valid CSV \(field larger"),
+    ("subject,front,height_cm\nx,a.jpg,\"1\n2\"\n", r"height_cm '1 2' is not a number$"),
 ])
 def test_bad_manifests_are_refused_with_the_line(tmp_path, text, match):
     (tmp_path / "manifest.csv").write_text(text, encoding="utf-8")
