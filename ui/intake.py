@@ -31,7 +31,7 @@ from posture.landmarks.vocabulary import Landmark
 from posture.metrics.compute import FLAG_OUTSIDE
 from posture.render import render_png
 from ui.records import save_visit_panel
-from ui.widgets import file_stem, findings_banner, metrics_table, plain
+from ui.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 
 # What phones and cameras write; images.load_photo refuses anything it cannot read anyway.
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]
@@ -258,7 +258,7 @@ def undo_placed_landmarks(held: SessionAnalysis, slot: str) -> None:
 def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     """Let the clinician place a landmark the detector got wrong; measures update at once."""
     with st.expander(f"Check landmarks on the {p.slot} photo, and place them by hand"):
-        controls, picture = st.columns([1, 2], gap="medium")
+        controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
             used = sorted({lm for m in p.metrics for lm in m.landmarks})
             landmark = st.selectbox("Landmark to place", used, format_func=landmark_label,
@@ -294,7 +294,7 @@ def display_width(p: PhotoAnalysis) -> int:
 def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     st.subheader(f"{p.slot.capitalize()} photo")
     st.caption(photo_summary(p))
-    image_col, table_col = st.columns([4, 7], gap="medium")
+    image_col, table_col = wrapping_columns(f"photo_row_{p.slot}", [5, 7], [280, 520])
     with image_col:
         st.image(held.annotated[p.slot], width=display_width(p))
     with table_col:
@@ -326,7 +326,8 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
               "application/json")]
     files += [(f"Annotated {p.slot} photo (PNG)", held.annotated[p.slot],
                f"{stem}_{p.slot}.png", "image/png") for p in result.photos]
-    for column, (label, data, name, mime) in zip(st.columns(len(files)), files):
+    columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
+    for column, (label, data, name, mime) in zip(columns, files):
         # on_click="ignore": downloading must not re-run the page.
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
                                icon=":material/download:", key=f"download_{name[-8:]}")
@@ -351,7 +352,7 @@ def show() -> None:
     st.title("Posture screening")
     st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
                "measures with their uncertainty and reference ranges. Not a diagnosis.")
-    patient_col, photos_col = st.columns([1, 2], gap="large")
+    patient_col, photos_col = wrapping_columns("intake_inputs", [1, 2], [260, 440], gap="large")
     with patient_col:
         patient = patient_details()
     with photos_col:

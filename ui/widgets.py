@@ -62,6 +62,12 @@ def _number(value: float) -> str:
     return f"{round(value, 1) or 0.0:.1f}"  # "or": no "-0.0"
 
 
+def _uncertainty(value: float | None) -> str:
+    if value is None:
+        return ""
+    return "<0.1" if value < 0.05 else _number(value)  # never a misleading "0.0"
+
+
 def split_reference(text: str) -> tuple[str, str]:
     """'between -2 and 2 deg (screening default, ...)' -> ('between -2 and 2 deg', 'screening
     default, ...'): the range for the table, its basis once under it."""
@@ -80,7 +86,7 @@ def metrics_frame(metrics: Sequence[MetricResult]) -> pd.DataFrame:
             m.label + (" (manual)" if m.manual else ""),
             # A no-break space keeps a value and its unit on one line.
             f"{_number(m.value)}\u00a0{m.unit}" if measured else "—",
-            _number(m.uncertainty) if measured and m.uncertainty is not None else "",
+            _uncertainty(m.uncertainty) if measured else "",
             m.direction if measured else "",
             "—" if m.flag == FLAG_NO_RANGE else split_reference(m.reference)[0],
             _flag_text(m),
@@ -110,6 +116,21 @@ def metrics_table(metrics: Sequence[MetricResult]) -> None:
     bases = sorted({basis for m in metrics if (basis := split_reference(m.reference)[1])})
     if bases:
         st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
+
+
+def wrapping_columns(key: str, weights: Sequence[float], min_widths_px: Sequence[int],
+                     gap: str = "medium") -> list:
+    """st.columns that wrap onto rows of their own when the page is too narrow for their
+    minimum widths, as on a tablet in portrait beside the sidebar. (Streamlit stacks columns
+    only when the whole window is under 640 px wide.) `key` must be unique on the page."""
+    block = (f'.st-key-{key} > [data-testid="stLayoutWrapper"] > '
+             '[data-testid="stHorizontalBlock"]')
+    rules = [f"{block} {{flex-wrap: wrap;}}"] + [
+        f'{block} > [data-testid="stColumn"]:nth-child({i}) {{min-width: min(100%, {w}px);}}'
+        for i, w in enumerate(min_widths_px, start=1)]
+    st.html("<style>" + "\n".join(rules) + "</style>")
+    with st.container(key=key):
+        return st.columns(weights, gap=gap)
 
 
 def findings_banner(findings: Iterable[Finding]) -> None:
