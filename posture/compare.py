@@ -33,7 +33,7 @@ from pathlib import Path
 
 from posture.errors import InputError
 from posture.metrics.compute import STATUS_OK
-from posture.metrics.definitions import METRICS_BY_ID
+from posture.metrics.definitions import LENGTH, METRICS_BY_ID
 
 #: The multiple of the combined standard uncertainty a change must exceed (95 %, two-sided).
 NOISE_FACTOR = 2.0
@@ -62,26 +62,43 @@ class DetectableChange:
         return f"{self.mdc:g} {self.unit} ({basis})"
 
 
+def _one_line(text: str, limit: int = 40) -> str:
+    return " ".join(text.split())[:limit]
+
+
 def parse_detectable_changes(text: str, name: str = "detectable changes"
                              ) -> dict[str, DetectableChange]:
-    """Parse a CSV with columns metric, mdc, unit, basis, source. Raises InputError."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not {"metric", "mdc", "unit"} <= set(reader.fieldnames or ()):
-        raise InputError(f"{name}: expected columns metric, mdc, unit, basis, source")
+    """Parse a CSV with columns metric, mdc, unit, basis, source. Raises InputError.
+
+    unit must be the metric's own: deg, %, or cm for lengths (a pixel length has no MDC).
+    """
+    # newline="": the csv module then reads any line ending (Excel for Mac writes bare CR).
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     out = {}
-    for line, row in enumerate(reader, start=2):
-        metric = (row.get("metric") or "").strip()
-        if metric not in METRICS_BY_ID:
-            raise InputError(f"{name}, line {line}: unknown metric '{metric[:40]}'")
-        try:
-            mdc = float(row.get("mdc") or "")
-        except ValueError:
-            raise InputError(f"{name}, line {line}: mdc must be a number") from None
-        if not (math.isfinite(mdc) and mdc >= 0):
-            raise InputError(f"{name}, line {line}: mdc must be a number of at least 0")
-        out[metric] = DetectableChange(metric, mdc, (row.get("unit") or "").strip(),
-                                       (row.get("basis") or "clinic setting").strip(),
-                                       (row.get("source") or "").strip())
+    try:
+        if not {"metric", "mdc", "unit"} <= set(reader.fieldnames or ()):
+            raise InputError(f"{name}: expected columns metric, mdc, unit, basis, source")
+        for row in reader:
+            where = f"{name}, line {reader.line_num}"
+            metric = (row.get("metric") or "").strip()
+            if metric not in METRICS_BY_ID:
+                raise InputError(f"{where}: unknown metric '{_one_line(metric)}'")
+            try:
+                mdc = float(row.get("mdc") or "")
+            except ValueError:
+                raise InputError(f"{where}: mdc must be a number") from None
+            if not (math.isfinite(mdc) and mdc >= 0):
+                raise InputError(f"{where}: mdc must be a number of at least 0")
+            unit = (row.get("unit") or "").strip()
+            expected = "cm" if METRICS_BY_ID[metric].unit == LENGTH else METRICS_BY_ID[metric].unit
+            if unit != expected:
+                raise InputError(f"{where}: {metric} is in {expected}, not "
+                                 f"'{_one_line(unit, 10)}'")
+            out[metric] = DetectableChange(metric, mdc, unit,
+                                           (row.get("basis") or "clinic setting").strip(),
+                                           (row.get("source") or "").strip())
+    except csv.Error as exc:
+        raise InputError(f"{name}: not a readable CSV ({_one_line(str(exc), 80)})") from None
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 import pytest
@@ -203,10 +204,20 @@ def test_a_clinic_overrides_detectable_changes_with_its_own_file(tmp_path, monke
     ("metric,mdc,unit\nhead_tilt,-1,deg\n", "at least 0"),
     ("metric,mdc,unit\nhead_tilt,big,deg\n", "must be a number"),
     ("metric,value\nhead_tilt,1\n", "expected columns"),
+    ("metric,mdc,unit\nhead_lateral_shift,1,px\n", "head_lateral_shift is in cm, not 'px'"),
+    ('metric,mdc,unit\n"a\nb",1,deg\n', "line 3: unknown metric 'a b'"),
+    ("metric,mdc,unit\nhead_tilt,1,deg\n\"" + "x" * 200_000 + "\"\n", "not a readable CSV"),
 ])
-def test_a_bad_detectable_change_file_is_refused(text, message):
-    with pytest.raises(InputError, match=message):
+def test_a_bad_detectable_change_file_is_refused_in_one_line(text, message):
+    with pytest.raises(InputError, match=re.escape(message)) as caught:
         parse_detectable_changes(text)
+    assert "\n" not in str(caught.value)
+
+
+def test_detectable_changes_read_any_line_ending():
+    text = "metric,mdc,unit\r\nhead_tilt,1.5,deg\rshoulder_tilt,2.5,deg\r"
+    table = parse_detectable_changes(text)
+    assert (table["head_tilt"].mdc, table["shoulder_tilt"].mdc) == (1.5, 2.5)
 
 
 # --- command line ---------------------------------------------------------------------------------
