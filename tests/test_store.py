@@ -372,9 +372,9 @@ def test_cli_history_prints_and_writes_the_csv(db_url, first, tmp_path, capsys):
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
     assert rows[0]["subject"] == "'=HYPERLINK(\"x\")"
 
-    assert main(["history", "nobody", "--db", db_url]) == 2
+    assert main(["history", "nobody\nhere", "--db", db_url]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no patient 'nobody'" in err
+    assert err.count("\n") == 1 and "no patient 'nobody here'" in err
 
 
 # --- opening ------------------------------------------------------------------------------------

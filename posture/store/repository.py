@@ -110,10 +110,15 @@ def _clean_subject(subject: str) -> str:
     return subject
 
 
+def _shown(text: str) -> str:
+    """User text inside a one-line message."""
+    return " ".join(str(text).split())[:MAX_SUBJECT]
+
+
 def _patient(session: Session, subject: str) -> Patient:
     patient = session.scalar(select(Patient).where(Patient.subject == subject))
     if patient is None:
-        raise NotFoundError(f"no patient '{subject}' in the records")
+        raise NotFoundError(f"no patient '{_shown(subject)}' in the records")
     return patient
 
 
@@ -200,7 +205,8 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
                                     visit_date, notes, patient_name, prepared, step)
         except _PatientRace:
             continue
-    raise StoreError(f"patient '{subject}' is being added on another workstation: save again")
+    raise StoreError(f"patient '{_shown(subject)}' is being added on another workstation: "
+                     "save again")
 
 
 def _write_visit(session: Session, subject, assessment, photos, filenames, visit_date, notes,
@@ -338,7 +344,7 @@ def get_patient(store: Store, subject: str) -> PatientSummary:
     for p in list_patients(store):
         if p.subject == subject:
             return p
-    raise NotFoundError(f"no patient '{subject}' in the records")
+    raise NotFoundError(f"no patient '{_shown(subject)}' in the records")
 
 
 def _visits_query(subject: str):
