@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from streamlit.testing.v1 import AppTest
 from posture.assessment import TABLE_COLUMNS, AnalysisOptions
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.definitions import METRICS
+from tests.bad_inputs import EXPECTED, make_bad_inputs
 from tests.conftest import PAIRS, sample
 from ui import intake
+from ui.widgets import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -117,14 +120,42 @@ def test_non_image_upload_is_a_message_not_a_traceback():
     assert not at.table
 
 
-def test_photo_without_a_person_is_a_message():
-    from PIL import Image
+REFUSED = sorted(key for key, expected in EXPECTED.items() if expected.refused)
+# The uploader itself refuses other file types (.svg) before the page sees them.
+NOT_UPLOADABLE = {"svg"}
 
-    blank = io.BytesIO()
-    Image.new("RGB", (480, 640), (200, 200, 200)).save(blank, format="PNG")
-    at = upload(new_app(), None, ("wall.png", blank.getvalue()))
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory) -> dict[str, Path]:
+    return make_bad_inputs(tmp_path_factory.mktemp("bad_inputs"))
+
+
+@pytest.mark.parametrize("key", [k for k in REFUSED if k not in NOT_UPLOADABLE])
+def test_unreadable_photo_is_a_message_naming_it(bad_inputs, key):
+    path = bad_inputs[key]
+    at = upload(new_app(), None, (path.name, path.read_bytes()))
+    assert not at.exception
+    [error] = at.error
+    # The page shows it as Markdown source, literal characters escaped (plain).
+    assert error.value.startswith(plain(f"Side photo ({path.name}): "))
+    assert re.search(EXPECTED[key].refused, error.value.split(": ", 1)[1].replace("\\", ""))
+    assert not at.table
+
+
+def test_photo_without_a_person_is_a_message(bad_inputs):
+    path = bad_inputs["no_person"]
+    at = upload(new_app(), (path.name, path.read_bytes()), None)
     assert not at.exception
     assert "No person found" in at.error[0].value
+
+
+def test_body_cut_off_is_warned_above_the_numbers(bad_inputs):
+    path = bad_inputs["cut_at_knees"]
+    at = upload(new_app(), (path.name, path.read_bytes()), None)
+    assert not at.exception and not at.error
+    assert "cut off" in at.warning[0].value
+    flags = dict(zip(at.table[0].value["Measure"], at.table[0].value["Flag"]))
+    assert flags["Left knee frontal angle"].startswith("not measured: outside the photo")
 
 
 def test_sample_pair_can_be_picked():

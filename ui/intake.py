@@ -33,8 +33,9 @@ from posture.render import render_png
 from ui.records import save_visit_panel
 from ui.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 
-# What phones and cameras write; images.load_photo refuses anything it cannot read anyway.
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]
+# What posture.images.load_photo reads (phones write JPEG or HEIC). The uploader refuses other
+# types itself; a damaged or disguised file gets load_photo's message.
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "bmp", "tif", "tiff", "gif"]
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_images"
 # Front + side pairs of one person each (sample_images/ATTRIBUTION.md).
