@@ -112,6 +112,16 @@ def test_uploaded_pair_shows_measures_and_downloads(downloads):
                             + f"_{slot}.png" for slot in ("front", "side")]
 
 
+def test_swapped_photos_are_said_and_measured_as_the_views_they_show():
+    front, side = pair("ana")
+    at = upload(new_app(), side, front)
+    assert not at.exception and not at.error
+    assert any("swapped" in w.value for w in at.warning)
+    assert table_labels(at, 0) == FRONT_LABELS  # the front table holds the front view
+    summaries = [c.value for c in at.caption if "seen as a" in c.value]
+    assert summaries[0].startswith(plain(front[0]) + " · seen as a front view")
+
+
 def test_non_image_upload_is_a_message_not_a_traceback():
     at = upload(new_app(), ("x.jpg", b"hello"), None)
     assert not at.exception
