@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.compute import FLAG_OUTSIDE
+from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
 from ui.records import save_visit_panel
 from ui.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
@@ -207,6 +209,11 @@ def analysis_options(height_cm: float | None) -> AnalysisOptions:
             "Correct for camera tilt", key="option_level",
             help="Measure tilts against the photo's true vertical, estimated from straight "
                  "lines such as door frames. The CSV keeps the uncorrected value too.")
+        clinic_ranges = os.environ.get(REFERENCE_ENV_VAR)
+        st.caption(f"Reference ranges: the clinic's file {plain(Path(clinic_ranges).name)} "
+                   "over the built-in screening defaults." if clinic_ranges else
+                   "Reference ranges: the built-in screening defaults. A clinic's own file is "
+                   f"set with `{REFERENCE_ENV_VAR}` in the environment when starting the app.")
     return AnalysisOptions(passes=passes, height_cm=height_cm, correct_camera_roll=level)
 
 
