@@ -272,8 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"posture: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("posture: interrupted; finished rows are kept (use --resume to continue)",
-              file=sys.stderr)
+        hint = "; finished rows are kept (use --resume to continue)" \
+            if args.command == "batch" else ""
+        print(f"posture: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

@@ -231,7 +231,8 @@ def strip_metadata_png(rgb: np.ndarray) -> bytes:
     # (tEXt, eXIf, iCCP, pHYs) only from pnginfo/exif/icc_profile/dpi, none of which are passed.
     im = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB")
     buf = io.BytesIO()
-    im.save(buf, format="PNG", compress_level=6)
+    # Level 1: several times faster than 6 for photos, files about 15 % larger.
+    im.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

@@ -92,38 +92,26 @@ def check_valid_ranges(table: dict) -> None:
 @example('metric,low,high\n"shoulder_tilt\n')
 @example("\ufeffmetric,low,high\n")
 def test_reference_ranges_parse_or_refuse(text):
-    # A bare CR (old Mac line ends) is a known defect: see the xfail test below.
-    assume("\r" not in text.replace("\r\n", ""))
     try:
         table = parse_ranges(text, "clinic.csv")
     except InputError as exc:
-        # One line is the contract, but a cell holding a line break is quoted into the
-        # message as it is: a known defect, see the xfail test below.
         assert str(exc).startswith("clinic.csv")
+        assert "\n" not in str(exc)
         return
     check_valid_ranges(table)
 
 
-@pytest.mark.xfail(strict=True, reason="parse_ranges quotes a cell into its message as it is: "
-                                       "a quoted cell with a line break makes it two lines")
 def test_reference_range_errors_are_one_line():
     with pytest.raises(InputError) as info:
         parse_ranges('metric,low,high\nshoulder_tilt,"1\n2",3\n', "clinic.csv")
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, raises=csv.Error,
-                   reason="parse_ranges lets csv.Error escape for a cell over the csv module's "
-                          "field size limit (131072 characters); it should be an InputError")
 def test_reference_ranges_with_a_huge_cell():
     with pytest.raises(InputError):
         parse_ranges("metric,low,high\nshoulder_tilt,1," + "9" * 200_000 + "\n", "clinic.csv")
 
 
-@pytest.mark.xfail(strict=True, raises=csv.Error,
-                   reason="parse_ranges reads with csv.DictReader(io.StringIO(text)) without "
-                          "newline='': a file with bare CR line ends (Excel's 'CSV (Macintosh)')"
-                          " raises csv.Error instead of parsing")
 def test_reference_ranges_with_old_mac_line_ends():
     table = parse_ranges("metric,low,high\rshoulder_tilt,-1,1\r", "clinic.csv")
     assert table["shoulder_tilt"].high == 1.0

@@ -59,6 +59,12 @@ class ReferenceRange:
         return f"{text} ({self.basis})"
 
 
+def _shown(text: str) -> str:
+    """A cell as quoted in a one-line message: line breaks flattened, long text cut."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= 40 else flat[:37] + "..."
+
+
 def _number(text: str, where: str) -> float | None:
     text = (text or "").strip()
     if not text:
@@ -66,25 +72,31 @@ def _number(text: str, where: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"{where}: '{text}' is not a number") from None
+        raise InputError(f"{where}: '{_shown(text)}' is not a number") from None
     if not math.isfinite(value):
-        raise InputError(f"{where}: '{text}' is not a finite number")
+        raise InputError(f"{where}: '{_shown(text)}' is not a finite number")
     return value
 
 
 def parse_ranges(text: str, name: str = "reference ranges") -> dict[str, ReferenceRange]:
     """Parse a reference-range CSV. Raises InputError with the file and row on bad content."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("metric", "low", "high") if c not in (reader.fieldnames or [])]
+    # newline="": any line ending (Excel's old-Mac CR too) is a row end, as csv expects.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"{name}: not a readable CSV file ({_shown(exc)})") from None
+    missing = [c for c in ("metric", "low", "high") if c not in fieldnames]
     if missing:
         raise InputError(f"{name}: missing column(s) {', '.join(missing)}; "
                          f"expected {', '.join(COLUMNS)}")
     out: dict[str, ReferenceRange] = {}
-    for i, row in enumerate(reader, start=2):
+    for i, row in enumerate(rows, start=2):
         where = f"{name}, line {i}"
         metric = (row.get("metric") or "").strip()
         if metric not in METRICS_BY_ID:
-            raise InputError(f"{where}: unknown metric '{metric[:40]}'")
+            raise InputError(f"{where}: unknown metric '{_shown(metric)}'")
         low, high = _number(row.get("low"), where), _number(row.get("high"), where)
         if low is not None and high is not None and low > high:
             raise InputError(f"{where}: low {low:g} is above high {high:g}")
