@@ -204,7 +204,7 @@ def analysis_options(height_cm: float | None) -> AnalysisOptions:
         passes = st.slider(
             "Detection passes per photo", 1, MAX_PASSES, DEFAULT_PASSES, key="option_passes",
             help="Each pass shows the photo slightly rotated or mirrored; more passes give "
-                 "steadier landmarks and the +/- column. 1 is fastest.")
+                 "steadier landmarks and the ± column. 1 is fastest.")
         level = st.checkbox(
             "Correct for camera tilt", key="option_level",
             help="Measure tilts against the photo's true vertical, estimated from straight "
@@ -329,16 +329,16 @@ def visit_json(result: Assessment, patient: Patient) -> str:
 def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> None:
     st.subheader("Download")
     stem = f"posture_{file_stem(patient.subject)}_{patient.visit_date.isoformat()}"
-    files = [("Results table (CSV)", csv_text(result.rows()), f"{stem}.csv", "text/csv"),
-             ("Full results (JSON)", visit_json(result, patient), f"{stem}.json",
+    files = [("csv", "Results table (CSV)", csv_text(result.rows()), f"{stem}.csv", "text/csv"),
+             ("json", "Full results (JSON)", visit_json(result, patient), f"{stem}.json",
               "application/json")]
-    files += [(f"Annotated {p.slot} photo (PNG)", held.annotated[p.slot],
+    files += [(p.slot, f"Annotated {p.slot} photo (PNG)", held.annotated[p.slot],
                f"{stem}_{p.slot}.png", "image/png") for p in result.photos]
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
-    for column, (label, data, name, mime) in zip(columns, files):
+    for column, (kind, label, data, name, mime) in zip(columns, files):
         # on_click="ignore": downloading must not re-run the page.
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
-                               icon=":material/download:", key=f"download_{name[-8:]}")
+                               icon=":material/download:", key=f"download_{kind}")
     st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")
 
 
