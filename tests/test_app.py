@@ -22,7 +22,7 @@ from posture.metrics.definitions import METRICS
 from tests.bad_inputs import EXPECTED, make_bad_inputs
 from tests.conftest import PAIRS, sample
 from ui import intake
-from ui.widgets import plain
+from ui.widgets import file_stem, plain
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -239,3 +239,21 @@ def test_clicked_landmark_is_placed_in_photo_pixels_and_marked_manual(ana_assess
     intake.undo_placed_landmarks(held, "front")
     assert not held.result.front.landmarks.manual
     assert not held.result.metric("shoulder_tilt").manual
+
+
+@pytest.mark.parametrize("text", ["[link](javascript:alert(1))", "**bold** _it_ `code`",
+                                  "- not a list", "1. not a list", "# not a heading",
+                                  "<img src=x onerror=alert(1)>", "$x^2$", "a|b"])
+def test_user_text_is_shown_literally(text):
+    escaped = plain(text)
+    # Every Markdown-active character is backslash-escaped; removing the escapes gives it back.
+    assert re.sub(r"\\(.)", r"\1", escaped) == text
+    assert not re.search(r"(?<!\\)[\[\]*_`<>$|]", escaped)
+    assert not re.match(r"\s*([-+#>]|\d+\.)\s", escaped)
+
+
+@pytest.mark.parametrize(("text", "stem"), [
+    ("PT-0042", "PT-0042"), ("../../etc/passwd", "etc_passwd"), ("Jane Doe", "Jane_Doe"),
+    ("", "patient"), ("C:\\x\\y", "C_x_y")])
+def test_download_names_are_never_paths(text, stem):
+    assert file_stem(text) == stem
