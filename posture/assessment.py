@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from posture.camera import RollEstimate, estimate_roll
-from posture.errors import InputError
+from posture.errors import InputError, NoPersonError
 from posture.images import Photo, load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES, detect_landmarks
@@ -159,16 +159,44 @@ class Assessment:
                 })
         return out
 
+    # Clinician edits: each returns a new Assessment with the photo's metrics recomputed from
+    # its landmarks (no re-detection), so the app can apply them instantly.
+
     def with_landmark_moved(self, slot: str, landmark, x: float, y: float) -> Assessment:
-        """A clinician placed a landmark by hand: the same assessment with that photo's metrics
-        recomputed; the landmark and every metric using it are marked manual."""
-        photo = getattr(self, slot)
+        """A landmark placed by hand at (x, y) photo pixels; it and every metric using it are
+        marked manual."""
+        photo = self._photo(slot)
+        return self._with(slot, replace(photo, landmarks=photo.landmarks.moved(landmark, x, y)))
+
+    def with_camera_roll(self, slot: str, roll: RollEstimate) -> Assessment:
+        """The true vertical set by hand (e.g. `posture.camera.roll_from_points` on a door
+        frame): it replaces the estimate and is always applied; raw values are kept."""
+        photo = self._photo(slot)
+        if roll.degrees is None:
+            raise InputError("a manual camera level needs an angle")
+        findings = tuple(f for f in photo.findings if f.code != "camera_tilted")
+        return self._with(slot, replace(photo, roll=roll, roll_applied=roll.degrees,
+                                        findings=findings))
+
+    def with_height(self, height_cm: float | None) -> Assessment:
+        """The patient's height changed: lengths re-expressed in cm (or px when None)."""
+        options = replace(self.options, height_cm=height_cm)
+        out = replace(self, options=options)
+        for p in self.photos:
+            cm_per_px = height_cm / p.extent.height_px if height_cm else None
+            out = out._with(p.slot, replace(p, cm_per_px=cm_per_px))
+        return out
+
+    def _photo(self, slot: str) -> PhotoAnalysis:
+        photo = getattr(self, slot, None) if slot in ("front", "side") else None
         if photo is None:
             raise InputError(f"there is no {slot} photo to edit")
-        moved = replace(photo, landmarks=photo.landmarks.moved(landmark, x, y))
-        moved = replace(moved, metrics=_metrics_for(moved, self.options,
-                                                    load_ranges(self.options.reference_ranges)))
-        return replace(self, **{slot: moved})
+        return photo
+
+    def _with(self, slot: str, photo: PhotoAnalysis) -> Assessment:
+        ranges = load_ranges(self.options.reference_ranges)
+        return replace(self, **{slot: replace(photo, metrics=_metrics_for(photo, self.options,
+                                                                          ranges))})
 
 
 def _round(v: float | None, digits: int = 2) -> float | None:
@@ -196,9 +224,14 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
                            roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
 
 
-def _detect(source, options: AnalysisOptions, detector: PoseDetector, name: str | None):
+def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
+            name: str | None):
     photo = source if isinstance(source, Photo) else load_photo(source, name=name)
-    detection = detect_landmarks(photo.rgb, detector, passes=options.passes, scale=photo.scale)
+    try:
+        detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
+                                     scale=photo.scale)
+    except NoPersonError as exc:
+        raise NoPersonError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
     return photo, detection
 
 
@@ -262,7 +295,7 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
     detected = {}
     for slot, source, name in (("front", front, front_name), ("side", side, side_name)):
         if source is not None:
-            detected[slot] = _detect(source, options, detector,
+            detected[slot] = _detect(slot, source, options, detector,
                                      name or (os.path.basename(source)
                                               if isinstance(source, (str, os.PathLike)) else None))
     findings = []

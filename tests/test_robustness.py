@@ -31,7 +31,7 @@ from tests.bad_inputs import EXPECTED, make_bad_inputs
 from tests.conftest import ROOT, sample
 
 ANKLES = {L.LEFT_ANKLE, L.RIGHT_ANKLE}
-NO_PERSON = r"^No person found in the photo"
+NO_PERSON = r"(Front|Side) photo \(.*\): No person found in the photo"
 # MediaPipe's native code logs to the process's stderr (fd 2) on its first inference; those
 # lines are not posture's. Filtered out to check posture's own output (reported upstream).
 MEDIAPIPE_LOG = re.compile(r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before "
