@@ -29,7 +29,8 @@ class _Canvas:
         h, w = self.img.shape[:2]
         self.unit = max(h, w) / 1000.0           # 1 at 1000 px
         self.thick = max(1, round(2 * self.unit))
-        self.font = 0.5 * max(self.unit, 0.35)
+        # About 2.5 % of the long side: readable when a portrait photo is shown phone-sized.
+        self.font = 0.85 * max(self.unit, 0.35)
 
     def pt(self, xy) -> tuple[int, int]:
         x, y = np.asarray(xy) / self.scale
