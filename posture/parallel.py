@@ -15,7 +15,8 @@ Interruptions:
   no orphaned processes keep a model in memory.
 - If a worker dies (a native crash in a decoder or the model, the kernel's out-of-memory
   killer), the pool is restarted and the subjects it held are retried one at a time, alone; a
-  subject that kills a worker on its own gets an error row and the batch goes on.
+  subject that kills a worker on its own gets an error row and the batch goes on. If lone
+  retries keep crashing (MAX_CRASHES_IN_A_ROW), the workers cannot run at all: PostureError.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from posture.errors import PostureError
+
 _detector = None
+
+# Lone retries that crash one after another, with no subject finishing between them: the
+# workers themselves cannot run (a broken install, a script without a main guard), not a
+# photo. The batch stops with an error instead of marking every subject as crashed.
+MAX_CRASHES_IN_A_ROW = 3
 
 CRASH_MESSAGE = ("the analysis process crashed on this subject's photos (out of memory, or a "
                  "damaged file); check the photos and analyse them alone")
@@ -60,17 +68,31 @@ def _work(job, options):
     return job, analyse_job(job, options, detector=_detector)
 
 
+# Worker processes run one subject at a time on one core. A BLAS or OpenMP library with its
+# own thread pool would spin on every core in every worker: numpy's OpenBLAS did, doubling the
+# CPU time of a photo (camera-roll estimation's matrix products) and halving the batch's
+# speed-up. Read by those libraries when they load, so it is set for the children's start.
+_ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_spawn_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def _sigint_ignored():
-    """Children started inside inherit SIG_IGN for SIGINT (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _starting_workers():
+    """Workers started inside ignore SIGINT from birth (SIG_IGN is inherited; main thread
+    only) and get one-thread BLAS settings (unless the user set their own)."""
+    with _spawn_lock:
+        added = {k: v for k, v in _ONE_THREAD_ENV.items() if k not in os.environ}
+        os.environ.update(added)
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            for k in added:
+                os.environ.pop(k, None)
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
@@ -105,12 +127,13 @@ def map_jobs(jobs, options, workers: int, work=_work):
     suspects: deque = deque()   # in flight when a worker died: retried alone
     pool = None
     pending: dict = {}          # future -> (job, ran alone)
+    crashed: list = []          # crashed alone; written once another subject succeeds
     try:
         while todo or suspects or pending:
             if pool is None:
-                with _sigint_ignored():
+                with _starting_workers():
                     pool = _new_pool(workers)
-            with _sigint_ignored():
+            with _starting_workers():
                 if suspects:
                     if not pending:
                         job = suspects.popleft()
@@ -129,14 +152,24 @@ def map_jobs(jobs, options, workers: int, work=_work):
                 job, alone = pending.pop(future)
                 exc = future.exception()
                 if exc is None:
+                    for bad in crashed:   # the workers do run: those photos are at fault
+                        yield bad, [error_row(bad, CRASH_MESSAGE)]
+                    crashed.clear()
                     yield future.result()
                 elif not isinstance(exc, BrokenProcessPool):  # e.g. MemoryError in a worker
                     yield job, [error_row(job, f"the analysis failed ({type(exc).__name__}); "
                                                "check the photos and analyse them alone")]
                 elif alone:
-                    yield job, [error_row(job, CRASH_MESSAGE)]
+                    crashed.append(job)
+                    if len(crashed) >= MAX_CRASHES_IN_A_ROW:
+                        raise PostureError(
+                            f"the worker processes crashed {len(crashed)} times in a row, on "
+                            "different subjects: try --workers 1 (finished rows are kept; use "
+                            "--resume)")
                 else:
                     suspects.append(job)
+        for bad in crashed:
+            yield bad, [error_row(bad, CRASH_MESSAGE)]
     finally:
         if pool is not None:
             if pending:

@@ -25,7 +25,7 @@ from posture.batch import (
     plan_jobs,
     run_batch,
 )
-from posture.errors import InputError, NoPersonError
+from posture.errors import InputError, NoPersonError, PostureError
 from posture.parallel import CRASH_MESSAGE, map_jobs
 from tests.conftest import ROOT, sample
 
@@ -233,6 +233,33 @@ def test_a_crashing_worker_costs_one_error_row_and_the_batch_goes_on():
     assert sorted(j.subject for j, _ in results) == sorted(j.subject for j in jobs)
     assert by_subject["bomb"] == [batch_mod.error_row(jobs[2], CRASH_MESSAGE)]
     assert all(rows[0]["status"] == "ok" for s, rows in by_subject.items() if s != "bomb")
+
+
+def always_crash(job, options):
+    """Runs in a worker: every subject kills it, as a broken installation would."""
+    os._exit(3)
+
+
+def test_workers_that_cannot_run_stop_the_batch_without_marking_subjects():
+    got = []
+    with pytest.raises(PostureError, match=r"^the worker processes crashed 3 times in a row"):
+        for item in map_jobs(jobs_for("a", "b", "c", "d", "e"), AnalysisOptions(), workers=2,
+                             work=always_crash):
+            got.append(item)
+    assert got == []  # nothing written: a --resume later redoes every subject
+
+
+def report_blas_threads(job, options):
+    """Runs in a worker: what its BLAS library was told at start-up."""
+    return job, [{"subject": job.subject, "detail": os.environ.get("OPENBLAS_NUM_THREADS")}]
+
+
+def test_workers_run_blas_single_threaded_and_the_parent_is_untouched(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    results = list(map_jobs(jobs_for("a", "b"), AnalysisOptions(), workers=2,
+                            work=report_blas_threads))
+    assert [rows[0]["detail"] for _, rows in results] == ["1", "1"]
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
 
 
 # --- the real thing: `posture batch` killed and resumed --------------------------------------
