@@ -252,6 +252,15 @@ def done_subjects(out: str | os.PathLike) -> set[str]:
     return {subject for _, subject in records[1:] if subject}
 
 
+def remaining_jobs(jobs: list[Job], out: str | os.PathLike) -> list[Job]:
+    """The jobs a `resume=True` run of `run_batch` would analyse (for a progress bar's total).
+
+    Raises InputError like `done_subjects`.
+    """
+    done = done_subjects(out)
+    return [j for j in jobs if safe_cell(j.subject) not in done]
+
+
 def _block(rows: list[dict]) -> bytes:
     buf = io.StringIO()
     write_csv(rows, buf, header=False)
@@ -276,10 +285,7 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
     called with (job, n_rows) after each subject's rows are on disk.
     """
     out = Path(out)
-    done: set[str] = set()
-    if resume:
-        done = done_subjects(out)  # raises before anything is changed
-    todo = [j for j in jobs if safe_cell(j.subject) not in done]
+    todo = remaining_jobs(jobs, out) if resume else list(jobs)  # raises before any change
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError as exc:

@@ -161,11 +161,14 @@ def test_resume_skips_finished_subjects_even_formula_like_ones(tmp_path, fake_an
     out = tmp_path / "out.csv"
     subjects = ("=1+1", "-2", "@x", "plain", "'quoted")
     list(run_batch(jobs_for(*subjects[:3]), out, AnalysisOptions()))
+    assert [j.subject for j in batch_mod.remaining_jobs(jobs_for(*subjects), out)] == [
+        "plain", "'quoted"]
     fake_analyze.clear()
     list(run_batch(jobs_for(*subjects), out, AnalysisOptions(), resume=True))
     assert fake_analyze == ["plain", "'quoted"]
     counts = Counter(r["subject"] for r in read_rows(out))
     assert counts == {"'=1+1": 3, "'-2": 3, "'@x": 3, "plain": 3, "'quoted": 3}
+    assert [j.subject for j in batch_mod.remaining_jobs(jobs_for(*subjects), out)] == []
     fake_analyze.clear()
     list(run_batch(jobs_for(*subjects), out, AnalysisOptions(), resume=True))
     assert fake_analyze == []
