@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from posture.assessment import TABLE_COLUMNS, AnalysisOptions
+from posture.camera import roll_from_points
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.definitions import METRICS
 from tests.bad_inputs import EXPECTED, make_bad_inputs
@@ -82,6 +84,51 @@ def csv_download(files: list[tuple[str, bytes]]) -> list[dict]:
 
 def detection_runs(at: AppTest) -> int:
     return at.session_state[intake.DETECTION_RUNS]
+
+
+def held(at: AppTest) -> intake.SessionAnalysis:
+    return at.session_state[intake.ANALYSIS]
+
+
+def cell(at: AppTest, table: int, label: str, column: str) -> str:
+    frame = at.table[table].value
+    return dict(zip(frame["Measure"], frame[column]))[label]
+
+
+class ClickComponent:
+    """Stands in for streamlit_image_coordinates in AppTest (a custom component, which AppTest
+    cannot click): `click(slot, ...)` sets what the review image of that slot returns, and it
+    returns it on every rerun, as the component does."""
+
+    DISPLAY_WIDTH = 400  # px: the review image as displayed, smaller than the working image
+
+    def __init__(self) -> None:
+        self.value: dict[str, dict] = {}
+        self.sizes: dict[str, tuple[int, int]] = {}
+        self.time = 0
+
+    def __call__(self, image, *, key: str, **_kwargs):
+        slot = key.split("_")[2]  # review_click_<slot>_<photos>
+        self.sizes[slot] = image.size
+        return self.value.get(slot)
+
+    def click(self, slot: str, fx: float, fy: float) -> tuple[float, float]:
+        """A click at fractions (fx, fy) of the displayed image; returns where it lands in
+        working-image pixels."""
+        width, height = self.sizes[slot]
+        shown_height = self.DISPLAY_WIDTH * height / width
+        self.time += 1
+        self.value[slot] = {"x": fx * self.DISPLAY_WIDTH, "y": fy * shown_height,
+                            "width": self.DISPLAY_WIDTH, "height": shown_height,
+                            "unix_time": self.time}
+        return fx * width, fy * height
+
+
+@pytest.fixture
+def clicks(monkeypatch) -> ClickComponent:
+    component = ClickComponent()
+    monkeypatch.setattr(intake, "streamlit_image_coordinates", component)
+    return component
 
 
 def test_opens_with_inputs_and_no_results():
@@ -257,3 +304,127 @@ def test_user_text_is_shown_literally(text):
     ("", "patient"), ("C:\\x\\y", "C_x_y")])
 def test_download_names_are_never_paths(text, stem):
     assert file_stem(text) == stem
+
+
+TILTS = ("Head tilt", "Shoulder tilt", "Pelvic obliquity")
+TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt": "shoulder_tilt",
+            "Pelvic obliquity": "pelvic_obliquity"}
+ROLLED = "camera looks rolled"  # the camera_tilted finding's message
+
+
+def test_marked_true_vertical_corrects_the_tilts_and_undo_restores_the_estimate(clicks):
+    at = upload(new_app(), *pair("ana"))
+    assert not at.exception and not at.error
+    detected = held(at).result
+    scale = detected.front.photo.scale
+    assert any(ROLLED in w.value for w in at.warning)  # ana's front: camera rolled about -1 deg
+    at.radio(key="review_mode_front").set_value(intake.SET_VERTICAL).run()
+
+    # A door frame leaning 2 deg: its top 2 deg left of its bottom (scene turned anticlockwise).
+    top = clicks.click("front", 0.5, 0.1)
+    at.run()
+    assert any("second point" in i.value for i in at.info)
+    assert not held(at).result.front.metrics[0].corrected  # one point sets nothing
+    bottom_fx = 0.5 + 0.8 * math.tan(math.radians(2)) * clicks.sizes["front"][1] / \
+        clicks.sizes["front"][0]
+    bottom = clicks.click("front", bottom_fx, 0.9)
+    at.run()
+    assert not at.exception and not at.error
+
+    roll = roll_from_points(*[(x * scale, y * scale) for x, y in (top, bottom)])
+    assert roll.degrees == pytest.approx(2.0, abs=0.05)
+    result = held(at).result
+    for label, metric_id in TILT_IDS.items():
+        m, raw = result.metric(metric_id), detected.metric(metric_id)
+        assert m.corrected and m.raw_value == pytest.approx(raw.value)
+        assert m.value == pytest.approx(raw.value - roll.degrees, abs=1e-6)
+        assert cell(at, 0, label, "Value") == plain(f"{round(m.value, 1) or 0.0:.1f}\u00a0deg")
+        assert "level-corrected from" in cell(at, 0, label, "Flag")
+    assert not any(ROLLED in w.value for w in at.warning)
+    assert any(f"vertical you marked (camera roll {roll.degrees:+.1f} deg)" in c.value
+               for c in at.caption)
+    # Side photo untouched; the marked vertical outlives a rerun and a height change.
+    assert not any(m.corrected for m in result.side.metrics)
+    at.number_input(key="patient_height").set_value(170).run()
+    assert held(at).result.metric("shoulder_tilt").value == pytest.approx(
+        detected.metric("shoulder_tilt").value - roll.degrees, abs=1e-6)
+    assert detection_runs(at) == 1
+
+    at.button(key="review_undo_vertical_front").click().run()
+    assert not at.exception
+    for label, metric_id in TILT_IDS.items():
+        assert not held(at).result.metric(metric_id).corrected
+        assert held(at).result.metric(metric_id).value == pytest.approx(
+            detected.metric(metric_id).value)
+        assert "level-corrected" not in cell(at, 0, label, "Flag")
+    assert any(ROLLED in w.value for w in at.warning)
+    assert detection_runs(at) == 1
+
+
+@pytest.mark.parametrize(("second", "message"), [
+    ((0.9, 0.52), r"The marked line is \d+ deg from vertical; mark two points on a true "
+                  "vertical"),
+    ((0.1, 0.5), "The two marked points are the same"),
+], ids=["nearly horizontal", "same point twice"])
+def test_a_pair_of_points_that_is_no_vertical_is_refused_in_one_line(clicks, second, message):
+    at = upload(new_app(), *pair("ana"))
+    at.radio(key="review_mode_front").set_value(intake.SET_VERTICAL).run()
+    before = {m: held(at).result.metric(m).value for m in TILT_IDS.values()}
+    clicks.click("front", 0.1, 0.5)
+    at.run()
+    clicks.click("front", *second)
+    at.run()
+    assert not at.exception and not at.error
+    refusals = [w.value for w in at.warning if "mark" in w.value]
+    assert len(refusals) == 1 and "\n" not in refusals[0]
+    assert re.match(message, refusals[0].replace("\\", ""))
+    assert {m: held(at).result.metric(m).value for m in TILT_IDS.values()} == before
+    assert not any(m.corrected for m in held(at).result.metrics)
+
+
+def test_placed_landmark_and_vertical_apply_in_order_and_survive_new_detection_options(clicks):
+    at = upload(new_app(), *pair("ana"))
+    at.selectbox(key="review_landmark_front").set_value(Landmark.LEFT_SHOULDER).run()
+    clicks.click("front", 0.6, 0.3)
+    at.run()
+    at.radio(key="review_mode_front").set_value(intake.SET_VERTICAL).run()
+    for fx, fy in ((0.5, 0.1), (0.51, 0.9)):
+        clicks.click("front", fx, fy)
+        at.run()
+    edits = held(at).edits
+    assert [type(e) for e in edits] == [intake.LandmarkEdit, intake.VerticalEdit]
+    shoulder = held(at).result.metric("shoulder_tilt")
+    assert shoulder.manual and shoulder.corrected
+
+    at.slider(key="option_passes").set_value(FAST_PASSES - 1).run()  # re-detects
+    assert detection_runs(at) == 2 and not at.exception
+    assert held(at).edits == edits
+    shoulder = held(at).result.metric("shoulder_tilt")
+    assert shoulder.manual and shoulder.corrected
+    assert "Shoulder tilt (manual)" in set(at.table[0].value["Measure"])
+
+
+def test_changing_the_height_rescales_lengths_without_detection():
+    at = new_app()
+    at.number_input(key="patient_height").set_value(160)
+    at = upload(at, *pair("leo"))
+    assert detection_runs(at) == 1
+    at160 = held(at).result
+    hip = at160.metric("plumb_hip")
+    assert hip.unit == "cm"
+    png_before = held(at).annotated["side"]
+
+    at.number_input(key="patient_height").set_value(176).run()
+    assert not at.exception and detection_runs(at) == 1
+    result = held(at).result
+    assert result.metric("plumb_hip").value == pytest.approx(hip.value * 1.1, rel=1e-6)
+    assert result.metric("forward_head_angle").value == at160.metric("forward_head_angle").value
+    assert result.options.height_cm == 176
+    value = cell(at, 1, "Plumb line: hip", "Value")
+    assert value == plain(f"{round(hip.value * 1.1, 1) or 0.0:.1f}\u00a0cm")
+    assert held(at).annotated["side"] != png_before  # the photo's labels re-drawn
+
+    at.number_input(key="patient_height").set_value(None).run()
+    assert detection_runs(at) == 1
+    assert held(at).result.metric("plumb_hip").unit == "px"
+    assert cell(at, 1, "Plumb line: hip", "Value").endswith("\u00a0px")

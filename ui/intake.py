@@ -2,9 +2,13 @@
 
 A thin shell (STYLE.md 8): widgets are parsed once into `AnalysisOptions`, `posture.analyze`
 does the work and the page shows the `Assessment`. Detection runs only when the photos or the
-analysis options change: each browser session keeps its latest analysis in st.session_state,
-keyed by a hash of the photo bytes and the options. Patient ID, visit date and notes only label
-the result, so editing them never re-runs detection.
+detection options (passes, level correction) change: each browser session keeps its latest
+analysis in st.session_state, keyed by a hash of the photo bytes and those options. Everything
+else is applied to that detected analysis without re-detection, in this order: the height
+(`Assessment.with_height`), then the clinician's edits in the order made (a landmark placed by
+hand, `with_landmark_moved`; a true vertical marked by hand, `with_camera_roll`). The edits are
+kept with the analysis, so they survive reruns and a change of detection options for the same
+photos. Patient ID, visit date and notes only label the result.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
-from PIL import Image
+from PIL import Image, ImageDraw
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
-from posture.errors import PostureError
+from posture.camera import RollEstimate, roll_from_points
+from posture.errors import InputError, PostureError
 from posture.export import assessment_json, csv_text
 from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
@@ -60,6 +65,13 @@ ANALYSIS = "intake_analysis"
 VIEWS_SWAPPED = "views_swapped"  # the finding posture.analyze adds when it swapped the photos
 DETECTION_RUNS = "intake_detection_runs"
 
+# What a click on the review photo does.
+PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
+# The marked vertical drawn on the review photo: blue (the annotation uses no blue), its line
+# width relative to the long side.
+VERTICAL_COLOUR = (40, 120, 255)
+VERTICAL_WIDTH_FRACTION = 0.004
+
 
 @dataclass(frozen=True)
 class PhotoInput:
@@ -77,17 +89,79 @@ class Patient:
     notes: str
 
 
+@dataclass(frozen=True)
+class LandmarkEdit:
+    """A landmark placed by hand at (x, y) original photo pixels."""
+
+    slot: str
+    landmark: Landmark
+    x: float
+    y: float
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_landmark_moved(self.slot, self.landmark, self.x, self.y)
+
+
+@dataclass(frozen=True)
+class VerticalEdit:
+    """The true vertical marked by hand: two points (original photo pixels) and their roll."""
+
+    slot: str
+    points: tuple[tuple[float, float], tuple[float, float]]
+    roll: RollEstimate
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_camera_roll(self.slot, self.roll)
+
+
+Edit = LandmarkEdit | VerticalEdit
+
+
 @dataclass
 class SessionAnalysis:
-    """This session's analysis of the current photos and options (`key`), or why it failed."""
+    """This session's analysis of the current photos and detection options (`key`), or why it
+    failed; with the height and the clinician's edits applied (`result`)."""
 
     key: str
+    photos: str = ""                        # hash of the photos alone: edits belong to them
     error: str | None = None
-    detected: Assessment | None = None      # as detected
-    result: Assessment | None = None        # with any landmarks placed by hand
+    detected: Assessment | None = None      # as detected, lengths in px
+    height_cm: float | None = None          # applied to `result`
+    edits: list[Edit] = field(default_factory=list)  # applied to `result` in this order
+    result: Assessment | None = None        # detected, with the height and the edits
     annotated: dict[str, bytes] = field(default_factory=dict)  # slot -> PNG of `result`
     # slot -> the last click applied: the click component repeats its value on every rerun.
     last_click: dict[str, dict] = field(default_factory=dict)
+    # slot -> the first point (photo pixels) of a true vertical being marked.
+    first_point: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # slot -> why the last pair of points was refused as a vertical (one line).
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def refresh(self, slots: tuple[str, ...] | None = None) -> None:
+        """Recompute `result` from `detected` (no re-detection) and redraw the slots' photos
+        (all when None). An edit that no longer applies (its photo is gone) is dropped."""
+        result = self.detected.with_height(self.height_cm) if self.height_cm else self.detected
+        kept = []
+        for edit in self.edits:
+            try:
+                result = edit.apply(result)
+            except InputError:
+                continue
+            kept.append(edit)
+        self.edits, self.result = kept, result
+        for p in result.photos:
+            if slots is None or p.slot in slots:
+                self.annotated[p.slot] = render_png(p)
+
+    def set_height(self, height_cm: float | None) -> None:
+        if height_cm != self.height_cm:
+            self.height_cm = height_cm
+            self.refresh()
+
+    def vertical(self, slot: str) -> VerticalEdit | None:
+        """The true vertical marked on this photo, if any."""
+        return next((e for e in reversed(self.edits)
+                     if isinstance(e, VerticalEdit) and e.slot == slot), None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -116,8 +190,7 @@ def analyse_photos(front: PhotoInput | None, side: PhotoInput | None, options: A
                    detector=detector or pose_detector())
 
 
-def analysis_key(front: PhotoInput | None, side: PhotoInput | None,
-                 options: AnalysisOptions) -> str:
+def photos_key(front: PhotoInput | None, side: PhotoInput | None) -> str:
     digest = hashlib.sha256()
     for given in (front, side):
         if given is None:
@@ -125,27 +198,47 @@ def analysis_key(front: PhotoInput | None, side: PhotoInput | None,
         else:
             digest.update(hashlib.sha256(given.data).digest())
             digest.update(given.name.encode("utf-8", "replace"))
-    digest.update(repr(options).encode())
     return digest.hexdigest()
+
+
+def analysis_key(front: PhotoInput | None, side: PhotoInput | None,
+                 options: AnalysisOptions) -> str:
+    """What detection depends on: the photos and the options but the height."""
+    detection_options = dataclasses.replace(options, height_cm=None)
+    return hashlib.sha256((photos_key(front, side) + repr(detection_options)).encode()).hexdigest()
+
+
+def _slot_names(result: Assessment | None) -> dict[str, str]:
+    return {} if result is None else {p.slot: p.name for p in result.photos}
 
 
 def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
                      options: AnalysisOptions) -> SessionAnalysis:
-    """The session's analysis for these photos and options, detecting only if they changed."""
+    """The session's analysis for these photos and options, detecting only if the photos or
+    the detection options changed; the height and the edits are applied without detection."""
     key = analysis_key(front, side, options)
     held = st.session_state.get(ANALYSIS)
-    if held is not None and held.key == key:
-        return held
-    st.session_state[DETECTION_RUNS] = st.session_state.get(DETECTION_RUNS, 0) + 1
-    with st.spinner("Finding landmarks and measuring…"):
-        try:
-            result = analyse_photos(front, side, options)
-        except PostureError as exc:
-            held = SessionAnalysis(key=key, error=str(exc))
-        else:
-            held = SessionAnalysis(key=key, detected=result, result=result,
-                                   annotated={p.slot: render_png(p) for p in result.photos})
-    st.session_state[ANALYSIS] = held
+    if held is None or held.key != key:
+        previous = held
+        held = SessionAnalysis(key=key, photos=photos_key(front, side))
+        st.session_state[DETECTION_RUNS] = st.session_state.get(DETECTION_RUNS, 0) + 1
+        with st.spinner("Finding landmarks and measuring…"):
+            try:
+                held.detected = analyse_photos(front, side,
+                                               dataclasses.replace(options, height_cm=None))
+            except PostureError as exc:
+                held.error = str(exc)
+        if (held.error is None and previous is not None and previous.photos == held.photos
+                and _slot_names(previous.detected) == _slot_names(held.detected)):
+            # Same photos, other detection options: the clinician's edits still hold.
+            held.edits, held.last_click = list(previous.edits), dict(previous.last_click)
+            held.first_point = dict(previous.first_point)
+        if held.error is None:
+            held.height_cm = options.height_cm
+            held.refresh()
+        st.session_state[ANALYSIS] = held
+    elif held.error is None:
+        held.set_height(options.height_cm)  # milliseconds: no detection
     return held
 
 
@@ -226,7 +319,10 @@ def photo_summary(p: PhotoAnalysis) -> str:
              f"{p.landmarks.passes} detection pass{'es' if p.landmarks.passes > 1 else ''}"]
     parts.append("lengths in cm from the height" if p.cm_per_px
                  else "lengths in pixels (enter the height for cm)")
-    if p.roll_applied is not None:
+    if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
+        parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected from the vertical "
+                     "you marked")
+    elif p.roll_applied is not None:
         parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected")
     elif p.roll is not None and p.roll.degrees is not None:
         parts.append(f"camera tilt about {p.roll.degrees:+.1f} deg, not corrected")
@@ -237,58 +333,170 @@ def landmark_label(lm: Landmark) -> str:
     return lm.name.lower().replace("_", " ")
 
 
-def place_landmark(held: SessionAnalysis, slot: str, landmark: Landmark, click: dict) -> bool:
-    """Apply one click of the review image: move `landmark` there and re-measure.
+def click_in_photo_px(held: SessionAnalysis, slot: str, click: dict) -> tuple[float, float]:
+    """A click on the review image in original photo pixels.
 
     The click is in displayed-image pixels; the annotated image is the working image, so
     displayed -> working by the displayed width, working -> photo pixels by `photo.scale`.
-    Returns False for a click already applied (the component repeats its last value).
     """
-    if click == held.last_click.get(slot):
-        return False
-    held.last_click[slot] = click
     photo = getattr(held.result, slot).photo
     height, width = photo.rgb.shape[:2]
     to_working = width / click["width"]
     x = min(max(click["x"] * to_working, 0.0), width) * photo.scale
     y = min(max(click["y"] * to_working, 0.0), height) * photo.scale
-    held.result = held.result.with_landmark_moved(slot, landmark, x, y)
-    held.annotated[slot] = render_png(getattr(held.result, slot))
+    return x, y
+
+
+def _new_click(held: SessionAnalysis, slot: str, click: dict) -> bool:
+    """False for a click already applied (the component repeats its last value on reruns)."""
+    if click == held.last_click.get(slot):
+        return False
+    held.last_click[slot] = click
+    return True
+
+
+def place_landmark(held: SessionAnalysis, slot: str, landmark: Landmark, click: dict) -> bool:
+    """Apply one click of the review image: move `landmark` there and re-measure.
+
+    Returns False for a click already applied.
+    """
+    if not _new_click(held, slot, click):
+        return False
+    held.edits.append(LandmarkEdit(slot, Landmark(landmark), *click_in_photo_px(held, slot, click)))
+    held.refresh((slot,))
     return True
 
 
 def undo_placed_landmarks(held: SessionAnalysis, slot: str) -> None:
-    restored = getattr(held.detected, slot)
-    held.result = dataclasses.replace(held.result, **{slot: restored})
-    held.annotated[slot] = render_png(restored)
+    held.edits = [e for e in held.edits if not (isinstance(e, LandmarkEdit) and e.slot == slot)]
+    held.refresh((slot,))
+
+
+def mark_vertical_point(held: SessionAnalysis, slot: str, click: dict) -> bool:
+    """Apply one click of the review image in "Set the true vertical" mode.
+
+    The first click holds a point; the second sets the true vertical through both
+    (`roll_from_points`, photo pixels) and re-measures, replacing any vertical marked before.
+    A pair that is not a vertical is refused with a one-line reason in `held.refused`.
+    Returns False for a click already applied.
+    """
+    if not _new_click(held, slot, click):
+        return False
+    point = click_in_photo_px(held, slot, click)
+    held.refused.pop(slot, None)
+    first = held.first_point.pop(slot, None)
+    if first is None:
+        held.first_point[slot] = point
+        return True
+    try:
+        roll = roll_from_points(first, point)
+    except InputError as exc:
+        held.refused[slot] = str(exc)
+        return True
+    held.edits = [e for e in held.edits if not (isinstance(e, VerticalEdit) and e.slot == slot)]
+    held.edits.append(VerticalEdit(slot, (first, point), roll))
+    held.refresh((slot,))
+    return True
+
+
+def undo_vertical(held: SessionAnalysis, slot: str) -> None:
+    """Back to the camera level as estimated from the photo (or none)."""
+    held.edits = [e for e in held.edits if not (isinstance(e, VerticalEdit) and e.slot == slot)]
+    held.first_point.pop(slot, None)
+    held.refused.pop(slot, None)
+    held.refresh((slot,))
+
+
+def review_image(held: SessionAnalysis, slot: str) -> Image.Image:
+    """The annotated photo, with the true vertical marked on it (or its first point)."""
+    image = Image.open(io.BytesIO(held.annotated[slot])).convert("RGB")
+    scale = getattr(held.result, slot).photo.scale
+    vertical = held.vertical(slot)
+    points = list(vertical.points) if vertical else []
+    if slot in held.first_point:
+        points = [held.first_point[slot]]
+    if not points:
+        return image
+    width = max(2, round(VERTICAL_WIDTH_FRACTION * max(image.size)))
+    working = [(x / scale, y / scale) for x, y in points]  # photo -> working pixels
+    draw = ImageDraw.Draw(image)
+    if len(working) == 2:
+        draw.line(working, fill=VERTICAL_COLOUR, width=width)
+    for x, y in working:
+        r = 2.5 * width
+        draw.ellipse((x - r, y - r, x + r, y + r), outline=VERTICAL_COLOUR, width=width)
+    return image
+
+
+def landmark_controls(p: PhotoAnalysis, held: SessionAnalysis) -> Landmark:
+    used = sorted({lm for m in p.metrics for lm in m.landmarks})
+    landmark = st.selectbox("Landmark to place", used, format_func=landmark_label,
+                            key=f"review_landmark_{p.slot}")
+    if landmark in p.landmarks.manual:
+        st.caption("This landmark was placed by hand.")
+    else:
+        st.caption(f"Detected with confidence {p.landmarks.visibility[landmark]:.2f}.")
+    st.markdown("Click the photo where the landmark belongs: the measures using it "
+                "update at once and are marked *manual* in the table and the CSV.")
+    st.caption("Dots: green detected, red low confidence, magenta placed by hand.")
+    if p.landmarks.manual and st.button("Undo hand placements", key=f"review_undo_{p.slot}"):
+        undo_placed_landmarks(held, p.slot)
+        st.rerun()
+    return landmark
+
+
+def vertical_controls(p: PhotoAnalysis, held: SessionAnalysis) -> None:
+    st.markdown("Click two points on something truly vertical: a door frame, a wall corner, a "
+                "plumb line. Far apart, and near the middle of the photo if you can (verticals "
+                "near the edges lean with the camera's pitch). Tilts are then measured against "
+                "it.")
+    estimate = getattr(held.detected, p.slot).roll
+    if estimate is not None and estimate.degrees is not None:
+        st.caption(f"From the photo's straight lines: camera roll {estimate.degrees:+.1f} deg "
+                   f"(confidence {estimate.confidence:.2f}).")
+    elif estimate is not None:
+        st.caption(f"From the photo's straight lines: {plain(estimate.reason)}.")
+    if p.slot in held.first_point:
+        st.info("First point marked: click a second point on the same vertical.",
+                icon=":material/straighten:")
+    if p.slot in held.refused:
+        st.warning(plain(held.refused[p.slot]), icon=":material/warning:")
+    vertical = held.vertical(p.slot)
+    if vertical is not None:
+        st.caption(f"Vertical marked (in blue): camera roll {vertical.roll.degrees:+.1f} deg. "
+                   "Click two new points to mark it again.")
+        if st.button("Undo the marked vertical", key=f"review_undo_vertical_{p.slot}"):
+            undo_vertical(held, p.slot)
+            st.rerun()
 
 
 def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
-    """Let the clinician place a landmark the detector got wrong; measures update at once."""
-    with st.expander(f"Check landmarks on the {p.slot} photo, and place them by hand"):
+    """Let the clinician place a landmark the detector got wrong, or mark the true vertical;
+    the measures update at once."""
+    with st.expander(f"Check landmarks on the {p.slot} photo; place them, or the true "
+                     "vertical, by hand"):
         controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
-            used = sorted({lm for m in p.metrics for lm in m.landmarks})
-            landmark = st.selectbox("Landmark to place", used, format_func=landmark_label,
-                                    key=f"review_landmark_{p.slot}")
-            if landmark in p.landmarks.manual:
-                st.caption("This landmark was placed by hand.")
+            mode = st.radio("A click on the photo", [PLACE_LANDMARK, SET_VERTICAL],
+                            key=f"review_mode_{p.slot}")
+            if mode == PLACE_LANDMARK:
+                held.first_point.pop(p.slot, None)  # a vertical half marked is dropped
+                landmark = landmark_controls(p, held)
             else:
-                st.caption(f"Detected with confidence {p.landmarks.visibility[landmark]:.2f}.")
-            st.markdown("Click the photo where the landmark belongs: the measures using it "
-                        "update at once and are marked *manual* in the table and the CSV.")
-            st.caption("Dots: green detected, red low confidence, magenta placed by hand.")
-            if p.landmarks.manual and st.button("Undo hand placements",
-                                                key=f"review_undo_{p.slot}"):
-                undo_placed_landmarks(held, p.slot)
-                st.rerun()
+                vertical_controls(p, held)
         with picture:
-            review_image = Image.open(io.BytesIO(held.annotated[p.slot]))
-            # Keyed by the analysis too: a new photo must not receive the previous one's click.
+            # Keyed by the photos too: a new photo must not receive the previous one's click.
             click = streamlit_image_coordinates(
-                review_image, width="stretch", image_format="JPEG", jpeg_quality=90,
-                cursor="crosshair", key=f"review_click_{p.slot}_{held.key[:16]}")
-        if click and place_landmark(held, p.slot, landmark, click):
+                review_image(held, p.slot), width="stretch", image_format="JPEG",
+                jpeg_quality=90, cursor="crosshair",
+                key=f"review_click_{p.slot}_{held.photos[:16]}")
+        if not click:
+            return
+        if mode == PLACE_LANDMARK:
+            applied = place_landmark(held, p.slot, landmark, click)
+        else:
+            applied = mark_vertical_point(held, p.slot, click)
+        if applied:
             st.rerun()
 
 
@@ -307,6 +515,10 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
         st.image(held.annotated[p.slot], width=display_width(p))
     with table_col:
         metrics_table(p.metrics)
+        if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
+            st.caption(f"Tilts measured against the vertical you marked (camera roll "
+                       f"{p.roll_applied:+.1f} deg); the Flag column keeps each uncorrected "
+                       "value.")
     landmark_review(p, held)
 
 
