@@ -209,7 +209,7 @@ def _complete_prefix(data: bytes) -> tuple[int, list[tuple[int, str]]]:
         # The cut may fall inside the subject cell itself: then only a prefix of it is known.
         same = (lambda s: s == torn) if cells and len(cells) > 1 else (
             lambda s: s.startswith(torn))
-        if len(records) > 1 and same(records[-1][1]):
+        if same(records[-1][1]):
             subject = records[-1][1]
             while len(records) > 1 and records[-1][1] == subject:
                 records.pop()
@@ -261,6 +261,22 @@ def remaining_jobs(jobs: list[Job], out: str | os.PathLike) -> list[Job]:
     return [j for j in jobs if safe_cell(j.subject) not in done]
 
 
+def _check_replaceable(out: Path) -> None:
+    """Refuse to overwrite a file that is not a results file (a photo given as --out, say)."""
+    try:
+        with open(out, "rb") as f:
+            head = f.read(len(",".join(TABLE_COLUMNS)) + 1)
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot write '{out}': {getattr(exc, 'strerror', None) or exc}"
+                         ) from None
+    header = (",".join(TABLE_COLUMNS) + "\n").encode()
+    if head and not header.startswith(head):
+        raise InputError(f"'{out.name}' exists and is not a posture results file; choose "
+                         "another --out (an earlier results file is replaced)")
+
+
 def _block(rows: list[dict]) -> bytes:
     buf = io.StringIO()
     write_csv(rows, buf, header=False)
@@ -279,13 +295,17 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
               ) -> Iterator[tuple[Job, int]]:
     """Analyse jobs and append their rows to `out` as each finishes; yields (job, n_rows).
 
-    Without `resume`, an existing `out` is replaced. With it, subjects already in `out` are
-    skipped (and not yielded). workers > 1 runs one model per worker process
+    Without `resume`, an existing results file `out` is replaced (any other existing file is
+    refused with InputError). With it, subjects already in `out` are skipped (and not
+    yielded). workers > 1 runs one model per worker process
     (posture.parallel); rows then come in the order subjects finish. `progress`, if given, is
     called with (job, n_rows) after each subject's rows are on disk.
     """
     out = Path(out)
-    todo = remaining_jobs(jobs, out) if resume else list(jobs)  # raises before any change
+    # Both raise before anything is changed.
+    todo = remaining_jobs(jobs, out) if resume else list(jobs)
+    if not resume:
+        _check_replaceable(out)
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError as exc:

@@ -150,11 +150,20 @@ def test_rows_are_written_per_subject_with_errors_as_rows(tmp_path, fake_analyze
                                         "float division by zero)")
 
 
-def test_without_resume_an_old_file_is_replaced(tmp_path, fake_analyze):
+def test_without_resume_an_old_results_file_is_replaced(tmp_path, fake_analyze):
     out = tmp_path / "out.csv"
-    out.write_text("old,stuff\n1,2\n", encoding="utf-8")
+    list(run_batch(jobs_for("old1", "old2"), out, AnalysisOptions()))
     list(run_batch(jobs_for("a"), out, AnalysisOptions()))
     assert [r["subject"] for r in read_rows(out)] == ["a"] * 3
+
+
+def test_without_resume_another_file_is_never_overwritten(tmp_path, fake_analyze):
+    photo = tmp_path / "ana_front.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a photo given as --out by mistake")
+    with pytest.raises(InputError, match=r"'ana_front.jpg' exists and is not a posture results"):
+        list(run_batch(jobs_for("a"), photo, AnalysisOptions()))
+    assert photo.read_bytes().startswith(b"\xff\xd8")
+    assert fake_analyze == []
 
 
 def test_resume_skips_finished_subjects_even_formula_like_ones(tmp_path, fake_analyze):
