@@ -1,7 +1,8 @@
 """The app in a real browser: `streamlit run app.py` driven by Playwright in Debian's Chromium.
 
 Needs /usr/bin/chromium (`apt-get install -y chromium`); without it these tests fail, they do
-not skip: CI installs it.
+not skip: CI installs it. The server's records are a temp SQLite file (POSTURE_DATABASE_URL)
+seeded with two visits of one patient for the comparison page.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -49,17 +51,44 @@ def _wait_until_healthy(url: str, server: subprocess.Popen) -> None:
     raise RuntimeError(f"streamlit did not answer at {url} within {SERVER_START_TIMEOUT_S} s")
 
 
+# The comparison page's patient: two front photos of one person, as two visits.
+COMPARED_SUBJECT = "leo"
+COMPARED_VISITS = (("leo_test.jpeg", date(2025, 1, 10)), ("leo2_test.jpg", date(2025, 4, 2)))
+
+
+def seed_records(url: str) -> None:
+    """Save COMPARED_VISITS in the records at `url` (2 detection passes: quick)."""
+    from posture import AnalysisOptions, analyze
+    from posture.store import open_store, save_visit
+
+    store = open_store(url)
+    try:
+        for name, day in COMPARED_VISITS:
+            data = (SAMPLES / name).read_bytes()
+            result = analyze(data, None, AnalysisOptions(passes=2, height_cm=178),
+                             front_name=name)
+            save_visit(store, COMPARED_SUBJECT, result, {"front": data},
+                       filenames={"front": name}, visit_date=day)
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """`streamlit run app.py` on a free localhost port, stopped after the module's tests."""
+    """`streamlit run app.py` on a free localhost port, its records seeded (seed_records),
+    stopped after the module's tests."""
     port = _free_port()
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("wb")
+    folder = tmp_path_factory.mktemp("streamlit")
+    log = (folder / "server.log").open("wb")
+    records = f"sqlite:///{folder / 'r.db'}"
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "POSTURE_DATABASE_URL": records})
     try:
+        seed_records(records)  # while the server starts: it opens the records on first use
         url = f"http://127.0.0.1:{port}"
         _wait_until_healthy(url, server)
         yield url
@@ -106,6 +135,15 @@ def upload_sample_pair(page, front: Path, side: Path) -> None:
             raise AssertionError(f"the {photo.name} upload never showed in the page")
 
 
+def assert_images_loaded(page, images) -> None:
+    for i in range(images.count()):
+        images.nth(i).scroll_into_view_if_needed()  # Streamlit lazy-loads images
+        page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
+        # 0 when the media route failed: streamlit 1.60's server errors on images with
+        # starlette >= 1.4 (see the pin in pyproject.toml).
+        assert images.nth(i).evaluate("img => img.naturalWidth") > 0, "image did not load"
+
+
 def wait_for_results(page) -> None:
     # Both photos' tables: st.table renders its cells as text in the page.
     page.locator('[data-testid="stTable"]').nth(1).wait_for(timeout=RESULTS_TIMEOUT_MS)
@@ -131,23 +169,31 @@ def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_p
 
         images = page.locator('[data-testid="stImage"] img')
         assert images.count() == 2
-        for i in range(2):
-            images.nth(i).scroll_into_view_if_needed()  # Streamlit lazy-loads images
-            page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
-            # 0 when the media route failed: streamlit 1.60's server errors on images with
-            # starlette >= 1.4 (see the pin in pyproject.toml).
-            assert images.nth(i).evaluate("img => img.naturalWidth") > 0, "image did not load"
+        assert_images_loaded(page, images)
 
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(tmp_path / "intake.png"), full_page=True)
 
         # Landmark review: a click on the photo places the chosen landmark (left ear first).
         page.get_by_text("Check landmarks on the front photo").click()
+        expander = page.locator('[data-testid="stExpander"]').filter(
+            has_text="Check landmarks on the front photo")
         review = page.frame_locator('iframe[title*="image_coordinates"]').first.locator("img")
         review.wait_for(timeout=30_000)
         box = review.bounding_box()
         review.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})
         page.get_by_text("Head tilt (manual)", exact=True).wait_for(timeout=RESULTS_TIMEOUT_MS)
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+        # The true vertical: two clicks on the photo (the door frame's line, near enough).
+        expander.get_by_text("Set the true vertical", exact=True).click()
+        expander.get_by_text("Click two points on something truly vertical").wait_for()
+        review.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.15})
+        expander.get_by_text("First point marked").wait_for(timeout=RESULTS_TIMEOUT_MS)
+        review.click(position={"x": box["width"] * 0.21, "y": box["height"] * 0.85})
+        page.get_by_text("Tilts measured against the vertical you marked").wait_for(
+            timeout=RESULTS_TIMEOUT_MS)
+        assert "level-corrected from" in tables.nth(0).inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
@@ -166,5 +212,35 @@ def test_non_image_upload_shows_a_message(app_url, browser, tmp_path):
         alert.wait_for(timeout=RESULTS_TIMEOUT_MS)
         assert "Front photo (notes.jpg)" in alert.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def test_compare_page_shows_the_change_and_both_annotated_photos(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(f"{app_url}/compare")
+        page.get_by_text("Compare visits").first.wait_for(timeout=30_000)
+        patient = page.locator('[data-testid="stSelectbox"]').filter(has_text="Patient")
+        patient.wait_for(timeout=30_000)
+        if COMPARED_SUBJECT not in patient.inner_text():
+            patient.click()
+            page.get_by_role("option", name=COMPARED_SUBJECT, exact=True).click()
+        table = page.locator('[data-testid="stTable"]').first
+        table.get_by_text("Change", exact=True).wait_for(timeout=RESULTS_TIMEOUT_MS)
+        text = table.inner_text()
+        for label in ("Shoulder tilt", "Pelvic obliquity", "Needs >", "Verdict"):
+            assert label in text
+        assert "2025-01-10" in text and "2025-04-02" in text  # the two visits' columns
+
+        # Front before | front after, drawn into one image at one scale.
+        photos = page.locator('[data-testid="stImage"]').filter(has_text="Front photo")
+        photos.first.wait_for(timeout=RESULTS_TIMEOUT_MS)
+        pair_image = photos.first.locator("img")
+        assert_images_loaded(page, pair_image)
+        width, height = pair_image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert width > 1.5 * height  # two portrait photos side by side
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     finally:
         page.close()
