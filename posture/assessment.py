@@ -257,7 +257,8 @@ def _analyse_photo(slot: str, photo: Photo, detection, options: AnalysisOptions,
     if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
         findings.append(Finding("camera_tilted", f"The camera looks rolled by {roll.degrees:+.1f} "
                                 "deg (from straight lines in the photo): tilts read that much "
-                                "off; hold the camera level or apply the level correction."))
+                                "off; hold the camera level, apply the level correction, or "
+                                "mark a true vertical by hand."))
     applied = roll.degrees if (options.correct_camera_roll and confident) else None
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,

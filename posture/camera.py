@@ -144,6 +144,7 @@ class RollEstimate:
     n_lines: line segments that supported the estimate (agreed within 1 deg).
     method: "lines" (straight edges), "manual" (two clinician-marked points) or "unknown".
     reason: one line for the clinician.
+    points: for "manual", the two marked points ((x, y), (x, y)) in photo pixels, top first.
     """
 
     degrees: float | None
@@ -151,6 +152,7 @@ class RollEstimate:
     n_lines: int
     method: str
     reason: str
+    points: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
 def estimate_roll(
@@ -278,6 +280,7 @@ def roll_from_points(p1: tuple[float, float], p2: tuple[float, float]) -> RollEs
         n_lines=1,
         method="manual",
         reason="marked by the clinician on a true vertical",
+        points=((x1, y1), (x2, y2)),
     )
 
 

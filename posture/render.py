@@ -94,6 +94,11 @@ def render(p: PhotoAnalysis) -> np.ndarray:
     for lm in L:
         colour = MANUAL if lm in p.landmarks.manual else (GREEN if vis[lm] >= 0.5 else RED)
         c.dot(xy[lm], colour)
+    if p.roll is not None and p.roll.method == "manual" and p.roll.points:
+        # The true vertical the clinician marked: tilts were measured against it.
+        top, bottom = (np.asarray(pt, dtype=float) for pt in p.roll.points)
+        c.line(top, bottom, (30, 120, 255), thick=c.thick + 1)
+        c.label(top, f"true vertical ({p.roll.degrees:+.1f} deg)", (30, 120, 255))
     if p.view.view == "side":
         _side(c, p)
     elif p.view.view in ("front", "back"):

@@ -63,3 +63,19 @@ def test_no_person_error_names_the_photo(tmp_path, detector):
     Image.fromarray(np.full((400, 300, 3), 200, np.uint8)).save(path)
     with pytest.raises(NoPersonError, match=r"^Side photo \(wall.png\): No person found"):
         analyze(side=path, detector=detector)
+
+
+def test_a_marked_plumb_vertical_counts_as_corrected_and_is_drawn(ana_assessment):
+    import numpy as np
+
+    from posture.render import render
+
+    scale = ana_assessment.front.photo.scale
+    roll = roll_from_points((100 * scale, 50 * scale), (100 * scale, 900 * scale))
+    assert roll.degrees == 0.0
+    edited = ana_assessment.with_camera_roll("front", roll)
+    m = edited.metric("shoulder_tilt")
+    assert m.corrected and m.value == pytest.approx(m.raw_value)
+    img = render(edited.front)
+    column = img[300:800, 100]
+    assert (np.abs(column.astype(int) - (30, 120, 255)) < 30).all(axis=1).mean() > 0.9

@@ -166,7 +166,8 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
     swap = frame.view == "side" and frame.forward < 0  # facing image-left: near side is left
     xy, pass_xy = landmarks.xy, landmarks.pass_xy
     raw_xy = xy
-    if roll_degrees:
+    corrected = roll_degrees is not None  # a level camera (0.0) is a correction too
+    if corrected:
         center = (landmarks.image_size[0] / 2.0, landmarks.image_size[1] / 2.0)
         xy = g.rotate_points(xy, center, -roll_degrees)
         pass_xy = g.rotate_points(pass_xy, center, -roll_degrees)
@@ -187,7 +188,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
                 lm.name.lower().replace("_", " ") for lm in hidden), cm_per_px, ref))
             continue
         value = float(_evaluate(m, xy, frame, swap, cm_per_px))
-        raw = float(_evaluate(m, raw_xy, frame, swap, cm_per_px)) if roll_degrees else value
+        raw = float(_evaluate(m, raw_xy, frame, swap, cm_per_px)) if corrected else value
         uncertainty = _uncertainty(m, xy, pass_xy, landmarks.floor_px, frame, swap, cm_per_px)
         if not np.isfinite(value):
             out.append(not_measured(m, STATUS_NOT_VISIBLE, "landmarks coincide", cm_per_px, ref))
@@ -201,6 +202,6 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
             uncertainty=uncertainty, direction=_direction(m, value), status=STATUS_OK,
             detail=m.note, flag=flag, reference=ref.describe() if ref else "no reference range",
             landmarks=needed, manual=bool(landmarks.manual & set(needed)),
-            raw_value=raw, corrected=bool(roll_degrees),
+            raw_value=raw, corrected=corrected,
         ))
     return tuple(out)
