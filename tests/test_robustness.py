@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 from PIL import Image
 
 from posture import AnalysisOptions, analyze
@@ -348,6 +347,7 @@ def test_annotated_png_of_a_gps_photo_carries_no_exif(detector):
 
 
 def test_streamlit_config_listens_locally_and_sends_nothing():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["browser"]["gatherUsageStats"] is False
     assert config["server"]["address"] in ("localhost", "127.0.0.1")
