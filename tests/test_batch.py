@@ -402,6 +402,18 @@ def test_interrupted_batch_keeps_finished_rows_and_resumes_without_duplicates(
     assert comparable(out) == uninterrupted
 
 
+def test_cli_batch_shows_progress_and_a_summary(tmp_path, capsys, fake_analyze):
+    from posture.cli import main
+
+    touch(tmp_path, "a_front.jpg", "b_front.jpg", "bad_front.jpg")
+    out = tmp_path / "out.csv"
+    assert main(["batch", str(tmp_path), "--out", str(out), "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "3/3" in captured.err and "100%" in captured.err  # tqdm's bar
+    assert "3 subjects" in captured.out and "1 failed" in captured.out
+    assert Counter(r["subject"] for r in read_rows(out)) == {"a": 3, "b": 3, "bad": 1}
+
+
 def test_cli_batch_reports_bad_folder_in_one_line(tmp_path, capsys):
     from posture.cli import main
 
