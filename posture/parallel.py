@@ -69,9 +69,10 @@ def _work(job, options):
 
 
 # Worker processes run one subject at a time on one core. A BLAS or OpenMP library with its
-# own thread pool would spin on every core in every worker: numpy's OpenBLAS did, doubling the
-# CPU time of a photo (camera-roll estimation's matrix products) and halving the batch's
-# speed-up. Read by those libraries when they load, so it is set for the children's start.
+# own thread pool would spin on every core in every worker: numpy's OpenBLAS did (camera-roll
+# estimation's many small matrix products wake it), taking 1.7x the CPU time per photo; the
+# 2-worker steady speed-up at 1 pass went from 1.63x to 1.89x without it (benchmarks/batch.py).
+# Read by those libraries when they load, so it is set for the children's start.
 _ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 _spawn_lock = threading.Lock()
 
