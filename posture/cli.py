@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from posture.errors import PostureError
@@ -60,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--manifest", metavar="CSV", help="manifest (default: FOLDER/manifest.csv)")
     b.add_argument("--height-cm", type=float, metavar="CM",
                    help="height for subjects the manifest gives none")
-    b.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+    b.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), metavar="N",
                    help="worker processes (default: all cores)")
     b.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and skip those subjects")
@@ -141,7 +144,7 @@ def _analyze(args) -> int:
 
 
 def _batch(args) -> int:
-    from posture.batch import STATUS_ERROR, plan_jobs, run_batch
+    from posture.batch import STATUS_ERROR, plan_jobs, remaining_jobs, run_batch
 
     if args.workers < 1:
         raise _usage("--workers must be at least 1")
@@ -150,7 +153,8 @@ def _batch(args) -> int:
     if not args.no_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), unit="subject", file=sys.stderr)
+        total = len(remaining_jobs(jobs, args.out)) if args.resume else len(jobs)
+        bar = tqdm(total=total, unit="subject", file=args.console)
     errors = 0
     try:
         for _job, _n in run_batch(jobs, args.out, _options(args), resume=args.resume,
@@ -263,11 +267,42 @@ def _usage(message: str) -> _UsageError:
     return _UsageError(message)
 
 
+# MediaPipe's native code logs to the process's stderr (file descriptor 2) as its graph starts
+# ("INFO: Created TensorFlow Lite XNNPACK delegate", glog lines such as "W0000 00:00:...
+# inference_feedback_manager.cc:114] ..."): nothing a clinician can act on.
+_NATIVE_LOG = re.compile(r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before "
+                         r"absl::InitializeLog|[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] )")
+
+
+@contextmanager
+def _native_logs_filtered():
+    """Hold fd 2 in a temporary file while the command runs, then pass on every line but
+    MediaPipe's. Yields a stream on the real stderr, for live output (the progress bar)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    console = os.fdopen(os.dup(saved), "w", buffering=1)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield console
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            console.close()
+            held.seek(0)
+            for line in held.read().decode("utf-8", errors="replace").splitlines(True):
+                if not _NATIVE_LOG.match(line):
+                    sys.stderr.write(line)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare}
     try:
-        return {"analyze": _analyze, "batch": _batch, "history": _history,
-                "compare": _compare}[args.command](args)
+        with _native_logs_filtered() as console:
+            args.console = console
+            return commands[args.command](args)
     except PostureError as exc:
         print(f"posture: {exc}", file=sys.stderr)
         return EXIT_INPUT
