@@ -375,7 +375,7 @@ def test_a_pair_of_points_that_is_no_vertical_is_refused_in_one_line(clicks, sec
     clicks.click("front", *second)
     at.run()
     assert not at.exception and not at.error
-    refusals = [w.value for w in at.warning if "mark" in w.value]
+    refusals = [w.value for w in at.warning if "marked" in w.value]
     assert len(refusals) == 1 and "\n" not in refusals[0]
     assert re.match(message, refusals[0].replace("\\", ""))
     assert {m: held(at).result.metric(m).value for m in TILT_IDS.values()} == before
