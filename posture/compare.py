@@ -6,10 +6,11 @@ store) and recomputes no metric.
 When is a change real? Both of:
 
 1. It exceeds the detection noise of the two measurements: |after - before| >
-   ``NOISE_FACTOR * sqrt(u_before**2 + u_after**2)``, where u is each value's uncertainty (the
-   standard error over detection passes, see `posture.metrics.compute`). With NOISE_FACTOR = 2
-   (1.96 rounded) that is a 95 % two-sided test that the two values differ by more than
-   re-detection noise. A value with no uncertainty (a single detection pass) contributes 0.
+   ``NOISE_FACTOR * sqrt(u_before**2 + u_after**2)``, where u is each value's uncertainty
+   (detection noise over passes plus the photo's resolution floor, see
+   `posture.metrics.compute`). With NOISE_FACTOR = 2 (1.96 rounded) that is a 95 % two-sided
+   test that the two values differ by more than measurement noise. A value with no
+   uncertainty contributes 0.
 2. It exceeds the minimal detectable change (MDC) of the measure, from `detectable_change.csv`
    beside this module: forward_head_angle 5 deg (Gallego-Izquierdo et al. 2020: 4.96-5.52 deg
    for a smartphone forward-head angle); no published MDC exists for the other measures of
