@@ -15,9 +15,9 @@ from functools import cache
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
 
 from posture.camera import RollEstimate, estimate_roll, roll_from_points
+from posture.images import load_photo
 from tests.conftest import sample
 
 SYNTHETIC_TOLERANCE = 0.2  # deg: drawn lines are exact; LSD's sub-pixel error is well below
@@ -39,13 +39,7 @@ CLEAR = [
 @cache
 def load_upright(name: str) -> np.ndarray:
     """An upright sample photo, at most 1280 px on its long side (read-only)."""
-    with Image.open(sample(name)) as im:
-        im.draft("RGB", (1280, 1280))
-        im = ImageOps.exif_transpose(im).convert("RGB")
-    im.thumbnail((1280, 1280))
-    rgb = np.asarray(im)
-    rgb.setflags(write=False)
-    return rgb
+    return load_photo(sample(name)).rgb
 
 
 def rotate_crop(rgb: np.ndarray, degrees_ccw: float) -> np.ndarray:
