@@ -60,9 +60,6 @@ class PoseLandmarks:
     def passes(self) -> int:
         return int(self.pass_xy.shape[0])
 
-    def point(self, lm: Landmark) -> np.ndarray:
-        return self.xy[lm]
-
     def inside_image(self, lm: Landmark) -> bool:
         x, y = self.xy[lm]
         w, h = self.image_size

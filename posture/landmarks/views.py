@@ -23,8 +23,6 @@ FRONT_MIN_RATIO = 0.45
 FACE_HIDDEN = 0.5
 _FACE = (L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, L.MOUTH_LEFT, L.MOUTH_RIGHT)
 
-VIEWS = ("front", "back", "side", "oblique")
-FACINGS = ("image-right", "image-left")
 
 
 @dataclass(frozen=True)

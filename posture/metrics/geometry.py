@@ -19,10 +19,6 @@ def _y(p: np.ndarray) -> np.ndarray:
     return np.asarray(p, dtype=np.float64)[..., 1]
 
 
-def midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (np.asarray(a, dtype=np.float64) + np.asarray(b, dtype=np.float64)) / 2.0
-
-
 def tilt(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Angle of the line through a left and a right landmark vs horizontal, in degrees.
 
