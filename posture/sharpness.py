@@ -24,14 +24,24 @@ def _gradient(gray: np.ndarray) -> np.ndarray:
     return cv2.magnitude(gx, gy)
 
 
+def _percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear interpolation), by a partition at the two ranks it
+    needs: half the time of np.percentile, which also scans for NaN (there are none here)."""
+    flat = values.ravel()
+    rank = q / 100.0 * (flat.size - 1)
+    lo = int(np.floor(rank))
+    hi = min(lo + 1, flat.size - 1)
+    part = np.partition(flat, (lo, hi))
+    return float(part[lo] + (rank - lo) * (part[hi] - part[lo]))
+
+
 def blur_sigma(rgb: np.ndarray) -> float:
     """Effective Gaussian blur SD of an RGB image, in its own pixels (>= 0)."""
     gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    sharp = float(np.percentile(_gradient(gray), _PERCENTILE))
+    sharp = _percentile(_gradient(gray), _PERCENTILE)
     if sharp <= 0:
         return float("inf")  # a flat image: no detail at all
-    soft = float(np.percentile(_gradient(cv2.GaussianBlur(gray, (0, 0), _EXTRA_SIGMA)),
-                               _PERCENTILE))
+    soft = _percentile(_gradient(cv2.GaussianBlur(gray, (0, 0), _EXTRA_SIGMA)), _PERCENTILE)
     r = min(soft / sharp, 0.999)
     return _EXTRA_SIGMA * r / np.sqrt(1.0 - r * r)
 

@@ -99,7 +99,9 @@ def _resolve(point: Point, swap: bool) -> tuple[L, ...]:
 
 
 def _coords(xy: np.ndarray, lms: tuple[L, ...]) -> np.ndarray:
-    return np.mean([xy[..., lm, :] for lm in lms], axis=0)
+    if len(lms) == 1:
+        return xy[..., lms[0], :]
+    return xy[..., list(lms), :].mean(axis=-2)
 
 
 def _evaluate(m: MetricDef, xy: np.ndarray, frame: Frame, swap: bool,
@@ -128,16 +130,24 @@ def _unit(m: MetricDef, cm_per_px: float | None) -> str:
     return m.unit
 
 
-def _uncertainty(m: MetricDef, xy: np.ndarray, pass_xy: np.ndarray, floor_px: float,
+def _jittered(xy: np.ndarray, floor_px: float) -> np.ndarray | None:
+    """MC_SAMPLES copies of the landmarks, each jittered by the resolution floor; None if 0.
+
+    The same fixed seed every time, so a re-analysis gives the same uncertainty.
+    """
+    if floor_px <= 0:
+        return None
+    return xy + np.random.default_rng(0).normal(0.0, floor_px, (MC_SAMPLES,) + xy.shape)
+
+
+def _uncertainty(m: MetricDef, pass_xy: np.ndarray, jittered: np.ndarray | None,
                  frame: Frame, swap: bool, cm_per_px: float | None) -> float | None:
     per_pass = _evaluate(m, pass_xy, frame, swap, cm_per_px)
     per_pass = per_pass[np.isfinite(per_pass)]
     noise = float(np.std(per_pass, ddof=1) / np.sqrt(per_pass.size)) if per_pass.size >= 2 else 0.0
     floor = 0.0
-    if floor_px > 0:
-        jitter = np.random.default_rng(0).normal(0.0, floor_px, (MC_SAMPLES,) + xy.shape)
-        jittered = _evaluate(m, xy + jitter, frame, swap, cm_per_px)
-        floor = float(np.nanstd(jittered))
+    if jittered is not None:
+        floor = float(np.nanstd(_evaluate(m, jittered, frame, swap, cm_per_px)))
     total = float(np.hypot(noise, floor))
     return total if total > 0 and np.isfinite(total) else None
 
@@ -171,6 +181,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
         center = (landmarks.image_size[0] / 2.0, landmarks.image_size[1] / 2.0)
         xy = g.rotate_points(xy, center, -roll_degrees)
         pass_xy = g.rotate_points(pass_xy, center, -roll_degrees)
+    jittered = _jittered(xy, landmarks.floor_px)
     out = []
     for m in METRICS:
         if m.view != group:
@@ -189,7 +200,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
             continue
         value = float(_evaluate(m, xy, frame, swap, cm_per_px))
         raw = float(_evaluate(m, raw_xy, frame, swap, cm_per_px)) if corrected else value
-        uncertainty = _uncertainty(m, xy, pass_xy, landmarks.floor_px, frame, swap, cm_per_px)
+        uncertainty = _uncertainty(m, pass_xy, jittered, frame, swap, cm_per_px)
         if not np.isfinite(value):
             out.append(not_measured(m, STATUS_NOT_VISIBLE, "landmarks coincide", cm_per_px, ref))
             continue
