@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import struct
 import subprocess
@@ -47,6 +48,30 @@ def png_chunk_types(png: bytes) -> list[bytes]:
     return kinds
 
 
+def working_long_side(long_side: int, max_side: int = WORKING_MAX_SIDE) -> int:
+    """Long side load_photo must give a JPEG, from the rule restated independently.
+
+    libjpeg decodes at the smallest of 1/8, 1/4, 1/2 whose long side (rounded up) is still at
+    least 3/4 of max_side; kept as decoded when that is <= max_side, else Lanczos to max_side.
+    No such scale: full decode, Lanczos to max_side. Never enlarged.
+    """
+    if long_side <= max_side:
+        return long_side
+    for denominator in (8, 4, 2):
+        decoded = math.ceil(long_side / denominator)
+        if 4 * decoded >= 3 * max_side:
+            return min(decoded, max_side)
+    return max_side
+
+
+def drafted_rgb(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """Pillow's own reduced-scale JPEG decode of a stored (width, height), no resampling."""
+    with Image.open(path) as im:
+        im.draft("RGB", size)
+        assert im.size == size  # the reference really is the reduced decode
+        return np.asarray(im.convert("RGB"))
+
+
 def refused_message(source: object, **kwargs: object) -> str:
     with pytest.raises(ImageError) as info:
         load_photo(source, **kwargs)  # type: ignore[arg-type]
@@ -76,7 +101,7 @@ def test_every_sample_loads_within_max_side(file: str) -> None:
     assert isinstance(photo, Photo)
     assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
     assert rgb.flags.c_contiguous and not rgb.flags.writeable
-    assert max(rgb.shape[:2]) == min(WORKING_MAX_SIDE, max(upright))
+    assert max(rgb.shape[:2]) == working_long_side(max(upright))
     assert photo.original_size == upright
     assert photo.source_format == "JPEG"
     assert photo.exif_orientation == orientation
@@ -95,17 +120,21 @@ def test_exif_orientation_6_photos_come_out_portrait_and_upright(file: str) -> N
     photo = load_photo(SAMPLE_DIR / file)
     assert photo.exif_orientation == 6
     assert photo.original_size == (3000, 4000)
-    assert photo.rgb.shape == (1280, 960, 3)
-    assert photo.scale == pytest.approx(3000 / 960)
+    # Stored 4000x3000, decoded at 1/4 (1000 >= 960) and kept so: 750x1000 upright.
+    assert photo.rgb.shape == (1000, 750, 3)
+    assert photo.scale == 4.0
 
+    # Exactly the reduced decode, turned upright, with no resampling.
+    stored = drafted_rgb(SAMPLE_DIR / file, (1000, 750))
+    np.testing.assert_array_equal(photo.rgb, np.rot90(stored, k=-1))  # orientation 6: 90 deg CW
     # Outside reference: Pillow's own exif_transpose on a full decode, resized the same way.
     with Image.open(SAMPLE_DIR / file) as im:
-        reference = ImageOps.exif_transpose(im.convert("RGB")).resize((960, 1280), Image.LANCZOS)
+        reference = ImageOps.exif_transpose(im.convert("RGB")).resize((750, 1000), Image.LANCZOS)
     reference_px = np.asarray(reference, dtype=np.float64)
     assert np.abs(photo.rgb - reference_px).mean() < 3.0
     # The stored (sideways) pixels squeezed into the same frame do not match.
     with Image.open(SAMPLE_DIR / file) as im:
-        sideways = im.convert("RGB").resize((960, 1280), Image.LANCZOS)
+        sideways = im.convert("RGB").resize((750, 1000), Image.LANCZOS)
     assert np.abs(photo.rgb - np.asarray(sideways, dtype=np.float64)).mean() > 20.0
 
 
@@ -123,21 +152,126 @@ def test_side_image_is_93_by_314() -> None:
     assert photo.rgb.shape == (314, 93, 3)
 
 
-@pytest.mark.parametrize("max_side", [MIN_SIDE, 100, 257, 390, 640, 1280, 2000, 4160, 6000])
-def test_long_side_is_max_side_or_original_never_enlarged(max_side: int) -> None:
+@pytest.mark.parametrize(
+    ("max_side", "long_side"),
+    [
+        (MIN_SIDE, MIN_SIDE),  # 1/8 gives 520, above max_side: Lanczos down to it
+        (100, 100),
+        (257, 257),
+        (390, 390),  # 520 >= 292.5 but above 390: Lanczos
+        (640, 520),  # 1/8: 520 >= 480 and <= 640, kept as decoded
+        (1280, 1040),  # 1/4 (1/8 gives 520 < 960)
+        (1386, 1040),  # 1040 >= 1039.5: still 1/4
+        (1387, 1387),  # 1040 < 1040.25: 1/2 (2080), then Lanczos
+        (2000, 2000),
+        (4160, 4160),
+        (6000, 4160),  # never enlarged
+    ],
+)
+def test_long_side_follows_the_reduced_decode_rule(max_side: int, long_side: int) -> None:
+    assert working_long_side(4160, max_side) == long_side  # the helper agrees with the table
     photo = load_photo(SAMPLE_DIR / PHONE_12MP, max_side=max_side)
-    assert max(photo.rgb.shape[:2]) == min(max_side, 4160)
-    assert photo.scale == pytest.approx(max(4160 / max_side, 1.0))
+    assert max(photo.rgb.shape[:2]) == long_side
+    assert photo.scale == 4160 / long_side
+    assert photo.original_size == (3120, 4160)
+
+
+def test_12mp_jpeg_is_decoded_at_quarter_scale_without_resampling() -> None:
+    photo = load_photo(SAMPLE_DIR / PHONE_12MP)
+    assert photo.rgb.shape == (1040, 780, 3)
+    assert photo.scale == 4.0
+    np.testing.assert_array_equal(photo.rgb, drafted_rgb(SAMPLE_DIR / PHONE_12MP, (780, 1040)))
+
+
+def test_eighth_scale_is_used_when_it_stays_within_three_quarters() -> None:
+    photo = load_photo(SAMPLE_DIR / PHONE_12MP, max_side=640)
+    assert photo.rgb.shape == (520, 390, 3)
+    assert photo.scale == 8.0
+    np.testing.assert_array_equal(photo.rgb, drafted_rgb(SAMPLE_DIR / PHONE_12MP, (390, 520)))
 
 
 def test_reduced_jpeg_decode_matches_a_full_decode() -> None:
     # Draft (DCT-scaled) decoding must not cost visible quality against a full decode + Lanczos.
     photo = load_photo(SAMPLE_DIR / PHONE_12MP)
     with Image.open(SAMPLE_DIR / PHONE_12MP) as im:
-        reference = np.asarray(im.convert("RGB").resize((960, 1280), Image.LANCZOS), dtype=float)
+        reference = np.asarray(im.convert("RGB").resize((780, 1040), Image.LANCZOS), dtype=float)
     difference = np.abs(photo.rgb - reference)
     assert difference.mean() < 2.0
     assert np.percentile(difference, 99) < 20
+
+
+def _smooth_photo(width: int, height: int) -> Image.Image:
+    """A smooth, asymmetric RGB picture (cheap to encode, JPEG keeps it well)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.stack(
+        [
+            127 + 100 * np.sin(x / 37.0) * np.cos(y / 53.0),
+            255 * x / width,
+            255 * (y / height) ** 2,
+        ],
+        axis=-1,
+    )
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+def test_jpeg_whose_quarter_scale_is_under_three_quarters_gets_half_scale_and_lanczos(
+    tmp_path: Path,
+) -> None:
+    # 3264 px: 1/4 would give 816 < 960, so 1/2 (1632), then Lanczos down to 1280.
+    path = tmp_path / "8mp.jpg"
+    path.write_bytes(encode(_smooth_photo(2448, 3264), "JPEG", quality=90))
+    photo = load_photo(path)
+    assert photo.rgb.shape == (1280, 960, 3)
+    assert photo.scale == 3264 / 1280
+    half = Image.fromarray(drafted_rgb(path, (1224, 1632)))
+    reference = np.asarray(half.resize((960, 1280), Image.Resampling.LANCZOS))
+    np.testing.assert_array_equal(photo.rgb, reference)
+
+
+def test_jpeg_with_no_reduced_scale_is_decoded_in_full_and_resampled() -> None:
+    # 900x1600: 1/2 would give 800 < 960, so a full decode and Lanczos to 1280.
+    path = SAMPLE_DIR / "farazBhatti-bodymeas" / "saif1.jpeg"
+    photo = load_photo(path)
+    assert photo.rgb.shape == (1280, 720, 3)
+    assert photo.scale == 1600 / 1280
+    with Image.open(path) as im:
+        assert im.size == (900, 1600)
+        reference = np.asarray(im.convert("RGB").resize((720, 1280), Image.Resampling.LANCZOS))
+    np.testing.assert_array_equal(photo.rgb, reference)
+
+
+def test_reduced_decode_rounds_odd_sizes_up() -> None:
+    # 4161x1001 at 1/4: libjpeg gives ceil(4161 / 4) x ceil(1001 / 4) = 1041 x 251, and it is
+    # that rounded-up 1041 which must reach 3/4 of max_side (1040.25 here; 4161 // 4 does not).
+    photo = load_photo(encode(_smooth_photo(4161, 1001), "JPEG", quality=90), max_side=1387)
+    assert photo.rgb.shape == (251, 1041, 3)
+    assert photo.scale == 4161 / 1041
+    assert photo.original_size == (4161, 1001)
+
+
+@pytest.mark.parametrize(
+    "file", ["usize-backend/leo_test.jpeg", "farazBhatti-bodymeas/arsalan2.jpeg", *TINY]
+)
+def test_jpegs_within_max_side_are_untouched(file: str) -> None:
+    # 780x1040, exactly 720x1280, and the tiny ones: full decode, not a pixel changed.
+    photo = load_photo(SAMPLE_DIR / file)
+    with Image.open(SAMPLE_DIR / file) as im:
+        assert max(im.size) <= WORKING_MAX_SIDE
+        np.testing.assert_array_equal(photo.rgb, np.asarray(im.convert("RGB")))
+    assert photo.scale == 1.0
+
+
+def test_other_formats_are_resampled_to_max_side_close_to_plain_lanczos() -> None:
+    # A PNG is not drafted: it comes out at max_side (a JPEG would stop at 1/4 = 400), through
+    # an integer box reduction and Lanczos within a few levels of plain Lanczos.
+    original = _smooth_photo(1200, 1600)
+    photo = load_photo(encode(original, "PNG"), max_side=500)
+    assert photo.rgb.shape == (500, 375, 3)
+    assert photo.scale == 1600 / 500
+    plain = np.asarray(original.resize((375, 500), Image.Resampling.LANCZOS), dtype=int)
+    difference = np.abs(photo.rgb.astype(int) - plain)
+    assert difference.max() <= 3
+    assert difference.mean() < 0.5
 
 
 def test_bytes_and_path_give_identical_arrays() -> None:
