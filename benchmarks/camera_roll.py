@@ -5,7 +5,9 @@ central region that has no empty corners at 6 deg (the same region at every angl
 and compare the estimate with the unrotated estimate plus the rotation (a perfect system: 0).
 No ground truth: consistency, not accuracy. Run twice: without ``exclude_box``, and with the
 person's box (MediaPipe 0.10.21 landmarks' extent on each photo, padded by 5 % of its height,
-rotated with the photo).
+rotated with the photo). Each estimate runs as ``estimate_roll`` does, in its two parts, timed
+apart: ``find_straight_edges`` (the part that can start before the person's box is known) and
+``roll_from_edges``.
 
     .venv/bin/python benchmarks/camera_roll.py
 """
@@ -22,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from posture.camera import estimate_roll  # noqa: E402
+from posture.camera import find_straight_edges, roll_from_edges  # noqa: E402
 from tests.conftest import manifest, sample  # noqa: E402
 from tests.test_camera import load_upright, rotate_crop  # noqa: E402
 
@@ -71,6 +73,7 @@ def run(with_box: bool) -> None:
     print(f"\n== {'with' if with_box else 'without'} the person's exclude_box ==")
     print(f"{'photo':24} {'unrotated':>16}  error (deg) at " + " ".join(f"{a:+d}" for a in ANGLES))
     errors, unknown, total = [], 0, 0
+    spent = {"edges": 0.0, "roll": 0.0}
     t0 = time.perf_counter()
     for row in manifest():
         name = row["file"].split("/")[-1]
@@ -78,7 +81,14 @@ def run(with_box: bool) -> None:
 
         def estimate(angle: float, rgb=rgb, name=name):
             box = person_box(rgb, name, angle) if with_box else None
-            return estimate_roll(rotate_crop(rgb, angle), exclude_box=box)
+            rotated = rotate_crop(rgb, angle)
+            t1 = time.perf_counter()
+            edges = find_straight_edges(rotated)
+            t2 = time.perf_counter()
+            est = roll_from_edges(edges, box)  # = estimate_roll(rotated, exclude_box=box)
+            spent["edges"] += t2 - t1
+            spent["roll"] += time.perf_counter() - t2
+            return est
 
         base = estimate(0.0)
         cells = []
@@ -100,6 +110,11 @@ def run(with_box: bool) -> None:
         f"90th pct {np.percentile(e, 90):.2f}, worst {e.max():.2f} deg; "
         f"{unknown}/{total} unknown (rotated copy or unrotated photo); "
         f"{(time.perf_counter() - t0) / (total + len(PERSON)) * 1000:.0f} ms per estimate"
+    )
+    n = total + len(PERSON)
+    print(
+        f"of which find_straight_edges {spent['edges'] / n * 1000:.0f} ms, "
+        f"roll_from_edges {spent['roll'] / n * 1000:.1f} ms per estimate"
     )
 
 

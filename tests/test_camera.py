@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import cv2
 import numpy as np
 import pytest
 
-from posture.camera import RollEstimate, estimate_roll, roll_from_points
+from posture.camera import (
+    RollEstimate,
+    StraightEdges,
+    estimate_roll,
+    find_straight_edges,
+    roll_from_edges,
+    roll_from_points,
+)
 from posture.images import load_photo
 from tests.conftest import sample
 
@@ -251,6 +259,78 @@ def test_exclude_box_is_in_input_pixels():
     full = estimate_roll(crop, exclude_box=tuple(round(v) for v in box))
     halved = estimate_roll(half, exclude_box=tuple(round(v / 2) for v in box))
     assert full.degrees == pytest.approx(halved.degrees, abs=REAL_TOLERANCE)
+
+
+# -- the two parts: edges first (box-independent), then the roll ------------------------------
+
+# Photos and person boxes (fractions of width and height, about the padded boxes of
+# benchmarks/camera_roll.py). leo_test_right has among the densest edges of the samples (over
+# 500 merged segments); front_image is small (317 px, not downscaled).
+SPLIT = [
+    ("ana_test.jpg", (0.22, 0.12, 0.68, 1.0)),
+    ("leo_test_right.jpg", (0.40, 0.15, 0.62, 0.89)),
+    ("jara_test_side_3.jpg", (0.33, 0.05, 0.58, 0.95)),
+    ("front_image.jpg", (0.15, 0.03, 0.78, 1.0)),
+]
+
+
+def _box(rgb: np.ndarray, fractions) -> tuple[float, float, float, float]:
+    h, w = rgb.shape[:2]
+    return (fractions[0] * w, fractions[1] * h, fractions[2] * w, fractions[3] * h)
+
+
+@pytest.mark.parametrize("name, fractions", SPLIT)
+def test_edges_then_roll_equals_estimate_roll(name, fractions):
+    """One edges object serves with and without the person's box, as estimate_roll does."""
+    rgb = load_upright(name)
+    box = _box(rgb, fractions)
+    edges = find_straight_edges(rgb)
+    assert roll_from_edges(edges) == estimate_roll(rgb)
+    assert roll_from_edges(edges, box) == estimate_roll(rgb, exclude_box=box)
+    rotated = rotate_crop(rgb, 3.0)
+    assert roll_from_edges(find_straight_edges(rotated), box) == estimate_roll(
+        rotated, exclude_box=box
+    )
+
+
+def test_edges_found_on_threads_give_the_same_roll():
+    """As the pipeline runs it: edges on worker threads (two at once) while the caller waits
+    for the person's box."""
+    rgbs = [load_upright(name) for name, _ in SPLIT]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(find_straight_edges, rgb) for rgb in rgbs + rgbs]
+        edges = [f.result() for f in futures]
+    for (_, fractions), rgb, first, second in zip(SPLIT, rgbs, edges, edges[len(rgbs) :]):
+        np.testing.assert_array_equal(first.segments, second.segments)
+        box = _box(rgb, fractions)
+        assert roll_from_edges(first, box) == estimate_roll(rgb, exclude_box=box)
+
+
+def test_straight_edges_are_in_work_pixels_and_read_only():
+    rgb = load_upright("ana_test.jpg")
+    edges = find_straight_edges(rgb)
+    assert isinstance(edges, StraightEdges)
+    assert max(edges.shape) == 800
+    assert edges.scale == pytest.approx(800 / max(rgb.shape[:2]))
+    assert edges.segments.shape[1] == 4 and len(edges.segments) > 10
+    assert edges.segments[:, [0, 2]].max() <= edges.shape[1]
+    assert edges.segments[:, [1, 3]].max() <= edges.shape[0]
+    with pytest.raises(ValueError):
+        edges.segments[0, 0] = 1.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        edges.scale = 1.0  # type: ignore[misc]
+    small = find_straight_edges(load_upright("front_image.jpg"))
+    assert small.scale == 1.0
+
+
+def test_roll_from_edges_misuse_raises():
+    edges = find_straight_edges(_doorway())
+    with pytest.raises(ValueError, match="exclude_box"):
+        roll_from_edges(edges, (10, 10, 5, 20))
+    with pytest.raises(TypeError):
+        roll_from_edges(_doorway())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="uint8"):
+        find_straight_edges(np.zeros((50, 50, 3), np.float32))
 
 
 # -- clinician-marked verticals ----------------------------------------------------------------
