@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from posture.camera import RollEstimate, estimate_roll
+from posture.camera import RollEstimate, StraightEdges, find_straight_edges, roll_from_edges
 from posture.errors import InputError, NoPersonError
 from posture.images import Photo, load_photo
 from posture.landmarks.detector import PoseDetector
-from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES, detect_landmarks
+from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES, Detection, detect_landmarks
 from posture.landmarks.quality import (
     BodyExtent,
     Finding,
@@ -123,7 +124,10 @@ class Assessment:
         return tuple(m for p in self.photos for m in p.metrics)
 
     def all_findings(self) -> tuple[Finding, ...]:
-        return self.findings + tuple(f for p in self.photos for f in p.findings)
+        """The visit's findings, then each photo's, named by photo ("Side photo: ...")."""
+        return self.findings + tuple(
+            Finding(f.code, f"{p.slot.capitalize()} photo: {f.message}")
+            for p in self.photos for f in p.findings)
 
     def metric(self, metric_id: str) -> MetricResult:
         for m in self.metrics:
@@ -224,35 +228,51 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
                            roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
 
 
+@dataclass(frozen=True, eq=False)
+class _Detected:
+    """One photo after the landmark stage, with the work that ran beside it (no landmarks
+    needed): the person count for the second-person check and the photo's straight edges for
+    the camera level. The model runs on one core; these use the other."""
+
+    photo: Photo
+    detection: Detection
+    people_seen: Future[int] | None
+    edges: Future[StraightEdges]
+
+
 def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
-            name: str | None):
+            name: str | None, beside: ThreadPoolExecutor) -> _Detected:
     photo = source if isinstance(source, Photo) else load_photo(source, name=name)
+    people_seen = (beside.submit(detector.count_people, photo.rgb)
+                   if options.check_second_person else None)
+    edges = beside.submit(find_straight_edges, photo.rgb)
     try:
         detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
                                      scale=photo.scale)
     except NoPersonError as exc:
         raise NoPersonError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
-    return photo, detection
+    return _Detected(photo, detection, people_seen, edges)
 
 
-def _analyse_photo(slot: str, photo: Photo, detection, options: AnalysisOptions,
+def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                    detector: PoseDetector, ranges: dict[str, ReferenceRange]) -> PhotoAnalysis:
+    photo, detection = detected.photo, detected.detection
     lm = detection.landmarks
     view = classify_view(lm)
     findings = frame_findings(lm, options.min_visibility)
     if view.view == "oblique":
         findings.append(Finding("oblique", view.reason))
     elif view.view not in _expected_group(slot):
-        findings.append(Finding("wrong_view", f"The {slot} photo looks like a {view.view} view: "
+        findings.append(Finding("wrong_view", f"It looks like a {view.view} view: "
                                 f"upload a {slot} photo ({view.reason})."))
-    if options.check_second_person and another_person(photo.rgb, lm.xy / photo.scale, detector):
+    if options.check_second_person and another_person(
+            photo.rgb, lm.xy / photo.scale, detector, detected.people_seen.result()):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
                                 "photograph the patient alone; landmarks may mix two bodies."))
     extent = body_extent(lm, detection.mask, photo.scale)
     cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
 
-    x0, y0, x1, y1 = detection.crop_box
-    roll = estimate_roll(photo.rgb, exclude_box=(x0, y0, x1, y1))
+    roll = roll_from_edges(detected.edges.result(), exclude_box=detection.crop_box)
     confident = roll.degrees is not None and roll.confidence >= ROLL_MIN_CONFIDENCE
     if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
         findings.append(Finding("camera_tilted", f"The camera looks rolled by {roll.degrees:+.1f} "
@@ -293,21 +313,29 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
 
         detector = default_detector()
     ranges = load_ranges(options.reference_ranges)
-    detected = {}
-    for slot, source, name in (("front", front, front_name), ("side", side, side_name)):
-        if source is not None:
-            detected[slot] = _detect(slot, source, options, detector,
-                                     name or (os.path.basename(source)
-                                              if isinstance(source, (str, os.PathLike)) else None))
-    findings = []
-    if len(detected) == 2:
-        views = {slot: classify_view(d[1].landmarks).view for slot, d in detected.items()}
-        if views["front"] == "side" and views["side"] in ("front", "back"):
-            detected = {"front": detected["side"], "side": detected["front"]}
-            findings.append(Finding("views_swapped", "The front and side photos were swapped; "
-                                    "each was analysed as the view it shows."))
-    photos = {slot: _analyse_photo(slot, photo, det, options, detector, ranges)
-              for slot, (photo, det) in detected.items()}
+    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posture-beside")
+    try:
+        detected = {}
+        for slot, source, name in (("front", front, front_name), ("side", side, side_name)):
+            if source is not None:
+                detected[slot] = _detect(
+                    slot, source, options, detector,
+                    name or (os.path.basename(source)
+                             if isinstance(source, (str, os.PathLike)) else None),
+                    beside)
+        findings = []
+        if len(detected) == 2:
+            views = {slot: classify_view(d.detection.landmarks).view
+                     for slot, d in detected.items()}
+            if views["front"] == "side" and views["side"] in ("front", "back"):
+                detected = {"front": detected["side"], "side": detected["front"]}
+                findings.append(Finding("views_swapped", "The front and side photos were "
+                                        "swapped; each was analysed as the view it shows."))
+        photos = {slot: _analyse_photo(slot, d, options, detector, ranges)
+                  for slot, d in detected.items()}
+    finally:
+        # After an error (no person, say), work still queued beside is dropped, not waited for.
+        beside.shutdown(wait=True, cancel_futures=True)
     return Assessment(subject=options.subject, options=options, front=photos.get("front"),
                       side=photos.get("side"), findings=tuple(findings),
                       posture_version=__version__)

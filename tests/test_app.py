@@ -309,7 +309,7 @@ def test_download_names_are_never_paths(text, stem):
 TILTS = ("Head tilt", "Shoulder tilt", "Pelvic obliquity")
 TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt": "shoulder_tilt",
             "Pelvic obliquity": "pelvic_obliquity"}
-ROLLED = "camera looks rolled"  # the camera_tilted finding's message
+ROLLED = "Front photo: The camera looks rolled"  # the front's camera_tilted finding
 
 
 def test_marked_true_vertical_corrects_the_tilts_and_undo_restores_the_estimate(clicks):

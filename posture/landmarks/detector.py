@@ -38,3 +38,11 @@ class PoseDetector(Protocol):
     def detect(self, rgb: np.ndarray, *, with_mask: bool = False) -> RawPose | None:
         """Landmarks of the most prominent person in an RGB uint8 image, or None."""
         ...
+
+    def count_people(self, rgb: np.ndarray) -> int:
+        """How many people the detector's person-finding stage sees in an RGB uint8 image.
+
+        Cheaper than `detect` and independent of it, so it can run beside it; a count above 1
+        is only a hint, to be confirmed (`posture.landmarks.quality.another_person`).
+        """
+        ...

@@ -84,12 +84,21 @@ def frame_findings(lm: PoseLandmarks, min_visibility: float) -> list[Finding]:
     return out
 
 
-def another_person(rgb: np.ndarray, working_xy: np.ndarray, detector: PoseDetector) -> bool:
+def another_person(rgb: np.ndarray, working_xy: np.ndarray, detector: PoseDetector,
+                   people_seen: int | None = None) -> bool:
     """True if a second person of comparable size is in the photo.
 
     MediaPipe Pose follows one person; a second one can pull its landmarks across. Hide the
     patient (their landmark box, widened) and look again.
+
+    people_seen: `detector.count_people(rgb)`, when it was run (beside the landmark detection,
+        so it costs no time). At most one person seen: that is the patient, and the look again
+        is skipped. More: the look again confirms or not (the person detector alone also fires
+        on clutter now and then). Its one blind spot: two people so close that the detector
+        merged them into one, which the look again could have told apart.
     """
+    if people_seen is not None and people_seen < 2:
+        return False
     h, w = rgb.shape[:2]
     x0, y0 = np.min(working_xy, axis=0)
     x1, y1 = np.max(working_xy, axis=0)
