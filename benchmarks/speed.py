@@ -1,24 +1,28 @@
-"""Time per photo, stage by stage, next to bare MediaPipe inference on the same pixels.
+"""Time per photo, stage by stage, next to bare MediaPipe inference.
 
-For a 12 MP phone photo, a 780x1040 photo and a tiny 152x317 one:
+For a 12 MP phone photo, a 780x1040 photo and a tiny 152x317 one. Two yardsticks:
 
-- decode: `load_photo` (header checks, draft JPEG decode, EXIF orientation, resize to 1280 px);
-- bare: one `mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1).process(rgb)`
-  on the decoded working image, nothing else (the yardstick);
-- the parts of `analyze` at passes=1: base pass with the segmentation graph (what
-  detect_landmarks runs), the same pass on the plain graph, the second-person check (one more
-  inference on the photo with the patient hidden), the resolution floor (sharpness, computed
-  inside detect_landmarks), camera-roll estimation (LSD line segments),
-  reference ranges loading, view + findings + body extent + metrics;
-- end to end: `analyze(path)` at passes=1 (decode included), and its ratio to bare;
-- at the default passes: one photo, and a front+side pair, on 2 threads; the passes of one
-  photo with a 1-graph detector vs a 2-graph detector (the passes run on a thread pool sized
-  by `detector.parallelism`).
+- bare inference: `mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
+  .process(rgb)` on the working image `load_photo` decoded, nothing else;
+- bare script: what a script using MediaPipe directly does with the same file:
+  `cv2.imread`, BGR to RGB, `process` on the full-resolution pixels.
+
+The stages of `analyze` at passes=1. On the calling thread: decode (`load_photo`), the base
+pass with the segmentation graph (what detect_landmarks runs), the resolution floor (the
+sharpness measure inside detect_landmarks), then view, findings, extent and metrics. Beside it,
+on a second thread: the person count (the person detector alone) and the photo's straight edges
+(LSD); after the pass, the camera roll from those edges (box-dependent part). Then:
+
+- end to end: `analyze(path)` at passes=1, decode included, and its ratio to both yardsticks;
+  its CPU time shows how much ran in parallel;
+- at the default passes: one photo, and a front+side pair; the passes of one photo with a
+  1-graph detector vs a 2-graph detector (the passes run on a thread pool sized by
+  `detector.parallelism`).
 
 Every figure is the median of --repeat runs after a warm-up; all ratios come from this one run.
 The machine is shared: run it when `uptime` shows a low load, and look at the load printed.
 
-    .venv/bin/python benchmarks/speed.py [--repeat 7]
+    .venv/bin/python benchmarks/speed.py [--repeat 15]
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from posture import AnalysisOptions, analyze  # noqa: E402
 from posture.assessment import _expected_group, _frame  # noqa: E402
-from posture.camera import estimate_roll  # noqa: E402
+from posture.camera import find_straight_edges, roll_from_edges  # noqa: E402
 from posture.images import load_photo  # noqa: E402
 from posture.landmarks.mediapipe_pose import MediaPipePoseDetector  # noqa: E402
 from posture.landmarks.passes import (  # noqa: E402
@@ -43,7 +49,7 @@ from posture.landmarks.passes import (  # noqa: E402
     _detector_pixel,
     detect_landmarks,
 )
-from posture.landmarks.quality import another_person, body_extent, frame_findings  # noqa: E402
+from posture.landmarks.quality import body_extent, frame_findings  # noqa: E402
 from posture.landmarks.views import classify_view  # noqa: E402
 from posture.metrics.compute import compute_metrics  # noqa: E402
 from posture.metrics.reference import load_ranges  # noqa: E402
@@ -69,13 +75,24 @@ def median_ms(fn, repeat: int) -> float:
     return statistics.median(times) * 1000
 
 
+def median_cpu_ms(fn, repeat: int) -> float:
+    """CPU time of this process (all threads) per call: above wall time = work in parallel."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times) * 1000
+
+
 def bare_pose():
     import mediapipe as mp
 
     return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
 
 
-def per_photo(name: str, path: Path, detector, bare, repeat: int) -> dict[str, float]:
+def per_photo(name: str, path: Path, detector, bare, repeat: int) -> None:
     photo = load_photo(path)
     rgb = photo.rgb
     one = AnalysisOptions(passes=1)
@@ -83,7 +100,11 @@ def per_photo(name: str, path: Path, detector, bare, repeat: int) -> dict[str, f
     lm = det.landmarks
     view = classify_view(lm)
     ranges = load_ranges()
+    edges = find_straight_edges(rgb)
     x0, y0, x1, y1 = det.crop_box
+
+    def bare_script():
+        bare.process(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
 
     def rest():
         v = classify_view(lm)
@@ -93,38 +114,47 @@ def per_photo(name: str, path: Path, detector, bare, repeat: int) -> dict[str, f
             compute_metrics(lm, _frame(v), ranges=ranges, cm_per_px=None, roll_degrees=None,
                             min_visibility=one.min_visibility)
 
-    t = {
-        "decode": median_ms(lambda: load_photo(path), repeat),
-        "bare MediaPipe": median_ms(lambda: bare.process(rgb), repeat),
+    def end_to_end():
+        analyze(front=path, options=one, detector=detector)
+
+    yardsticks = {
+        "bare inference (working pixels)": median_ms(lambda: bare.process(rgb), repeat),
+        "bare script (imread + process, full res)": median_ms(bare_script, repeat),
+    }
+    calling_thread = {
+        "decode (load_photo)": median_ms(lambda: load_photo(path), repeat),
         "base pass, segmentation graph": median_ms(
             lambda: detector.detect(rgb, with_mask=True), repeat),
-        "base pass, plain graph": median_ms(lambda: detector.detect(rgb), repeat),
-        "detect_landmarks(passes=1)": median_ms(
-            lambda: detect_landmarks(rgb, detector, passes=1, scale=photo.scale), repeat),
-        "  of which resolution floor (sharpness)": median_ms(
+        "resolution floor (sharpness)": median_ms(
             lambda: resolution_floor(rgb[y0:y1, x0:x1], _detector_pixel(lm.pass_xy / photo.scale)),
             repeat),
-        "second-person check": median_ms(
-            lambda: another_person(rgb, lm.xy / photo.scale, detector), repeat),
-        "camera roll": median_ms(lambda: estimate_roll(rgb, exclude_box=det.crop_box), repeat),
-        "load reference ranges": median_ms(load_ranges, repeat),
         "view, findings, extent, metrics": median_ms(rest, repeat),
-        "analyze, passes=1": median_ms(
-            lambda: analyze(front=path, options=one, detector=detector), repeat),
-        "analyze, passes=1, no 2nd-person check": median_ms(
-            lambda: analyze(front=path, options=AnalysisOptions(passes=1,
-                                                                check_second_person=False),
-                            detector=detector), repeat),
-        f"analyze, passes={DEFAULT_PASSES}": median_ms(
+    }
+    beside = {
+        "person count (detector alone)": median_ms(lambda: detector.count_people(rgb), repeat),
+        "straight edges (LSD)": median_ms(lambda: find_straight_edges(rgb), repeat),
+        "camera roll from the edges": median_ms(
+            lambda: roll_from_edges(edges, exclude_box=det.crop_box), repeat),
+    }
+    whole = {
+        "analyze, passes=1 (wall)": median_ms(end_to_end, repeat),
+        "analyze, passes=1 (CPU, all threads)": median_cpu_ms(end_to_end, repeat),
+        f"analyze, passes={DEFAULT_PASSES} (wall)": median_ms(
             lambda: analyze(front=path, options=AnalysisOptions(), detector=detector),
             max(3, repeat // 2)),
     }
     print(f"\n== {name}: working image {rgb.shape[1]}x{rgb.shape[0]} "
           f"(original {photo.original_size[0]}x{photo.original_size[1]}), view {view.view}")
-    bare_ms = t["bare MediaPipe"]
-    for key, ms in t.items():
-        print(f"  {key:<42} {ms:8.1f} ms  {ms / bare_ms:5.2f} x bare")
-    return t
+    inference = yardsticks["bare inference (working pixels)"]
+    script = yardsticks["bare script (imread + process, full res)"]
+    for title, group in (("yardsticks", yardsticks), ("calling thread", calling_thread),
+                         ("beside, second thread", beside), ("whole", whole)):
+        print(f"  {title}:")
+        for key, ms in group.items():
+            print(f"    {key:<42} {ms:7.1f} ms  {ms / inference:5.2f} x bare inference  "
+                  f"{ms / script:5.2f} x bare script")
+    print(f"  sum of the calling thread's stages {sum(calling_thread.values()):6.1f} ms, "
+          f"of the second thread's {sum(beside.values()):6.1f} ms")
 
 
 def passes_threads(path: Path, repeat: int) -> None:
@@ -151,7 +181,7 @@ def passes_threads(path: Path, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average at start: "
           + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
@@ -159,11 +189,13 @@ def main() -> None:
     bare = bare_pose()
     for name, path in PHOTOS.items():
         per_photo(name, path, detector, bare, args.repeat)
-    passes_threads(PHOTOS["12 MP phone (ana_test.jpg)"], 2 * args.repeat)
-    pair_ms = median_ms(lambda: analyze(*PAIR, AnalysisOptions(), detector=detector),
-                        max(3, args.repeat // 2))
-    print(f"\n== front+side pair (ana, 12 MP each) at passes={DEFAULT_PASSES}, 2 threads: "
-          f"{pair_ms / 1000:.2f} s (target < 2 s)")
+    passes_threads(PHOTOS["12 MP phone (ana_test.jpg)"], args.repeat)
+    for passes in (1, DEFAULT_PASSES):
+        options = AnalysisOptions(passes=passes)
+        pair_ms = median_ms(lambda: analyze(*PAIR, options,  # noqa: B023 (called at once)
+                                            detector=detector), max(3, args.repeat // 2))
+        print(f"\n== front+side pair (ana, 12 MP each) at passes={passes}: "
+              f"{pair_ms / 1000:.2f} s (target < 2 s)")
     print("load average at end: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -228,35 +229,62 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
                            roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
 
 
+@dataclass(frozen=True)
+class _Scene:
+    """What is learnt from a photo without its landmarks, so while the model looks for them:
+    how many people the person detector sees (None when the check is off), and the photo's
+    straight edges for the camera level."""
+
+    people_seen: int | None
+    edges: StraightEdges
+
+
+def _look_at_scene(rgb, detector: PoseDetector, count_people: bool) -> _Scene:
+    return _Scene(detector.count_people(rgb) if count_people else None, find_straight_edges(rgb))
+
+
+_beside: ThreadPoolExecutor | None = None
+_beside_lock = threading.Lock()
+
+
+def _beside_pool() -> ThreadPoolExecutor:
+    """Threads for the scene work: one per core, shared by every analysis in the process (app
+    sessions too), started on first use. The pose model runs on one core; this uses another."""
+    global _beside
+    with _beside_lock:
+        if _beside is None:
+            _beside = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                         thread_name_prefix="posture-beside")
+        return _beside
+
+
 @dataclass(frozen=True, eq=False)
 class _Detected:
-    """One photo after the landmark stage, with the work that ran beside it (no landmarks
-    needed): the person count for the second-person check and the photo's straight edges for
-    the camera level. The model runs on one core; these use the other."""
+    """One photo after the landmark stage, with the scene work that ran beside it."""
 
     photo: Photo
     detection: Detection
-    people_seen: Future[int] | None
-    edges: Future[StraightEdges]
+    scene: Future[_Scene]
 
 
 def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
-            name: str | None, beside: ThreadPoolExecutor) -> _Detected:
+            name: str | None, started: list[Future]) -> _Detected:
     photo = source if isinstance(source, Photo) else load_photo(source, name=name)
-    people_seen = (beside.submit(detector.count_people, photo.rgb)
-                   if options.check_second_person else None)
-    edges = beside.submit(find_straight_edges, photo.rgb)
+    scene = _beside_pool().submit(_look_at_scene, photo.rgb, detector,
+                                  options.check_second_person)
+    started.append(scene)
     try:
         detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
                                      scale=photo.scale)
     except NoPersonError as exc:
         raise NoPersonError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
-    return _Detected(photo, detection, people_seen, edges)
+    return _Detected(photo, detection, scene)
 
 
 def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                    detector: PoseDetector, ranges: dict[str, ReferenceRange]) -> PhotoAnalysis:
     photo, detection = detected.photo, detected.detection
+    scene = detected.scene.result()
     lm = detection.landmarks
     view = classify_view(lm)
     findings = frame_findings(lm, options.min_visibility)
@@ -266,13 +294,13 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
         findings.append(Finding("wrong_view", f"It looks like a {view.view} view: "
                                 f"upload a {slot} photo ({view.reason})."))
     if options.check_second_person and another_person(
-            photo.rgb, lm.xy / photo.scale, detector, detected.people_seen.result()):
+            photo.rgb, lm.xy / photo.scale, detector, scene.people_seen):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
                                 "photograph the patient alone; landmarks may mix two bodies."))
     extent = body_extent(lm, detection.mask, photo.scale)
     cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
 
-    roll = roll_from_edges(detected.edges.result(), exclude_box=detection.crop_box)
+    roll = roll_from_edges(scene.edges, exclude_box=detection.crop_box)
     confident = roll.degrees is not None and roll.confidence >= ROLL_MIN_CONFIDENCE
     if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
         findings.append(Finding("camera_tilted", f"The camera looks rolled by {roll.degrees:+.1f} "
@@ -313,7 +341,7 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
 
         detector = default_detector()
     ranges = load_ranges(options.reference_ranges)
-    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posture-beside")
+    started: list[Future] = []
     try:
         detected = {}
         for slot, source, name in (("front", front, front_name), ("side", side, side_name)):
@@ -322,7 +350,7 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
                     slot, source, options, detector,
                     name or (os.path.basename(source)
                              if isinstance(source, (str, os.PathLike)) else None),
-                    beside)
+                    started)
         findings = []
         if len(detected) == 2:
             views = {slot: classify_view(d.detection.landmarks).view
@@ -334,8 +362,9 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
         photos = {slot: _analyse_photo(slot, d, options, detector, ranges)
                   for slot, d in detected.items()}
     finally:
-        # After an error (no person, say), work still queued beside is dropped, not waited for.
-        beside.shutdown(wait=True, cancel_futures=True)
+        # After an error (no person, say), scene work not yet started is dropped.
+        for scene in started:
+            scene.cancel()
     return Assessment(subject=options.subject, options=options, front=photos.get("front"),
                       side=photos.get("side"), findings=tuple(findings),
                       posture_version=__version__)

@@ -195,7 +195,7 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
     pass_xy *= scale
     x0, y0, x1, y1 = box
     landmarks = PoseLandmarks(
-        xy=combine_passes(pass_xy),
+        xy=combine_passes(pass_xy) if passes > 1 else pass_xy[0],
         z=np.mean(zs, axis=0) * scale,
         visibility=np.mean(vis, axis=0),
         pass_xy=pass_xy,
