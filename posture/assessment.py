@@ -15,6 +15,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
+from typing import Callable
 
 from posture.camera import RollEstimate, StraightEdges, find_straight_edges, roll_from_edges
 from posture.errors import InputError, NoPersonError
@@ -260,19 +262,22 @@ def _beside_pool() -> ThreadPoolExecutor:
 
 @dataclass(frozen=True, eq=False)
 class _Detected:
-    """One photo after the landmark stage, with the scene work that ran beside it."""
+    """One photo after the landmark stage; `scene()` waits for (or does) its scene work."""
 
     photo: Photo
     detection: Detection
-    scene: Future[_Scene]
+    scene: Callable[[], _Scene]
 
 
 def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
             name: str | None, started: list[Future]) -> _Detected:
     photo = source if isinstance(source, Photo) else load_photo(source, name=name)
-    scene = _beside_pool().submit(_look_at_scene, photo.rgb, detector,
-                                  options.check_second_person)
-    started.append(scene)
+    look = partial(_look_at_scene, photo.rgb, detector, options.check_second_person)
+    if detector.parallelism > 1:
+        started.append(_beside_pool().submit(look))
+        scene = started[-1].result
+    else:  # one core asked for (a batch worker process, say): no second thread
+        scene = look
     try:
         detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
                                      scale=photo.scale)
@@ -284,7 +289,7 @@ def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
 def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                    detector: PoseDetector, ranges: dict[str, ReferenceRange]) -> PhotoAnalysis:
     photo, detection = detected.photo, detected.detection
-    scene = detected.scene.result()
+    scene = detected.scene()
     lm = detection.landmarks
     view = classify_view(lm)
     findings = frame_findings(lm, options.min_visibility)
