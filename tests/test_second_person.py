@@ -21,6 +21,7 @@ class CountingDetector:
         self._inner = inner
         self.parallelism = inner.parallelism
         self.calls = {"detect": 0, "count_people": 0}
+        self.counted_on: set[int] = set()  # threads count_people ran on
         self._lock = threading.Lock()
 
     def detect(self, rgb, *, with_mask=False):
@@ -31,6 +32,7 @@ class CountingDetector:
     def count_people(self, rgb):
         with self._lock:
             self.calls["count_people"] += 1
+            self.counted_on.add(threading.get_ident())
         return self._inner.count_people(rgb)
 
 
@@ -95,3 +97,20 @@ def test_switching_the_check_off_counts_nobody(detector):
     analyze(front=sample("leo_test.jpeg"),
             options=AnalysisOptions(passes=1, check_second_person=False), detector=counting)
     assert counting.calls == {"detect": 1, "count_people": 0}
+
+
+def rows_without_time(result):
+    return [{k: v for k, v in r.items() if k != "analysed_at"} for r in result.rows()]
+
+
+def test_the_scene_work_runs_beside_on_two_cores_and_inline_on_one(detector):
+    two_cores = CountingDetector(detector)
+    one_core = CountingDetector(detector)
+    one_core.parallelism = 1
+    photos = (sample("ana_test.jpg"), sample("ana_test_right.jpg"))
+    beside = analyze(*photos, options=AnalysisOptions(passes=1), detector=two_cores)
+    inline = analyze(*photos, options=AnalysisOptions(passes=1), detector=one_core)
+    assert threading.get_ident() not in two_cores.counted_on
+    assert one_core.counted_on == {threading.get_ident()}
+    assert rows_without_time(inline) == rows_without_time(beside)
+    assert inline.front.roll == beside.front.roll and inline.side.roll == beside.side.roll
