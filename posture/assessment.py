@@ -9,6 +9,7 @@ table and the database hold.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -245,6 +246,21 @@ def _look_at_scene(rgb, detector: PoseDetector, count_people: bool) -> _Scene:
     return _Scene(detector.count_people(rgb) if count_people else None, find_straight_edges(rgb))
 
 
+@functools.cache
+def _one_blas_thread() -> None:
+    """Limit numpy's BLAS to one thread, in the whole process, once.
+
+    OpenBLAS starts a thread per core and keeps them spinning after every call. The matrices
+    here are tiny (the camera fit), so those threads only took the second core from the pose
+    model: a 12 MP photo at 1 pass used 138 ms of CPU for 70 ms of wall time, 85 for 57 with
+    one thread (benchmarks/speed.py measures both). A program using posture for big matrix
+    work of its own would have to raise the limit again (threadpoolctl).
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 _beside: ThreadPoolExecutor | None = None
 _beside_lock = threading.Lock()
 
@@ -345,6 +361,7 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
         from posture.landmarks.mediapipe_pose import default_detector
 
         detector = default_detector()
+    _one_blas_thread()
     ranges = load_ranges(options.reference_ranges)
     started: list[Future] = []
     try:
