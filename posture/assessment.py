@@ -13,11 +13,11 @@ import functools
 import math
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
-from typing import Callable
+from typing import Any, Callable
 
 from posture.camera import RollEstimate, StraightEdges, find_straight_edges, roll_from_edges
 from posture.errors import InputError, NoPersonError
@@ -232,20 +232,6 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
                            roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
 
 
-@dataclass(frozen=True)
-class _Scene:
-    """What is learnt from a photo without its landmarks, so while the model looks for them:
-    how many people the person detector sees (None when the check is off), and the photo's
-    straight edges for the camera level."""
-
-    people_seen: int | None
-    edges: StraightEdges
-
-
-def _look_at_scene(rgb, detector: PoseDetector, count_people: bool) -> _Scene:
-    return _Scene(detector.count_people(rgb) if count_people else None, find_straight_edges(rgb))
-
-
 @functools.cache
 def _one_blas_thread() -> None:
     """Limit numpy's BLAS to one thread, in the whole process, once.
@@ -276,24 +262,85 @@ def _beside_pool() -> ThreadPoolExecutor:
         return _beside
 
 
+class _Once:
+    """A call made once, by whichever thread asks first; a later caller waits for its result."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self._call = call
+        self._claimed = False
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        with self._lock:
+            if self._claimed:
+                return
+            self._claimed = True
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> Any:
+        self.run()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _SceneWork:
+    """What is learnt from a photo without its landmarks, started before them: its straight
+    edges (camera level) and how many people the person detector sees (second-person check).
+
+    With a detector for more than one core, a thread beside the pose model finds the edges,
+    then counts the people, unless the calling thread, done with the landmarks first, has
+    taken the count over (line detection on a busy room can outlast the pose model). With one
+    core (a batch worker process), both run on the calling thread when asked for.
+    """
+
+    def __init__(self, rgb, detector: PoseDetector, count_people: bool) -> None:
+        self._edges = _Once(partial(find_straight_edges, rgb))
+        self._count = _Once(partial(detector.count_people, rgb)) if count_people else None
+        self._beside = (_beside_pool().submit(self._run_beside)
+                        if detector.parallelism > 1 else None)
+
+    def _run_beside(self) -> None:
+        self._edges.run()
+        if self._count is not None:
+            self._count.run()
+
+    def edges(self) -> StraightEdges:
+        return self._edges.result()
+
+    def people_seen(self) -> int | None:
+        """None when the second-person check is off."""
+        return None if self._count is None else self._count.result()
+
+    def cancel(self) -> None:
+        """Drop the work beside if it has not started (the analysis failed)."""
+        if self._beside is not None:
+            self._beside.cancel()
+
+
 @dataclass(frozen=True, eq=False)
 class _Detected:
-    """One photo after the landmark stage; `scene()` waits for (or does) its scene work."""
+    """One photo after the landmark stage, with its scene work."""
 
     photo: Photo
     detection: Detection
-    scene: Callable[[], _Scene]
+    scene: _SceneWork
 
 
 def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
-            name: str | None, started: list[Future]) -> _Detected:
+            name: str | None, started: list[_SceneWork]) -> _Detected:
     photo = source if isinstance(source, Photo) else load_photo(source, name=name)
-    look = partial(_look_at_scene, photo.rgb, detector, options.check_second_person)
-    if detector.parallelism > 1:
-        started.append(_beside_pool().submit(look))
-        scene = started[-1].result
-    else:  # one core asked for (a batch worker process, say): no second thread
-        scene = look
+    scene = _SceneWork(photo.rgb, detector, options.check_second_person)
+    started.append(scene)
     try:
         detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
                                      scale=photo.scale)
@@ -305,7 +352,7 @@ def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
 def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                    detector: PoseDetector, ranges: dict[str, ReferenceRange]) -> PhotoAnalysis:
     photo, detection = detected.photo, detected.detection
-    scene = detected.scene()
+    scene = detected.scene
     lm = detection.landmarks
     view = classify_view(lm)
     findings = frame_findings(lm, options.min_visibility)
@@ -315,13 +362,13 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
         findings.append(Finding("wrong_view", f"It looks like a {view.view} view: "
                                 f"upload a {slot} photo ({view.reason})."))
     if options.check_second_person and another_person(
-            photo.rgb, lm.xy / photo.scale, detector, scene.people_seen):
+            photo.rgb, lm.xy / photo.scale, detector, scene.people_seen()):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
                                 "photograph the patient alone; landmarks may mix two bodies."))
     extent = body_extent(lm, detection.mask, photo.scale)
     cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
 
-    roll = roll_from_edges(scene.edges, exclude_box=detection.crop_box)
+    roll = roll_from_edges(scene.edges(), exclude_box=detection.crop_box)
     confident = roll.degrees is not None and roll.confidence >= ROLL_MIN_CONFIDENCE
     if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
         findings.append(Finding("camera_tilted", f"The camera looks rolled by {roll.degrees:+.1f} "
@@ -363,7 +410,7 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
         detector = default_detector()
     _one_blas_thread()
     ranges = load_ranges(options.reference_ranges)
-    started: list[Future] = []
+    started: list[_SceneWork] = []
     try:
         detected = {}
         for slot, source, name in (("front", front, front_name), ("side", side, side_name)):
@@ -384,8 +431,7 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
         photos = {slot: _analyse_photo(slot, d, options, detector, ranges)
                   for slot, d in detected.items()}
     finally:
-        # After an error (no person, say), scene work not yet started is dropped.
-        for scene in started:
+        for scene in started:  # after an error (no person, say): not started, not needed
             scene.cancel()
     return Assessment(subject=options.subject, options=options, front=photos.get("front"),
                       side=photos.get("side"), findings=tuple(findings),

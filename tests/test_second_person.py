@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -17,8 +18,9 @@ from tests.conftest import sample
 class CountingDetector:
     """The real detector, counting the calls of each kind."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, detect_delay: float = 0.0):
         self._inner = inner
+        self._delay = detect_delay
         self.parallelism = inner.parallelism
         self.calls = {"detect": 0, "count_people": 0}
         self.counted_on: set[int] = set()  # threads count_people ran on
@@ -27,6 +29,7 @@ class CountingDetector:
     def detect(self, rgb, *, with_mask=False):
         with self._lock:
             self.calls["detect"] += 1
+        time.sleep(self._delay)
         return self._inner.detect(rgb, with_mask=with_mask)
 
     def count_people(self, rgb):
@@ -104,7 +107,7 @@ def rows_without_time(result):
 
 
 def test_the_scene_work_runs_beside_on_two_cores_and_inline_on_one(detector):
-    two_cores = CountingDetector(detector)
+    two_cores = CountingDetector(detector, detect_delay=0.3)  # the pose model finishes last
     one_core = CountingDetector(detector)
     one_core.parallelism = 1
     photos = (sample("ana_test.jpg"), sample("ana_test_right.jpg"))
@@ -114,3 +117,39 @@ def test_the_scene_work_runs_beside_on_two_cores_and_inline_on_one(detector):
     assert one_core.counted_on == {threading.get_ident()}
     assert rows_without_time(inline) == rows_without_time(beside)
     assert inline.front.roll == beside.front.roll and inline.side.roll == beside.side.roll
+
+
+def test_the_calling_thread_counts_the_people_when_the_edges_take_longer(detector, monkeypatch):
+    import posture.assessment
+
+    find = posture.assessment.find_straight_edges
+
+    def slow_edges(rgb):
+        time.sleep(0.3)
+        return find(rgb)
+
+    monkeypatch.setattr(posture.assessment, "find_straight_edges", slow_edges)
+    counting = CountingDetector(detector)
+    photo = sample("leo_test.jpeg")
+    result = analyze(front=photo, options=AnalysisOptions(passes=1), detector=counting)
+    assert counting.counted_on == {threading.get_ident()}
+    assert counting.calls == {"detect": 1, "count_people": 1}
+    monkeypatch.undo()
+    again = analyze(front=photo, options=AnalysisOptions(passes=1), detector=detector)
+    assert rows_without_time(result) == rows_without_time(again)
+
+
+def test_scene_work_runs_once_and_hands_an_error_to_every_caller():
+    from posture.assessment import _Once
+
+    calls = []
+
+    def fails():
+        calls.append(1)
+        raise ValueError("no edges")
+
+    once = _Once(fails)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="no edges"):
+            once.result()
+    assert calls == [1]
