@@ -12,6 +12,7 @@ side; both empty means "report only, no range".
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import os
@@ -109,9 +110,16 @@ def parse_ranges(text: str, name: str = "reference ranges") -> dict[str, Referen
     return out
 
 
+@functools.cache
+def _default_ranges() -> dict[str, ReferenceRange]:
+    """The shipped table, parsed once (it is part of the installed package). A clinic's file
+    is read again at every analysis, so an edit to it applies at once."""
+    return parse_ranges(DEFAULT_PATH.read_text(encoding="utf-8"), DEFAULT_PATH.name)
+
+
 def load_ranges(override: str | os.PathLike | None = None) -> dict[str, ReferenceRange]:
     """The default table, updated by a clinic's file (argument, else POSTURE_REFERENCE_RANGES)."""
-    ranges = parse_ranges(DEFAULT_PATH.read_text(encoding="utf-8"), DEFAULT_PATH.name)
+    ranges = dict(_default_ranges())
     path = override or os.environ.get(ENV_VAR)
     if path:
         try:
