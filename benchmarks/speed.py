@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from posture import AnalysisOptions, analyze  # noqa: E402
-from posture.assessment import _expected_group, _frame, _one_blas_thread  # noqa: E402
+from posture.assessment import _expected_group, _frame  # noqa: E402
 from posture.camera import find_straight_edges, roll_from_edges  # noqa: E402
 from posture.images import load_photo  # noqa: E402
 from posture.landmarks.mediapipe_pose import MediaPipePoseDetector  # noqa: E402
@@ -53,6 +53,7 @@ from posture.landmarks.quality import body_extent, frame_findings  # noqa: E402
 from posture.landmarks.views import classify_view  # noqa: E402
 from posture.metrics.compute import compute_metrics  # noqa: E402
 from posture.metrics.reference import load_ranges  # noqa: E402
+from posture.scene import one_blas_thread  # noqa: E402
 from posture.sharpness import resolution_floor  # noqa: E402
 
 SAMPLES = ROOT / "sample_images"
@@ -185,7 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average at start: "
           + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
-    _one_blas_thread()  # as analyze() sets it: every stage timed under the same setting
+    one_blas_thread()  # as analyze() sets it: every stage timed under the same setting
     detector = MediaPipePoseDetector(parallelism=2)
     bare = bare_pose()
     for name, path in PHOTOS.items():

@@ -9,17 +9,12 @@ table and the database hold.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import partial
-from typing import Any, Callable
 
-from posture.camera import RollEstimate, StraightEdges, find_straight_edges, roll_from_edges
+from posture.camera import RollEstimate, roll_from_edges
 from posture.errors import InputError, NoPersonError
 from posture.images import Photo, load_photo
 from posture.landmarks.detector import PoseDetector
@@ -43,6 +38,7 @@ from posture.metrics.compute import (
 )
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
+from posture.scene import SceneWork, one_blas_thread
 
 # A camera roll this large, when the photo's lines show it confidently, is worth a warning:
 # it reads one-for-one as shoulder or pelvic tilt (METRICS.md).
@@ -232,114 +228,19 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
                            roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
 
 
-@functools.cache
-def _one_blas_thread() -> None:
-    """Limit numpy's BLAS to one thread, in the whole process, once.
-
-    OpenBLAS starts a thread per core and keeps them spinning after every call. The matrices
-    here are tiny (the camera fit), so those threads only took the second core from the pose
-    model: a 12 MP photo at 1 pass used 138 ms of CPU for 70 ms of wall time, 85 for 57 with
-    one thread (benchmarks/speed.py measures both). A program using posture for big matrix
-    work of its own would have to raise the limit again (threadpoolctl).
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
-
-
-_beside: ThreadPoolExecutor | None = None
-_beside_lock = threading.Lock()
-
-
-def _beside_pool() -> ThreadPoolExecutor:
-    """Threads for the scene work: one per core, shared by every analysis in the process (app
-    sessions too), started on first use. The pose model runs on one core; this uses another."""
-    global _beside
-    with _beside_lock:
-        if _beside is None:
-            _beside = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                         thread_name_prefix="posture-beside")
-        return _beside
-
-
-class _Once:
-    """A call made once, by whichever thread asks first; a later caller waits for its result."""
-
-    def __init__(self, call: Callable[[], Any]) -> None:
-        self._call = call
-        self._claimed = False
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._value: Any = None
-        self._error: BaseException | None = None
-
-    def run(self) -> None:
-        with self._lock:
-            if self._claimed:
-                return
-            self._claimed = True
-        try:
-            self._value = self._call()
-        except BaseException as exc:  # handed to whoever asks for the result
-            self._error = exc
-        finally:
-            self._done.set()
-
-    def result(self) -> Any:
-        self.run()
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-class _SceneWork:
-    """What is learnt from a photo without its landmarks, started before them: its straight
-    edges (camera level) and how many people the person detector sees (second-person check).
-
-    With a detector for more than one core, a thread beside the pose model finds the edges,
-    then counts the people, unless the calling thread, done with the landmarks first, has
-    taken the count over (line detection on a busy room can outlast the pose model). With one
-    core (a batch worker process), both run on the calling thread when asked for.
-    """
-
-    def __init__(self, rgb, detector: PoseDetector, count_people: bool) -> None:
-        self._edges = _Once(partial(find_straight_edges, rgb))
-        self._count = _Once(partial(detector.count_people, rgb)) if count_people else None
-        self._beside = (_beside_pool().submit(self._run_beside)
-                        if detector.parallelism > 1 else None)
-
-    def _run_beside(self) -> None:
-        self._edges.run()
-        if self._count is not None:
-            self._count.run()
-
-    def edges(self) -> StraightEdges:
-        return self._edges.result()
-
-    def people_seen(self) -> int | None:
-        """None when the second-person check is off."""
-        return None if self._count is None else self._count.result()
-
-    def cancel(self) -> None:
-        """Drop the work beside if it has not started (the analysis failed)."""
-        if self._beside is not None:
-            self._beside.cancel()
-
-
 @dataclass(frozen=True, eq=False)
 class _Detected:
     """One photo after the landmark stage, with its scene work."""
 
     photo: Photo
     detection: Detection
-    scene: _SceneWork
+    scene: SceneWork
 
 
 def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
-            name: str | None, started: list[_SceneWork]) -> _Detected:
+            name: str | None, started: list[SceneWork]) -> _Detected:
     photo = source if isinstance(source, Photo) else load_photo(source, name=name)
-    scene = _SceneWork(photo.rgb, detector, options.check_second_person)
+    scene = SceneWork(photo.rgb, detector, options.check_second_person)
     started.append(scene)
     try:
         detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
@@ -408,9 +309,9 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
         from posture.landmarks.mediapipe_pose import default_detector
 
         detector = default_detector()
-    _one_blas_thread()
+    one_blas_thread()
     ranges = load_ranges(options.reference_ranges)
-    started: list[_SceneWork] = []
+    started: list[SceneWork] = []
     try:
         detected = {}
         for slot, source, name in (("front", front, front_name), ("side", side, side_name)):

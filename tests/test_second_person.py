@@ -120,15 +120,15 @@ def test_the_scene_work_runs_beside_on_two_cores_and_inline_on_one(detector):
 
 
 def test_the_calling_thread_counts_the_people_when_the_edges_take_longer(detector, monkeypatch):
-    import posture.assessment
+    import posture.scene
 
-    find = posture.assessment.find_straight_edges
+    find = posture.scene.find_straight_edges
 
     def slow_edges(rgb):
         time.sleep(0.3)
         return find(rgb)
 
-    monkeypatch.setattr(posture.assessment, "find_straight_edges", slow_edges)
+    monkeypatch.setattr(posture.scene, "find_straight_edges", slow_edges)
     counting = CountingDetector(detector)
     photo = sample("leo_test.jpeg")
     result = analyze(front=photo, options=AnalysisOptions(passes=1), detector=counting)
@@ -140,7 +140,7 @@ def test_the_calling_thread_counts_the_people_when_the_edges_take_longer(detecto
 
 
 def test_scene_work_runs_once_and_hands_an_error_to_every_caller():
-    from posture.assessment import _Once
+    from posture.scene import _Once
 
     calls = []
 
