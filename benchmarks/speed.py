@@ -1,9 +1,11 @@
 """Time per photo, stage by stage, next to bare MediaPipe inference.
 
-For a 12 MP phone photo, a 780x1040 photo and a tiny 152x317 one. Two yardsticks:
+For a 12 MP phone photo, a 780x1040 photo and a tiny 152x317 one. Three yardsticks:
 
 - bare inference: `mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
   .process(rgb)` on the working image `load_photo` decoded, nothing else;
+- the same on the photo's full-resolution pixels, already decoded (MediaPipe scales them down
+  itself);
 - bare script: what a script using MediaPipe directly does with the same file:
   `cv2.imread`, BGR to RGB, `process` on the full-resolution pixels.
 
@@ -118,8 +120,10 @@ def per_photo(name: str, path: Path, detector, bare, repeat: int) -> None:
     def end_to_end():
         analyze(front=path, options=one, detector=detector)
 
+    full_res = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
     yardsticks = {
         "bare inference (working pixels)": median_ms(lambda: bare.process(rgb), repeat),
+        "bare inference (full-res pixels)": median_ms(lambda: bare.process(full_res), repeat),
         "bare script (imread + process, full res)": median_ms(bare_script, repeat),
     }
     calling_thread = {
