@@ -296,6 +296,46 @@ def test_reanalysing_a_stored_visit_reads_the_stored_photos(store, first):
     assert {r["unit"] for r in record.rows if r["metric"] == "plumb_ear"} == {"cm"}
 
 
+def test_reanalysing_carries_over_the_clinicians_edits(store, first):
+    from posture.camera import roll_from_points
+    from posture.landmarks.vocabulary import Landmark
+
+    ear = first.assessment.front.landmarks.xy[Landmark.LEFT_EAR] + (4.0, -3.0)
+    edited = (first.assessment.with_landmark_moved("front", Landmark.LEFT_EAR, *ear)
+              .with_camera_roll("side", roll_from_points((210.0, 80.0), (190.0, 900.0))))
+    visit_id = save(store, dataclasses.replace(first, assessment=edited))
+    reanalyse_visit(store, visit_id)
+
+    old, new = (load_analysis_json(store, visit_id, a.analysis_id)
+                for a in list_analyses(store, visit_id))
+
+    def manual(result, slot):
+        return {lm["name"]: (lm["x"], lm["y"]) for lm in result["photos"][slot]["landmarks"]
+                if lm["manual"]}
+
+    assert manual(new, 0) == manual(old, 0) == {"left_ear": tuple(round(v, 2) for v in ear)}
+    assert manual(new, 1) == {}
+    assert new["photos"][1]["camera_roll"] == old["photos"][1]["camera_roll"]
+    assert new["photos"][1]["camera_roll"]["method"] == "manual"
+    # Same photos, same version: the edited numbers come back exactly, still marked.
+    def strip(rows):
+        return [{k: v for k, v in r.items() if k != "analysed_at"} for r in rows]
+
+    assert strip(new["metrics"]) == strip(old["metrics"])
+    head = next(r for r in new["metrics"] if r["metric"] == "head_tilt")
+    assert head["manual"] is True
+
+
+def test_a_marked_vertical_stored_without_its_points_keeps_its_angle(store, first):
+    from posture.store.repository import _with_manual_edits
+
+    stored = {"photos": [{"slot": "side", "landmarks": [], "camera_roll": {
+        "degrees": 1.5, "method": "manual", "reason": "marked", "points": None}}]}
+    carried = _with_manual_edits(first.assessment, stored)
+    assert carried.side.roll.degrees == 1.5 and carried.side.roll_applied == 1.5
+    assert carried.side.roll.method == "manual" and carried.side.roll.points is None
+
+
 # --- deleting -----------------------------------------------------------------------------------
 
 

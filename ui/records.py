@@ -256,7 +256,8 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
     from posture import __version__
 
     if again_col.button(f"Analyse again with posture {__version__}", key="reanalyse",
-                        help="Adds a new analysis of the stored photos; the old numbers stay."):
+                        help="Adds a new analysis of the stored photos; the old numbers stay. "
+                             "Hand-placed landmarks and a marked vertical are carried over."):
         with st.spinner("Analysing the stored photos…"):
             try:
                 reanalyse_visit(store, visit.visit_id)

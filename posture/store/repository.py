@@ -261,8 +261,9 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
     as a new analysis (the visit's earlier analyses stay). Returns the new analysis's id.
 
     options: `AnalysisOptions`; by default those of the visit's latest analysis (passes, height,
-    camera-level correction), for the patient's ID. If the analysis fails, its error is raised
-    and nothing is written.
+    camera-level correction), for the patient's ID. The latest analysis's hand-placed landmarks
+    and marked true vertical are carried over. If the analysis fails, its error is raised and
+    nothing is written.
     """
     from dataclasses import replace
 
@@ -274,10 +275,45 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
         photos = {p.slot: (p.filename or None, p.data) for p in visit.photos}
         if options is None:
             options = _stored_options(visit)
+        latest = json.loads(visit.analyses[-1].result_json) if visit.analyses else {}
     options = replace(options or AnalysisOptions(), subject=subject)
     front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
     assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
-    return add_analysis(store, visit_id, assessment)
+    return add_analysis(store, visit_id, _with_manual_edits(assessment, latest))
+
+
+def _with_manual_edits(assessment, stored: dict):
+    """The clinician's edits in a stored analysis (hand-placed landmarks, a marked true
+    vertical), applied to a new analysis of the same photos: same photo pixels, so the same
+    coordinates. A photo the new analysis lacks, or a landmark name this version does not
+    know, is skipped."""
+    from posture.landmarks.vocabulary import Landmark
+
+    slots = {p.slot for p in assessment.photos}
+    for photo in stored.get("photos", []):
+        slot = photo.get("slot")
+        if slot not in slots:
+            continue
+        for lm in photo.get("landmarks", []):
+            name = str(lm.get("name", "")).upper()
+            if lm.get("manual") and name in Landmark.__members__:
+                assessment = assessment.with_landmark_moved(slot, Landmark[name],
+                                                            lm["x"], lm["y"])
+        roll = photo.get("camera_roll") or {}
+        if roll.get("method") == "manual" and roll.get("degrees") is not None:
+            assessment = assessment.with_camera_roll(slot, _manual_roll(roll))
+    return assessment
+
+
+def _manual_roll(stored: dict):
+    """A marked true vertical from its stored form (analyses saved before its points were
+    stored keep their angle, with nothing to draw)."""
+    from posture.camera import RollEstimate, roll_from_points
+
+    if stored.get("points"):
+        return roll_from_points(*stored["points"])
+    return RollEstimate(degrees=stored["degrees"], confidence=1.0, n_lines=1, method="manual",
+                        reason=stored.get("reason") or "marked by the clinician on a true vertical")
 
 
 def _stored_options(visit: Visit):
