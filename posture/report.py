@@ -5,8 +5,9 @@ Clinic-neutral (no logo, no clinic name), A4, made with fpdf2 from a `VisitRecor
 ad hoc); nothing is recomputed. Photos in the PDF are the annotated images re-encoded as JPEG
 from pixels, so they carry no EXIF or GPS; no patient data goes into the PDF's metadata.
 
-Text: DejaVu Sans (Debian `fonts-dejavu-core`) when installed covers Latin, Greek, Cyrillic and
-more; characters it lacks (CJK, say) print as "?". Without it, the core Helvetica font is used
+Text: DejaVu Sans (Debian `fonts-dejavu-core`) when installed covers Latin, Greek, Cyrillic,
+Arabic and more, shaped by HarfBuzz (joined Arabic, right-to-left runs); characters it lacks
+(CJK, say) print as "?". Without it, the core Helvetica font is used
 and text is reduced to Latin-1 (accents dropped where needed). Either way no name can crash it.
 """
 
@@ -111,6 +112,9 @@ class _Report(FPDF):
             self.add_font("DejaVu", "", str(fonts[0]))
             self.add_font("DejaVu", "B", str(fonts[1]))
             self.base_font = "DejaVu"
+            # HarfBuzz shaping: Arabic letters joined and right-to-left runs in order (without
+            # it fpdf2 prints them unjoined, left to right), ligatures, combining marks.
+            self.set_text_shaping(True)
         else:
             self.base_font = "Helvetica"
         self.set_text_color(*INK)

@@ -126,3 +126,7 @@ def test_any_patient_name_makes_a_readable_pdf(name, font, monkeypatch, tmp_path
         assert ("Łukasz" if font == "dejavu" else "Lukasz") in text
     if name.startswith("Дмитрий") and font == "dejavu":
         assert "Дмитрий" in text
+    if name.startswith("محمد") and font == "dejavu":
+        # Shaped right to left, it reads back in logical order; printed letter by letter left
+        # to right (no shaping), pdftotext gives it reversed: "هللا دبع دمحم".
+        assert "محمد عبد الله" in text
