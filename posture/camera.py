@@ -44,7 +44,13 @@ Method of ``estimate_roll``:
    length; when the edges the fit leaves out support another roll at least half as well (some
    structures are not plumb and which cannot be told). ``confidence`` is the probability,
    under the fit's own error model, that the roll is within 0.5 deg, divided by 1 + the
-   rival's relative support; below 0.5 the result is unknown too.
+   rival's relative support; below 0.5 the result is unknown too. Last, each agreeing
+   structure is left out in turn and the fit redone from scratch (vote, Gauss-Newton) on the
+   rest: unknown when without some structure the rest cannot be fitted (2 structures or less)
+   or its roll lands more than the agreement angle (1 deg) away. The error model takes every
+   structure for plumb to a few tenths of a degree, so it cannot see an answer that rests on
+   one structure being plumb: a bag's edge or a leaning door that happens to agree with two or
+   three others, or the one edge on its side of the photo that separates roll from pitch.
 
 Validity: needs true verticals (door frames, wall corners, a posture grid) or, failing those,
 several horizontals facing the camera. Wrong when the dominant straight edges are not plumb (a
@@ -53,9 +59,10 @@ on a wall not square to the camera (they lean with the yaw); with strong lens di
 (wide angle); and when the photo was cropped far off its centre: the roll is measured about
 the crop's centre, and with pitch p the error is about the offset times tan p over the focal
 length. The confidence is model-based, not calibrated against ground truth. About 20-40 ms per
-photo (80 ms with a dense grid), nearly all of it in steps 1-2, which do not need the person's
+photo (100 ms with a dense grid), most of it in steps 1-2, which do not need the person's
 box: ``find_straight_edges`` can run on another thread while the pose model looks for the
-person, then ``roll_from_edges`` takes a few ms. Rotation consistency on the sample photos:
+person, then ``roll_from_edges`` takes a few ms (about 25 with a dense grid, most of it
+leaving out each of its many structures in turn). Rotation consistency on the sample photos:
 ``benchmarks/camera_roll.py``.
 """
 
@@ -126,6 +133,10 @@ _MIN_AGREEING_LENGTH_FRACTION = 0.5
 # angle away) at least this well relative to the fit: some structures are not plumb and which
 # cannot be told. Below it, confidence is scaled by 1 / (1 + ratio).
 _MAX_RIVAL_RATIO = 0.5
+# Leaving one structure out (step 4): the segments sharing over this much of a segment's
+# reading (the kernel above, within about 1.2 widths) are its structure and go with it, as
+# belonging more to it than not.
+_SAME_STRUCTURE = 0.5
 # Floor on a structure's angular noise: door frames and wall corners are plumb to about
 # 0.1-0.3 deg and lenses distort a little, so a few structures that happen to agree closely
 # must not claim hundredths of a degree.
@@ -269,7 +280,9 @@ def roll_from_edges(
     across = np.where(
         vertical, mid[:, 0] - mid[:, 1] * np.tan(angle), mid[:, 1] + mid[:, 0] * np.tan(angle)
     )
-    fit = _fit(angle, mid, vertical, length, across, _STRUCTURE_WIDTH_FRACTION / _FOCAL_FRACTION)
+    structures = _structures(across, vertical, length, _STRUCTURE_WIDTH_FRACTION / _FOCAL_FRACTION)
+    _, kind, share = structures
+    fit = _fit(angle, mid, vertical, share, kind)
 
     n_agree = int(fit.agree.sum())
     n_vertical = int((fit.agree & vertical).sum())
@@ -295,6 +308,24 @@ def roll_from_edges(
         return _unknown(
             n_agree,
             f"straight edges disagree (standard error {se:.1f} deg); camera level unknown",
+        )
+    # Leave one structure out (module docstring, step 4; last, as it costs a vote per structure).
+    # General, not tuned to any photo: it asks of the answer what the fit already asks of its
+    # inputs, with the same thresholds. Without any one structure, the same fit of the rest must
+    # still be possible (more than 2 structures, as the fit itself needs) and land within the
+    # agreement angle of the answer (as a segment must to count as agreeing). Otherwise the level
+    # rests on that one structure being plumb, which nothing else in the photo checks; the
+    # standard error cannot show this, as its error model takes every structure for plumb to
+    # within a few tenths of a degree.
+    shift = math.degrees(_leave_one_out(angle, mid, vertical, length, structures, fit))
+    if not shift <= _AGREE_DEG:
+        moves = (
+            "without it the rest cannot fix the level"
+            if math.isinf(shift)
+            else f"leaving it out moves the level {shift:.1f} deg"
+        )
+        return _unknown(
+            n_agree, f"the level rests on one straight structure ({moves}); camera level unknown"
         )
     return RollEstimate(
         degrees=math.degrees(fit.roll),
@@ -353,6 +384,7 @@ class _Fit:
     roll_se: float  # rad
     rival_ratio: float  # best vote of the segments the fit leaves out, over the fit's
     rival_roll: float  # rad
+    grid: np.ndarray  # the vote (``_vote_grid``) of all segments
 
 
 def _check_photo(rgb: np.ndarray) -> None:
@@ -597,65 +629,48 @@ def _predicted(roll, tan_pitch, mid: np.ndarray, vertical: np.ndarray) -> np.nda
     return np.where(vertical, np.arctan2(along, across), np.broadcast_to(roll, along.shape))
 
 
-def _jacobian(roll: float, tan_pitch: float, mid: np.ndarray, vertical: np.ndarray) -> np.ndarray:
-    """d(model reading) / d(roll, tan_pitch), one row per segment."""
-    along = math.sin(roll) + tan_pitch * mid[:, 0]
-    across = math.cos(roll) + tan_pitch * mid[:, 1]
+def _jacobian(roll, tan_pitch, mid: np.ndarray, vertical: np.ndarray):
+    """d(model reading) / d(roll) and d / d(tan_pitch) of each segment; broadcasts."""
+    along = np.sin(roll) + tan_pitch * mid[:, 0]
+    across = np.cos(roll) + tan_pitch * mid[:, 1]
     norm = along**2 + across**2
-    d_roll = (across * math.cos(roll) + along * math.sin(roll)) / norm
+    d_roll = (across * np.cos(roll) + along * np.sin(roll)) / norm
     d_pitch = (across * mid[:, 0] - along * mid[:, 1]) / norm
-    return np.column_stack([np.where(vertical, d_roll, 1.0), np.where(vertical, d_pitch, 0.0)])
+    return np.where(vertical, d_roll, 1.0), np.where(vertical, d_pitch, 0.0)
 
 
 def _biweight(residual: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - (residual / math.radians(_TUKEY_CUTOFF_DEG)) ** 2, 0.0, None) ** 2
 
 
-def _fit(
-    angle: np.ndarray,
-    mid: np.ndarray,
-    vertical: np.ndarray,
-    length: np.ndarray,
-    across: np.ndarray,
-    width: float,
-) -> _Fit:
-    """Fit roll and tan(pitch) to the segments' readings (module docstring, step 3).
-
-    A segment's share: its length over the length of same-kind segments near it across
-    (Gaussian of sd ``width``), halved for horizontals. Its say: share times the biweight of its
-    residual. Vote on the grid, then Gauss-Newton, each segment a reading of variance
-    sigma^2 / say, plus the pitch prior; sigma^2 is the say-weighted residual variance, floored
-    and corrected for the two fitted parameters. The roll's standard error comes from the same
-    normal equations.
-    """
+def _structures(
+    across: np.ndarray, vertical: np.ndarray, length: np.ndarray, width: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How much each segment shares each other's reading, (N, N): a Gaussian of sd ``width`` in
+    ``across`` between segments of the same kind; each segment's kind weight (1 vertical, 0.5
+    horizontal); and its share: its length over the length of same-kind segments near it,
+    times its kind weight. Shares sum to about one per separate structure (half for
+    horizontals)."""
     near = np.exp(-0.5 * ((across[:, None] - across[None, :]) / width) ** 2)
     near *= vertical[:, None] == vertical[None, :]
     kind = np.where(vertical, 1.0, _HORIZONTAL_WEIGHT)
-    share = length / (near @ length) * kind
-    score, roll, tan_pitch = _vote(angle, mid, vertical, share)
+    return near, kind, length / (near @ length) * kind
 
-    prior = np.diag([0.0, _PITCH_PRIOR_SD**-2])
-    normal = None
-    for _ in range(30):  # typically converges in a few steps
-        residual = angle - _predicted(roll, tan_pitch, mid, vertical)
-        say = share * _biweight(residual)
-        count = float((say / kind).sum())  # separate structures, horizontals counted whole
-        if count <= 2.0:  # too few to fit two parameters; reported as unknown
-            break
-        sigma2 = max(
-            math.radians(_MIN_NOISE_DEG) ** 2, float((say * residual**2).sum() / say.sum())
-        )
-        sigma2 *= count / (count - 2.0)
-        jac = _jacobian(roll, tan_pitch, mid, vertical)
-        normal = (jac * (say / sigma2)[:, None]).T @ jac + prior
-        rhs = (jac * (say / sigma2)[:, None]).T @ residual - prior @ np.array([0.0, tan_pitch])
-        step = np.linalg.solve(normal, rhs)
-        roll += float(step[0])
-        tan_pitch = float(np.clip(tan_pitch + step[1], -_MAX_TAN_PITCH, _MAX_TAN_PITCH))
-        if abs(step[0]) < 1e-7:
-            break
-    # The standard error from the last step's normal equations.
-    se = math.inf if normal is None else math.sqrt(float(np.linalg.inv(normal)[0, 0]))
+
+def _fit(
+    angle: np.ndarray, mid: np.ndarray, vertical: np.ndarray, share: np.ndarray, kind: np.ndarray
+) -> _Fit:
+    """Fit roll and tan(pitch) to the segments' readings (module docstring, step 3).
+
+    A segment's say: its share (``_structures``) times the biweight of its residual. Vote on the
+    grid, then Gauss-Newton (``_refine``).
+    """
+    grid = _vote_grid(angle, mid, vertical, share)
+    score, roll, tan_pitch = _best(grid)
+    refined = _refine(
+        angle, mid, vertical, share[None, :], kind, np.array([roll]), np.array([tan_pitch])
+    )
+    roll, tan_pitch, se, _ = (float(v[0]) for v in refined)
 
     residual = angle - _predicted(roll, tan_pitch, mid, vertical)
     say = share * _biweight(residual)
@@ -671,7 +686,110 @@ def _fit(
         roll_se=se,
         rival_ratio=rival_score / score if score > 0 else 1.0,
         rival_roll=rival_roll,
+        grid=grid,
     )
+
+
+def _refine(
+    angle: np.ndarray,
+    mid: np.ndarray,
+    vertical: np.ndarray,
+    share: np.ndarray,
+    kind: np.ndarray,
+    roll: np.ndarray,
+    tan_pitch: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gauss-Newton from (roll, tan_pitch), for B fits at once: ``share`` is (B, N), each fit's
+    segment shares; ``roll`` and ``tan_pitch`` are (B,).
+
+    Each segment is a reading of variance sigma^2 / say, plus the pitch prior; sigma^2 is the
+    say-weighted residual variance, floored and corrected for the two fitted parameters. A fit
+    stops where its say, counted in structures (say / kind summed: horizontals whole), is 2 or
+    less: too little to fit two parameters. Returns, each (B,): roll (rad), tan_pitch, the
+    roll's standard error (rad) from the last step's normal equations (inf if no step was
+    possible), and the structures counted so at the returned roll and pitch.
+    """
+    roll, tan_pitch = roll.astype(float), tan_pitch.astype(float)
+    se = np.full(len(roll), math.inf)
+    active = np.ones(len(roll), dtype=bool)
+    prior = _PITCH_PRIOR_SD**-2
+    floor = math.radians(_MIN_NOISE_DEG) ** 2
+    for _ in range(30):  # typically converges in a few steps
+        rows = np.flatnonzero(active)
+        residual = angle - _predicted(roll[rows, None], tan_pitch[rows, None], mid, vertical)
+        say = share[rows] * _biweight(residual)
+        count = (say / kind).sum(1)
+        fits = count > 2.0
+        active[rows[~fits]] = False
+        rows, residual, say, count = rows[fits], residual[fits], say[fits], count[fits]
+        if len(rows) == 0:
+            break
+        sigma2 = np.maximum(floor, (say * residual**2).sum(1) / say.sum(1))
+        sigma2 *= count / (count - 2.0)
+        weight = say / sigma2[:, None]
+        d_roll, d_pitch = _jacobian(roll[rows, None], tan_pitch[rows, None], mid, vertical)
+        # The normal equations [[a, b], [b, c]] step = [g, h], 2 x 2, solved directly.
+        a = (weight * d_roll**2).sum(1)
+        b = (weight * d_roll * d_pitch).sum(1)
+        c = (weight * d_pitch**2).sum(1) + prior
+        g = (weight * d_roll * residual).sum(1)
+        h = (weight * d_pitch * residual).sum(1) - prior * tan_pitch[rows]
+        det = a * c - b * b
+        step = (c * g - b * h) / det
+        se[rows] = np.sqrt(c / det)
+        roll[rows] += step
+        tan_pitch[rows] = np.clip(
+            tan_pitch[rows] + (a * h - b * g) / det, -_MAX_TAN_PITCH, _MAX_TAN_PITCH
+        )
+        active[rows[np.abs(step) < 1e-7]] = False
+    residual = angle - _predicted(roll[:, None], tan_pitch[:, None], mid, vertical)
+    count = (share * _biweight(residual) / kind).sum(1)
+    return roll, tan_pitch, se, count
+
+
+def _leave_one_out(
+    angle: np.ndarray,
+    mid: np.ndarray,
+    vertical: np.ndarray,
+    length: np.ndarray,
+    structures: tuple[np.ndarray, np.ndarray, np.ndarray],
+    fit: _Fit,
+) -> float:
+    """The fit redone from scratch (vote, then Gauss-Newton) with each agreeing structure left
+    out in turn: how far (rad) the roll moves at most; inf when without some structure too
+    little is left to fit roll and pitch (module docstring, step 4).
+
+    Structures are read off ``near``, the kernel that counts support. The structure of an
+    agreeing segment i: the same-kind segments sharing over half of i's reading
+    (``_SAME_STRUCTURE``; the edges of one door jamb and its moulding) go entirely; segments
+    further across lose the part of their share they have in common with i (near), as the
+    support count would. Seeds are taken longest first, skipping segments in a taken seed's
+    structure. From scratch, not refined from the fit: where the rest cannot tell roll from
+    pitch (all of it on one side of the photo), it fits any roll on a ridge of (roll, pitch)
+    equally well, and a refinement starting on that ridge would not move.
+    """
+    near, kind, share = structures
+    seeds: list[int] = []
+    for i in np.flatnonzero(fit.agree)[np.argsort(-length[fit.agree], kind="stable")]:
+        if not seeds or near[i, seeds].max() <= _SAME_STRUCTURE:
+            seeds.append(int(i))
+    if not seeds:
+        return math.inf
+    gone = np.where(near[seeds] > _SAME_STRUCTURE, share, share * near[seeds])
+    kept = share - gone
+    # Each vote without a structure: the full vote less that of what goes. Segments sharing
+    # under 0.1 % of the seed's reading are left in the vote (speed; they move the starting
+    # point negligibly) and taken out by the refinement.
+    start = []
+    for i, out in zip(seeds, gone):
+        part = near[i] > 1e-3
+        grid = _vote_grid(angle[part], mid[part], vertical[part], out[part])
+        start.append(_best(fit.grid - grid)[1:])
+    start = np.array(start)
+    rolls, _, se, count = _refine(angle, mid, vertical, kept, kind, start[:, 0], start[:, 1])
+    if not (np.isfinite(se).all() and (count > 2.0).all()):
+        return math.inf
+    return float(np.abs(rolls - fit.roll).max())
 
 
 # The vote's grid: rolls every 0.1 deg; pitch step 0.01, 0.4 deg of lean at the photo's edge (0.7
@@ -689,14 +807,32 @@ _VOTE_CHUNK = 32_768
 def _vote(
     angle: np.ndarray, mid: np.ndarray, vertical: np.ndarray, share: np.ndarray
 ) -> tuple[float, float, float]:
-    """Best (score, roll, tan_pitch) on the grid: sum of shares times biweights, times prior.
+    """Best (score, roll, tan_pitch) on the grid: sum of shares times biweights, times prior."""
+    return _best(_vote_grid(angle, mid, vertical, share))
 
-    Ties go to the lower pitch, then the lower roll. Horizontals read the roll whatever the
-    pitch, so their sum is taken once per roll. A vertical is evaluated only on the rolls where
-    its biweight can be nonzero: at tan_pitch t its model reading (``_predicted``) equals its
-    angle a at the roll r* = a + asin(t (my sin a - mx cos a)), and turns by at least
-    1 / (1 + k) deg per deg of roll, k = |t m| < 1, so the residual reaches the cut-off by
-    |roll - r*| = cut-off (1 + k). Every other grid point adds an exact zero.
+
+def _best(grid: np.ndarray) -> tuple[float, float, float]:
+    """Best (score, roll, tan_pitch) of a ``_vote_grid`` times the pitch prior. Ties go to the
+    lower pitch, then the lower roll; (0, 0, 0) when nothing scores."""
+    score = grid * _PITCH_PRIOR[:, None]
+    best = int(score.argmax())
+    if not score.flat[best] > 0.0:
+        return (0.0, 0.0, 0.0)
+    pitch, roll = divmod(best, len(_ROLLS))
+    return float(score.flat[best]), float(_ROLLS[roll]), float(_PITCHES[pitch])
+
+
+def _vote_grid(
+    angle: np.ndarray, mid: np.ndarray, vertical: np.ndarray, share: np.ndarray
+) -> np.ndarray:
+    """The vote on the (pitch, roll) grid, without the prior: sum of shares times biweights.
+
+    Horizontals read the roll whatever the pitch, so their sum is taken once per roll. A
+    vertical is evaluated only on the rolls where its biweight can be nonzero: at tan_pitch t
+    its model reading (``_predicted``) equals its angle a at the roll
+    r* = a + asin(t (my sin a - mx cos a)), and turns by at least 1 / (1 + k) deg per deg of
+    roll, k = |t m| < 1, so the residual reaches the cut-off by |roll - r*| = cut-off (1 + k).
+    Every other grid point adds an exact zero.
     """
     score = np.zeros((len(_PITCHES), len(_ROLLS)))
     horizontal = ~vertical
@@ -726,12 +862,7 @@ def _vote(
             score[q] += np.bincount(
                 cell.ravel(), say.ravel(), minlength=len(index) * len(_ROLLS)
             ).reshape(len(index), len(_ROLLS))
-    score *= _PITCH_PRIOR[:, None]
-    best = int(score.argmax())
-    if not score.flat[best] > 0.0:
-        return (0.0, 0.0, 0.0)
-    pitch, roll = divmod(best, len(_ROLLS))
-    return float(score.flat[best]), float(_ROLLS[roll]), float(_PITCHES[pitch])
+    return score
 
 
 def _unknown(n_lines: int, why: str) -> RollEstimate:

@@ -169,6 +169,71 @@ def test_exclude_box_ignores_the_person():
     assert est.degrees == pytest.approx(0.0, abs=SYNTHETIC_TOLERANCE)
 
 
+# Clutter: two short plumb strokes that happen to agree with the room, and four far off plumb
+# (x, y, deg from vertical; 130 px long).
+CLUTTER = [
+    (450, 300, 0.0),
+    (700, 800, 0.0),
+    (300, 900, -6.0),
+    (560, 600, 9.0),
+    (800, 300, -8.0),
+    (420, 1000, 12.0),
+]
+
+
+def _bars_and_clutter(bars: list[int]) -> np.ndarray:
+    """A level wall: long plumb bars (door jambs) at the given x, and CLUTTER."""
+    w, h = 900, 1200
+    img = np.full((h, w, 3), 165.0)
+    for x in bars:
+        cv2.rectangle(img, (x, 100), (x + 24, 1100), (60, 50, 40), -1)
+    for cx, cy, deg in CLUTTER:
+        dx, dy = 65 * math.sin(math.radians(deg)), 65 * math.cos(math.radians(deg))
+        _line(img, (cx - dx, cy - dy), (cx + dx, cy + dy), (40, 40, 40), 3)
+    return _noisy(img, seed=5)
+
+
+@pytest.mark.parametrize("t", [-4.0, -1.0, 0.0, 2.0])
+def test_one_long_structure_plus_clutter_is_unknown(t):
+    """One jamb and two short strokes agree: three structures, enough for the support count,
+    but without the jamb two strokes cannot fix roll and pitch. The level rests on the one
+    jamb being plumb, which nothing checks."""
+    est = estimate_roll(rotate_crop(_bars_and_clutter([150]), t))
+    assert est.method == "unknown" and est.degrees is None
+    assert "rests on one straight structure" in est.reason
+
+
+@pytest.mark.parametrize("t", [-4.0, -1.0, 0.0, 2.0])
+def test_several_structures_with_the_same_clutter_give_the_roll(t):
+    est = estimate_roll(rotate_crop(_bars_and_clutter([150, 330, 560, 760]), t))
+    assert est.method == "lines", est.reason
+    assert est.degrees == pytest.approx(t, abs=SYNTHETIC_TOLERANCE)
+    assert est.confidence >= 0.5
+
+
+@pytest.mark.parametrize("roll", [-3.0, 2.0])
+@pytest.mark.parametrize(
+    "xs, known",
+    [((0.8, 0.95, 1.1, 1.25), False), ((0.6, 0.8, 1.0, 1.2), True)],
+    ids=["close-together", "spread"],
+)
+def test_lone_vertical_that_separates_roll_from_pitch(roll, xs, known):
+    """A camera pitched 20 deg: four door jambs on the right, one on the left. Close together,
+    the right-hand ones cannot tell roll from pitch without the left one: the level rests on
+    it (were it 1.5 deg off plumb, the roll would be off by about 0.8 deg, unseen). Spread
+    wider, they pin the pitch themselves."""
+    size, f = (900, 1200), 1000.0
+    img = np.full((size[1], size[0], 3), 170.0)
+    for x in (*xs, -1.0):
+        a, b = _project([[x, -1.0, 3.0], [x, 1.4, 3.0]], f=f, pitch=20.0, roll=roll, size=size)
+        _line(img, a, b, (50, 50, 50), 5)
+    est = estimate_roll(_noisy(img, seed=1, sd=6.0))
+    if known:
+        assert est.degrees == pytest.approx(roll, abs=SYNTHETIC_TOLERANCE)
+    else:
+        assert est.method == "unknown" and "rests on one straight structure" in est.reason
+
+
 def test_gray_input_equals_rgb_input():
     rgb = rotate_crop(_doorway(), 2.0)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
