@@ -12,10 +12,10 @@ For a 12 MP phone photo, a 780x1040 photo and a tiny 152x317 one. Three yardstic
 The stages of `analyze` at passes=1. On the calling thread: decode (`load_photo`), the base
 pass with the segmentation graph (what detect_landmarks runs), the resolution floor (the
 sharpness measure inside detect_landmarks), then view, findings, extent and metrics. Beside it,
-on a second thread: the person count (the person detector alone) and the photo's straight edges
-(LSD); after the pass, the camera roll from those edges (box-dependent part). Then:
+on a second thread: the photo's straight edges (LSD); after the pass, the camera roll from
+those edges (box-dependent part). Then:
 
-- end to end: `analyze(path)` at passes=1, decode included, and its ratio to both yardsticks;
+- end to end: `analyze(path)` at passes=1, decode included, and its ratio to the yardsticks;
   its CPU time shows how much ran in parallel;
 - at the default passes: one photo, and a front+side pair; the passes of one photo with a
   1-graph detector vs a 2-graph detector (the passes run on a thread pool sized by
@@ -136,7 +136,6 @@ def per_photo(name: str, path: Path, detector, bare, repeat: int) -> None:
         "view, findings, extent, metrics": median_ms(rest, repeat),
     }
     beside = {
-        "person count (detector alone)": median_ms(lambda: detector.count_people(rgb), repeat),
         "straight edges (LSD)": median_ms(lambda: find_straight_edges(rgb), repeat),
         "camera roll from the edges": median_ms(
             lambda: roll_from_edges(edges, exclude_box=det.crop_box), repeat),

@@ -240,7 +240,7 @@ class _Detected:
 def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
             name: str | None, started: list[SceneWork]) -> _Detected:
     photo = source if isinstance(source, Photo) else load_photo(source, name=name)
-    scene = SceneWork(photo.rgb, detector, options.check_second_person)
+    scene = SceneWork(photo.rgb, detector)
     started.append(scene)
     try:
         detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
@@ -263,7 +263,7 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
         findings.append(Finding("wrong_view", f"It looks like a {view.view} view: "
                                 f"upload a {slot} photo ({view.reason})."))
     if options.check_second_person and another_person(
-            photo.rgb, lm.xy / photo.scale, detector, scene.people_seen()):
+            photo.rgb, lm.xy / photo.scale, detector, detection.people_seen):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
                                 "photograph the patient alone; landmarks may mix two bodies."))
     extent = body_extent(lm, detection.mask, photo.scale)

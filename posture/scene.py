@@ -1,9 +1,8 @@
 """The work on a photo that needs no landmarks, run beside the pose model.
 
 The pose model takes one core for its whole pass. Meanwhile a second core finds the photo's
-straight edges (`posture.camera`: the camera level) and counts the people in it (the
-detector's person finder: the second-person check), so this work adds little to the time of an
-analysis (benchmarks/speed.py).
+straight edges (`posture.camera`: the camera level, the costliest step after the model), so
+that work adds little to the time of an analysis (benchmarks/speed.py).
 """
 
 from __future__ import annotations
@@ -83,31 +82,21 @@ class _Once:
 
 class SceneWork:
     """What is learnt from a photo without its landmarks, started before them: its straight
-    edges (camera level) and how many people the person detector sees (second-person check).
+    edges (`posture.camera.find_straight_edges`), for the camera level.
 
-    With a detector for more than one core, a thread beside the pose model finds the edges,
-    then counts the people, unless the calling thread, done with the landmarks first, has
-    taken the count over (line detection on a busy room can outlast the pose model). With one
-    core (a batch worker process), both run on the calling thread when asked for.
+    With a detector for more than one core, a thread beside the pose model finds them; if every
+    such thread is busy (other analyses) when the edges are wanted, the calling thread finds
+    them itself rather than wait. With one core (a batch worker process), they are found on the
+    calling thread when asked for.
     """
 
-    def __init__(self, rgb: np.ndarray, detector: PoseDetector, count_people: bool) -> None:
+    def __init__(self, rgb: np.ndarray, detector: PoseDetector) -> None:
         self._edges = _Once(functools.partial(find_straight_edges, rgb))
-        self._count = _Once(functools.partial(detector.count_people, rgb)) if count_people else None
-        self._beside = (_beside_pool().submit(self._run_beside)
+        self._beside = (_beside_pool().submit(self._edges.run)
                         if detector.parallelism > 1 else None)
-
-    def _run_beside(self) -> None:
-        self._edges.run()
-        if self._count is not None:
-            self._count.run()
 
     def edges(self) -> StraightEdges:
         return self._edges.result()
-
-    def people_seen(self) -> int | None:
-        """None when the second-person check is off."""
-        return None if self._count is None else self._count.result()
 
     def cancel(self) -> None:
         """Drop the work beside if it has not started (the analysis failed)."""

@@ -324,7 +324,7 @@ def test_threads_get_the_same_results_as_sequential_and_never_share_a_graph():
 
     assert "the same graph ran on two threads at once" not in detector.log
     assert len({x for x in detector.log if isinstance(x, int)}) > 1  # threads did share work
-    # Three kinds of graph (pose, pose with mask, person counter), each pool capped.
+    # Two kinds of graph (pose, pose with mask), each pool capped.
     assert all(n <= detector.parallelism for n in detector._created.values())
 
 

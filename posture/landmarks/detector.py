@@ -21,12 +21,16 @@ class RawPose:
         z: (33,) relative depth, pixels of x's scale.
         visibility: (33,) likelihood in 0..1 that each landmark is visible.
         mask: (H, W) float32 person-segmentation probability, when it was asked for.
+        people: how many people the detector's person-finding stage saw (the landmarks follow
+            one of them); None if the detector cannot tell. Above 1 it is only a hint, to be
+            confirmed (`posture.landmarks.quality.another_person`).
     """
 
     xy: np.ndarray
     z: np.ndarray
     visibility: np.ndarray
     mask: np.ndarray | None = None
+    people: int | None = None
 
 
 class PoseDetector(Protocol):
@@ -37,12 +41,4 @@ class PoseDetector(Protocol):
 
     def detect(self, rgb: np.ndarray, *, with_mask: bool = False) -> RawPose | None:
         """Landmarks of the most prominent person in an RGB uint8 image, or None."""
-        ...
-
-    def count_people(self, rgb: np.ndarray) -> int:
-        """How many people the detector's person-finding stage sees in an RGB uint8 image.
-
-        Cheaper than `detect` and independent of it, so it can run beside it; a count above 1
-        is only a hint, to be confirmed (`posture.landmarks.quality.another_person`).
-        """
         ...

@@ -6,9 +6,10 @@ safe to call from two threads at once, but its inference releases the GIL: a sma
 instances, one per core, serves threads (Streamlit sessions, parallel passes) safely and in
 parallel.
 
-Besides the Pose solution's graph, `count_people` runs its first stage alone: the bundled
-person detector (`pose_detection.tflite`, MediaPipe's `PoseDetectionCpu` subgraph), which
-reports every person it sees where the Pose graph keeps only the most prominent one.
+The graph is the Pose solution's own (`pose_landmark_cpu.binarypb`, built with the side inputs
+and thresholds `mp.solutions.pose.Pose` gives it in static-image mode) with one more output:
+the detections of its first stage, the person detector, which sees every person where the
+landmarks follow only the first. Same landmarks and mask, bit for bit; the count comes free.
 """
 
 from __future__ import annotations
@@ -22,23 +23,36 @@ import numpy as np
 
 from posture.landmarks.detector import RawPose
 
-# The person detector's score threshold: the Pose solution's default min_detection_confidence.
+# The person detector's score threshold and the landmark model's presence threshold: the Pose
+# solution's defaults (min_detection_confidence, min_tracking_confidence).
 MIN_DETECTION_SCORE = 0.5
+MIN_PRESENCE_SCORE = 0.5
 
-# The Pose solution's first stage on its own; the node name addresses its score threshold.
-_PEOPLE_GRAPH = """
-input_stream: "image"
-output_stream: "detections"
-node {
-  name: "people"
-  calculator: "PoseDetectionCpu"
-  input_stream: "IMAGE:image"
-  output_stream: "DETECTIONS:detections"
-}
-"""
 
-# Graph kinds, each with its own pool.
-_POSE, _POSE_WITH_MASK, _PEOPLE = "pose", "pose with mask", "people"
+def _pose_graph(with_mask: bool):
+    import mediapipe as mp  # imported on first use: importing posture loads no model
+    from mediapipe.framework import calculator_pb2
+    from mediapipe.python.solution_base import SolutionBase
+
+    path = os.path.join(os.path.dirname(mp.__file__), "modules", "pose_landmark",
+                        "pose_landmark_cpu.binarypb")
+    config = calculator_pb2.CalculatorGraphConfig()
+    with open(path, "rb") as f:
+        config.ParseFromString(f.read())
+    config.output_stream.append("DETECTIONS:pose_detections")  # every person detected
+    return SolutionBase(
+        graph_config=config,
+        side_inputs={"model_complexity": 1, "enable_segmentation": with_mask,
+                     "smooth_landmarks": False, "smooth_segmentation": False,
+                     "use_prev_landmarks": False},
+        calculator_params={
+            "posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
+                MIN_DETECTION_SCORE,
+            "poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
+            "ThresholdingCalculator.threshold": MIN_PRESENCE_SCORE,
+        },
+        outputs=["pose_landmarks", "segmentation_mask", "pose_detections"],
+    )
 
 
 class MediaPipePoseDetector:
@@ -46,57 +60,32 @@ class MediaPipePoseDetector:
 
     def __init__(self, parallelism: int | None = None) -> None:
         self.parallelism = max(1, parallelism or min(os.cpu_count() or 1, 4))
-        self._pools: dict[str, queue.LifoQueue] = {}
-        self._created: dict[str, int] = {}
+        self._pools: dict[bool, queue.LifoQueue] = {}
+        self._created: dict[bool, int] = {False: 0, True: 0}
         self._lock = threading.Lock()
 
-    def _new_graph(self, kind: str):
-        import mediapipe as mp  # imported on first use: importing posture loads no model
-
-        if kind == _PEOPLE:
-            from google.protobuf import text_format
-            from mediapipe.framework import calculator_pb2
-            from mediapipe.python.solution_base import SolutionBase
-
-            config = text_format.Parse(_PEOPLE_GRAPH, calculator_pb2.CalculatorGraphConfig())
-            return SolutionBase(
-                graph_config=config,
-                calculator_params={
-                    "people__TensorsToDetectionsCalculator.min_score_thresh": MIN_DETECTION_SCORE
-                },
-                outputs=["detections"],
-            )
-        return mp.solutions.pose.Pose(
-            static_image_mode=True,
-            model_complexity=1,
-            enable_segmentation=kind == _POSE_WITH_MASK,
-            min_detection_confidence=MIN_DETECTION_SCORE,
-        )
+    def _new_graph(self, with_mask: bool):
+        return _pose_graph(with_mask)
 
     @contextmanager
-    def _graph(self, kind: str):
+    def _graph(self, with_mask: bool):
         with self._lock:
-            pool = self._pools.setdefault(kind, queue.LifoQueue())
-            if pool.empty() and self._created.get(kind, 0) < self.parallelism:
-                self._created[kind] = self._created.get(kind, 0) + 1
+            pool = self._pools.setdefault(with_mask, queue.LifoQueue())
+            if pool.empty() and self._created[with_mask] < self.parallelism:
+                self._created[with_mask] += 1
                 pool.put(None)  # placeholder: created below, outside the lock
         graph = pool.get()
         try:
             if graph is None:
-                graph = self._new_graph(kind)
+                graph = self._new_graph(with_mask)
             yield graph
         finally:
             pool.put(graph)
 
-    def count_people(self, rgb: np.ndarray) -> int:
-        with self._graph(_PEOPLE) as graph:
-            result = graph.process({"image": np.ascontiguousarray(rgb)})
-        return len(result.detections or ())
-
     def detect(self, rgb: np.ndarray, *, with_mask: bool = False) -> RawPose | None:
         h, w = rgb.shape[:2]
-        with self._graph(_POSE_WITH_MASK if with_mask else _POSE) as graph:
-            result = graph.process(np.ascontiguousarray(rgb))
+        with self._graph(with_mask) as graph:
+            result = graph.process({"image": np.ascontiguousarray(rgb)})
         if result.pose_landmarks is None:
             return None
         raw = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark])
@@ -105,7 +94,8 @@ class MediaPipePoseDetector:
         mask = None
         if with_mask and result.segmentation_mask is not None:
             mask = np.asarray(result.segmentation_mask, dtype=np.float32)
-        return RawPose(xy=xy, z=raw[:, 2] * w, visibility=raw[:, 3], mask=mask)
+        return RawPose(xy=xy, z=raw[:, 2] * w, visibility=raw[:, 3], mask=mask,
+                       people=len(result.pose_detections or ()))
 
 
 _default: MediaPipePoseDetector | None = None

@@ -66,6 +66,7 @@ class Detection:
     landmarks: PoseLandmarks
     mask: np.ndarray | None          # person-segmentation probability at the working size
     crop_box: tuple[int, int, int, int]  # (x0, y0, x1, y1) of the person crop, working pixels
+    people_seen: int | None = None   # people the base pass's person detector saw
 
 
 def _pass_matrices(w: int, h: int, angle: float, mirror: bool):
@@ -202,7 +203,7 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
         image_size=(int(round(w * scale)), int(round(h * scale))),
         floor_px=resolution_floor(rgb[y0:y1, x0:x1], _detector_pixel(pass_xy / scale)) * scale,
     )
-    return Detection(landmarks=landmarks, mask=base.mask, crop_box=box)
+    return Detection(landmarks=landmarks, mask=base.mask, crop_box=box, people_seen=base.people)
 
 
 def _crop_passes(rgb: np.ndarray, detector: PoseDetector, box, grid) -> list:

@@ -91,11 +91,11 @@ def another_person(rgb: np.ndarray, working_xy: np.ndarray, detector: PoseDetect
     MediaPipe Pose follows one person; a second one can pull its landmarks across. Hide the
     patient (their landmark box, widened) and look again.
 
-    people_seen: `detector.count_people(rgb)`, when it was run (beside the landmark detection,
-        so it costs no time). At most one person seen: that is the patient, and the look again
-        is skipped. More: the look again confirms or not (the person detector alone also fires
-        on clutter now and then). Its one blind spot: two people so close that the detector
-        merged them into one, which the look again could have told apart.
+    people_seen: how many people the detection's person detector saw (`RawPose.people`), when
+        known. At most one: that is the patient, and the look again is skipped. More: the look
+        again confirms or not (the person detector alone also fires on clutter now and then).
+        Its one blind spot: two people so close that the detector merged them into one, which
+        the look again could have told apart.
     """
     if people_seen is not None and people_seen < 2:
         return False
