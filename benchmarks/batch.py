@@ -33,23 +33,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_images"
-PAIRS = [
-    ("usize-backend/ana_test.jpg", "usize-backend/ana_test_right.jpg"),
-    ("usize-backend/jara_test_front_3.jpg", "usize-backend/jara_test_side_3.jpg"),
-    ("usize-backend/leo_test.jpeg", "usize-backend/leo_test_left.jpg"),
-    ("posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
-]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import PAIRS, sample  # noqa: E402
 
 
-def write_manifest(folder: Path, subjects: int) -> Path:
-    path = folder / "manifest.csv"
+def write_manifest(path: Path, subjects: int) -> Path:
+    """A batch manifest of `subjects` subjects cycling through the sample front+side pairs."""
+    pairs = list(PAIRS.values())
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["subject", "front", "side"])
         for i in range(subjects):
-            front, side = PAIRS[i % len(PAIRS)]
-            w.writerow([f"s{i:04d}", SAMPLES / front, SAMPLES / side])
+            front, side = pairs[i % len(pairs)]
+            w.writerow([f"s{i:04d}", sample(front), sample(side)])
     return path
 
 
@@ -101,7 +98,7 @@ def main() -> None:
           + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        manifest = write_manifest(folder, args.subjects)
+        manifest = write_manifest(folder / "manifest.csv", args.subjects)
         for passes in args.passes:
             rates, steady = {}, {}
             for title, workers, pool in (("1 worker, in-process (CLI --workers 1)", 1, False),

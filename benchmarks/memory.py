@@ -17,7 +17,6 @@ Linux only (reads /proc).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import subprocess
 import sys
@@ -27,12 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_images"
-PAIRS = [
-    ("usize-backend/ana_test.jpg", "usize-backend/ana_test_right.jpg"),
-    ("usize-backend/jara_test_front_3.jpg", "usize-backend/jara_test_side_3.jpg"),
-    ("usize-backend/leo_test.jpeg", "usize-backend/leo_test_left.jpg"),
-    ("posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
-]
+
+from batch import write_manifest  # noqa: E402  (benchmarks/batch.py, beside this script)
 
 # Runs the CLI (or an analysis) and writes its own VmHWM, in KiB, to $PEAK_RSS_FILE at exit.
 WITH_PEAK = """
@@ -118,17 +113,6 @@ def run_with_peak(args: list[str]) -> dict:
             "tree": max(tree_peak, main_peak) / 1024, "seconds": elapsed}
 
 
-def write_manifest(folder: Path, subjects: int) -> Path:
-    path = folder / f"manifest_{subjects}.csv"
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["subject", "front", "side"])
-        for i in range(subjects):
-            front, side = PAIRS[i % len(PAIRS)]
-            w.writerow([f"s{i:04d}", SAMPLES / front, SAMPLES / side])
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--passes", type=int, default=1, help="passes for the batches")
@@ -143,7 +127,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for photos in args.sizes:
-            manifest = write_manifest(folder, photos // 2)
+            manifest = write_manifest(folder / f"manifest_{photos}.csv", photos // 2)
             for workers in (1, cores):
                 r = run_with_peak(["batch", str(folder), "--manifest", str(manifest), "--out",
                                    str(folder / "out.csv"), "--passes", str(args.passes),

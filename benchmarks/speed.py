@@ -68,24 +68,16 @@ PAIR = (SAMPLES / "usize-backend" / "ana_test.jpg",
         SAMPLES / "usize-backend" / "ana_test_right.jpg")
 
 
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up: graphs created, caches filled
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
-
-
-def median_cpu_ms(fn, repeat: int) -> float:
-    """CPU time of this process (all threads) per call: above wall time = work in parallel."""
+def median_ms(fn, repeat: int, clock=time.perf_counter) -> float:
+    """Median time per call after a warm-up (graphs created, caches filled). With
+    clock=time.process_time: this process's CPU time, all threads (above wall time = work in
+    parallel)."""
     fn()
     times = []
     for _ in range(repeat):
-        t0 = time.process_time()
+        t0 = clock()
         fn()
-        times.append(time.process_time() - t0)
+        times.append(clock() - t0)
     return statistics.median(times) * 1000
 
 
@@ -142,7 +134,7 @@ def per_photo(name: str, path: Path, detector, bare, repeat: int) -> None:
     }
     whole = {
         "analyze, passes=1 (wall)": median_ms(end_to_end, repeat),
-        "analyze, passes=1 (CPU, all threads)": median_cpu_ms(end_to_end, repeat),
+        "analyze, passes=1 (CPU, all threads)": median_ms(end_to_end, repeat, time.process_time),
         f"analyze, passes={DEFAULT_PASSES} (wall)": median_ms(
             lambda: analyze(front=path, options=AnalysisOptions(), detector=detector),
             max(3, repeat // 2)),
