@@ -17,14 +17,14 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from posture.app import intake
+from posture.app.widgets import file_stem, plain
 from posture.assessment import TABLE_COLUMNS, AnalysisOptions
 from posture.camera import roll_from_points
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.definitions import METRICS
 from tests.bad_inputs import EXPECTED, make_bad_inputs
 from tests.conftest import PAIRS, sample
-from ui import intake
-from ui.widgets import file_stem, plain
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -37,7 +37,7 @@ def two_visits(records_url) -> str:
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "ui" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "posture" / "app" / f"{name}.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -157,7 +157,7 @@ def test_an_unreachable_database_is_a_message_not_a_crash(monkeypatch):
 def _save_panel_script():
     import streamlit as st
 
-    from ui.records import save_visit_panel
+    from posture.app.records import save_visit_panel
 
     s = st.session_state["sample"]
     save_visit_panel(s.assessment, s.photos["front"], s.photos["side"], filenames=s.filenames,
@@ -196,7 +196,8 @@ def test_the_save_panel_refuses_an_empty_patient_id(records_url):
 
 
 def test_the_intake_page_saves_its_analysis_as_a_visit(records_url):
-    at = AppTest.from_string("from ui import intake\nintake.show()\n", default_timeout=TIMEOUT)
+    at = AppTest.from_string("from posture.app import intake\nintake.show()\n",
+                             default_timeout=TIMEOUT)
     at.run()
     at.text_input(key="patient_subject").input("P-7")
     at.radio(key="photo_source").set_value("Try a sample pair").run()
@@ -209,8 +210,8 @@ def test_the_intake_page_saves_its_analysis_as_a_visit(records_url):
     assert visit.slots == ("front", "side")
 
 
-@pytest.mark.parametrize(("page_file", "title"), [("ui/records.py", "Records"),
-                                                  ("ui/compare.py", "Compare visits")])
+@pytest.mark.parametrize(("page_file", "title"), [("posture/app/records.py", "Records"),
+                                                  ("posture/app/compare.py", "Compare visits")])
 def test_the_app_navigates_to_the_records_pages(two_visits, page_file, title):
     # A callable page's URL path ("records") hashes like a page file of that stem.
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
@@ -221,7 +222,7 @@ def test_the_app_navigates_to_the_records_pages(two_visits, page_file, title):
 
 
 def test_the_pdf_download_makes_the_report_with_the_previous_visit(two_visits):
-    from ui.records import _report_pdf
+    from posture.app.records import _report_pdf
 
     store = open_store(two_visits)
     pdf = _report_pdf(store, 2, 1, None)
@@ -229,7 +230,7 @@ def test_the_pdf_download_makes_the_report_with_the_previous_visit(two_visits):
 
 
 def test_photos_side_by_side_share_one_height():
-    from ui.records import GAP, same_height
+    from posture.app.records import GAP, same_height
 
     s = leo_visit("first")
     image, widths = same_height([s.annotated["front"], s.annotated["side"]], height=300)

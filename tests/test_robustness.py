@@ -202,7 +202,7 @@ def shown(element) -> str:
 def test_app_upload(corpus, key, detector):
     if key not in corpus:
         pytest.skip(f"{key} cannot be generated on this machine")
-    from ui.intake import PHOTO_TYPES
+    from posture.app.intake import PHOTO_TYPES
 
     error, what = expectation(key)
     name = corpus[key].name
@@ -231,7 +231,7 @@ def test_app_uploader_refuses_other_file_types_itself(name):
     # In a browser the file picker filters these; a crafted upload is refused by Streamlit's
     # own server-side check before the page sees the bytes. config.toml's
     # client.showErrorDetails = "type" shows it without a traceback or file paths.
-    from ui.intake import PHOTO_TYPES
+    from posture.app.intake import PHOTO_TYPES
 
     if name.rsplit(".", 1)[-1] in PHOTO_TYPES:
         pytest.skip(f"the page now accepts {name}: the corpus tests cover it")

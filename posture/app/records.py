@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from posture.app.widgets import NOT_MEASURED_STYLE, OUTSIDE_STYLE, file_stem, plain
 from posture.errors import PostureError
 from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
 from posture.store import (
@@ -34,7 +35,6 @@ from posture.store import (
     save_visit,
     visit_csv,
 )
-from ui.widgets import NOT_MEASURED_STYLE, OUTSIDE_STYLE, file_stem, plain
 
 # st.session_state keys.
 SAVED = "records_saved"                    # {analysis fingerprint: visit id} saved this session

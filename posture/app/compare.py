@@ -13,6 +13,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from posture.app.records import GAP, PHOTO_HEIGHT, current_store, same_height
+from posture.app.widgets import file_stem, plain
 from posture.compare import (
     COMPARISON_COLUMNS,
     NOISE_FACTOR,
@@ -24,8 +26,6 @@ from posture.compare import (
 from posture.errors import PostureError
 from posture.export import csv_text
 from posture.store import history_rows, list_patients, list_visits, load_visit
-from ui.records import GAP, PHOTO_HEIGHT, current_store, same_height
-from ui.widgets import file_stem, plain
 
 STORED, UPLOADED = "Saved visits", "Upload two pairs (nothing saved)"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]

@@ -26,6 +26,8 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+from posture.app.records import save_visit_panel
+from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
@@ -37,14 +39,12 @@ from posture.landmarks.vocabulary import Landmark
 from posture.metrics.compute import FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
-from ui.records import save_visit_panel
-from ui.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 
 # What posture.images.load_photo reads (phones write JPEG or HEIC). The uploader refuses other
 # types itself; a damaged or disguised file gets load_photo's message.
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "bmp", "tif", "tiff", "gif"]
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_images"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_images"
 # Front + side pairs of one person each (sample_images/ATTRIBUTION.md).
 SAMPLE_PAIRS = {
     "Ana: doorway (front), patio (side)": (
@@ -556,7 +556,7 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
 
 def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
                front: PhotoInput | None, side: PhotoInput | None) -> None:
-    """Offer to save the visit in the records (ui.records owns the store)."""
+    """Offer to save the visit in the records (posture.app.records owns the store)."""
     given = {"front": front, "side": side}
     if any(f.code == VIEWS_SWAPPED for f in result.findings):
         # The library analysed each photo as the view it shows: keep bytes with their analysis.
