@@ -61,6 +61,7 @@ def _photo_json(p: PhotoAnalysis) -> dict:
             "degrees": p.roll.degrees, "confidence": round(p.roll.confidence, 3),
             "method": p.roll.method, "reason": p.roll.reason, "applied": p.roll_applied,
             "points": None if p.roll.points is None else [list(pt) for pt in p.roll.points],
+            "pitch": p.roll.pitch,
         },
         "findings": [{"code": f.code, "message": f.message} for f in p.findings],
         "landmarks": [

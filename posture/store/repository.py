@@ -284,9 +284,9 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
 
 def _with_manual_edits(assessment, stored: dict):
     """The clinician's edits in a stored analysis (hand-placed landmarks, a marked true
-    vertical), applied to a new analysis of the same photos: same photo pixels, so the same
-    coordinates. A photo the new analysis lacks, or a landmark name this version does not
-    know, is skipped."""
+    vertical, the device level of a photo taken in the app), applied to a new analysis of the
+    same photos: same photo pixels, so the same coordinates. A photo the new analysis lacks,
+    or a landmark name this version does not know, is skipped."""
     from posture.landmarks.vocabulary import Landmark
 
     slots = {p.slot for p in assessment.photos}
@@ -302,6 +302,11 @@ def _with_manual_edits(assessment, stored: dict):
         roll = photo.get("camera_roll") or {}
         if roll.get("method") == "manual" and roll.get("degrees") is not None:
             assessment = assessment.with_camera_roll(slot, _manual_roll(roll))
+        elif roll.get("method") == "device" and roll.get("degrees") is not None:
+            from posture.camera import roll_from_device
+
+            assessment = assessment.with_camera_roll(
+                slot, roll_from_device(roll["degrees"], roll.get("pitch")))
     return assessment
 
 
