@@ -9,6 +9,7 @@ background thread as the server starts (`preload`), so the first analysis does n
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import threading
@@ -58,14 +59,16 @@ def _check_port_free(address: str, port: int) -> None:
     except socket.gaierror:
         raise InputError(f"cannot listen on '{address}': not an address of this "
                          "computer") from None
-    family, _type, _proto, _name, sockaddr = infos[0]
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(sockaddr)
-        except OSError:
-            raise InputError(f"port {port} is in use (is the app already running? it is at "
-                             f"http://{address}:{port}); choose another with --port N"
-                             ) from None
+    for family, _type, _proto, _name, sockaddr in infos:  # localhost: 127.0.0.1 and ::1
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(sockaddr)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise InputError(f"port {port} is in use (is the app already running? "
+                                     f"it would be at http://{address}:{port}); choose "
+                                     "another with --port N") from None
+                # Another failure (no IPv6 here, say): the server reports what it hits.
 
 
 def _announce_when_ready(url: str, where: str, say) -> None:
