@@ -2,6 +2,7 @@
 
     posture analyze --front F.jpg --side S.jpg [--height-cm 172] [--subject ID] [--out DIR]
     posture batch FOLDER --out results.csv [--manifest M.csv] [--workers N] [--resume]
+        both: [--save [--visit-date YYYY-MM-DD] [--notes TEXT] [--db URL]] files visits
     posture history SUBJECT [--csv FILE] [--db URL]
     posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
     posture app [--port 8501]
