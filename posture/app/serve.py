@@ -28,17 +28,27 @@ _preload_lock = threading.Lock()
 _preload: threading.Thread | None = None
 
 
-def _load_model() -> None:
+def _load_model(say) -> None:
+    t0 = time.perf_counter()
     try:
+        # The pages' imports (Streamlit's widgets, pandas, altair, OpenCV) first: the first
+        # page view, which needs them, comes before the first analysis.
+        import posture.app.compare
+        import posture.app.intake
+        import posture.app.records  # noqa: F401
         from posture.landmarks.mediapipe_pose import default_detector
 
         default_detector().warm_up()
     except Exception as exc:  # the first analysis reports it to the clinician, with context
         _log.warning("could not preload the pose model: %s", exc)
+        return
+    if say is not None:
+        say(f"posture: pose model loaded in {time.perf_counter() - t0:.1f} s")
 
 
-def preload() -> threading.Thread:
+def preload(say=None) -> threading.Thread:
     """Load the pose model in a background thread, once per process; returns that thread.
+    `say`, if given, gets a line once it is loaded.
 
     The app's pages take the same process-wide detector (`default_detector`), warm by the time
     a clinician has chosen the photos (it takes a few seconds on a 2-core machine).
@@ -46,8 +56,8 @@ def preload() -> threading.Thread:
     global _preload
     with _preload_lock:
         if _preload is None:
-            _preload = threading.Thread(target=_load_model, name="posture-preload",
-                                        daemon=True)
+            _preload = threading.Thread(target=_load_model, args=(say,),
+                                        name="posture-preload", daemon=True)
             _preload.start()
         return _preload
 
@@ -109,7 +119,7 @@ def serve(port: int = DEFAULT_PORT, *, preload_model: bool = True, say=_say) -> 
     where = "this computer only" if local else f"listening on {address}"
     url = f"http://{'localhost' if local or address in ('0.0.0.0', '::') else address}:{port}"
     if preload_model:
-        preload()
+        preload(say)
     threading.Thread(target=_announce_when_ready, args=(url, where, say), daemon=True,
                      name="posture-ready").start()
     bootstrap.run(str(MAIN_SCRIPT), False, [], flags)
