@@ -2,8 +2,10 @@
 
     posture analyze --front F.jpg --side S.jpg [--height-cm 172] [--subject ID] [--out DIR]
     posture batch FOLDER --out results.csv [--manifest M.csv] [--workers N] [--resume]
+        both: [--save [--visit-date YYYY-MM-DD] [--notes TEXT] [--db URL]] files visits
     posture history SUBJECT [--csv FILE] [--db URL]
     posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
+    posture app [--port 8501]
 
 Exit codes: 0 success; 2 bad usage or input (one line on stderr, no traceback); 130 interrupted.
 """
@@ -15,6 +17,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", metavar="DIR", default=".",
                    help="folder for results.csv, results.json and annotated PNGs (default .)")
     _common(a)
+    _saving(a, "file the visit in the records under --subject (see `posture history`)")
 
     b = sub.add_parser("batch", help="analyse many subjects in a folder",
                        description="Pairing: a manifest CSV (subject,front,side[,height_cm]) or "
@@ -69,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the rows already in --out and skip those subjects")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(b)
+    _saving(b, "file each subject analysed without error as a visit in the records (the "
+               "subject is the patient ID; error rows are not filed)")
 
     h = sub.add_parser("history", help="a patient's stored visits and measures",
                        description="Every visit of a patient in the records, and each "
@@ -88,10 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--to", dest="date_to", metavar="DATE",
                    help="the last visit on or before DATE, YYYY-MM-DD (default: the latest)")
     _records(c)
+
+    s = sub.add_parser("app", help="start the intake app (in a browser on this computer)",
+                       description="Serve the intake app on http://localhost:PORT, for a "
+                                   "browser on this computer only. The pose model loads as "
+                                   "the server starts. Ctrl+C stops it.")
+    s.add_argument("--port", type=int, default=8501, metavar="N",
+                   help="port to listen on (default 8501)")
+    s.add_argument("--no-preload", action="store_true",
+                   help="load the pose model on the first analysis, not at start")
     return parser
 
 
-def _records(p: argparse.ArgumentParser) -> None:
+def _saving(p: argparse.ArgumentParser, what: str) -> None:
+    g = p.add_argument_group("records (--save)")
+    g.add_argument("--save", action="store_true", help=what)
+    g.add_argument("--visit-date", metavar="DATE",
+                   help="the visit's date, YYYY-MM-DD (default: today)")
+    g.add_argument("--notes", default="", metavar="TEXT", help="the visit's notes")
+    _records(g)
+
+
+def _records(p) -> None:
     p.add_argument("--db", metavar="URL",
                    help="records database URL (default: $POSTURE_DATABASE_URL, else the "
                         "SQLite file in the user data folder)")
@@ -128,6 +152,7 @@ def _analyze(args) -> int:
 
     if not args.front and not args.side:
         raise _usage("give --front PHOTO, --side PHOTO, or both")
+    filing = _filing(args, [args.subject]) if args.save else None
     result = analyze(args.front, args.side, _options(args, subject=args.subject))
     out = Path(args.out)
     try:
@@ -136,11 +161,39 @@ def _analyze(args) -> int:
         (out / "results.json").write_text(json_text(result), encoding="utf-8")
         for p in result.photos:
             (out / f"annotated_{p.slot}.png").write_bytes(render_png(p))
+        pngs = {p.slot: (out / f"annotated_{p.slot}.png").read_bytes() for p in result.photos}
     except OSError as exc:
         raise _usage(f"cannot write to '{out}': {exc.strerror}") from None
     print(_summary(result))
     print(f"\nWrote {out / 'results.csv'}, results.json and annotated PNGs.")
+    if filing is not None:
+        from posture.filing import file_visit, process_store
+
+        store = process_store(filing.db_url)
+        photos = {slot: path for slot, path in (("front", args.front), ("side", args.side))
+                  if path}
+        filed = file_visit(store, args.subject, result, photos, filing, annotated=pngs)
+        day = filing.visit_date.isoformat()
+        if filed.already:
+            print(f"Already filed: visit {filed.visit_id} of {args.subject.strip()} on {day} "
+                  f"has these photos; not filed again ({store.url}).")
+        else:
+            print(f"Filed visit {day} for {args.subject.strip()} (visit {filed.visit_id}: "
+                  f"{' + '.join(photos)}) in {store.url}.")
     return EXIT_OK
+
+
+def _filing(args, subjects):
+    """The checked `Filing` of `--save`, before anything is analysed."""
+    from datetime import date
+
+    from posture.filing import Filing, check_filing, process_store
+
+    visit_date = _date(args.visit_date, "--visit-date") or date.today()
+    if not any(s.strip() for s in subjects):
+        raise _usage("--save files the visit under a patient ID: give --subject ID")
+    check_filing(process_store(args.db), subjects, visit_date)
+    return Filing(args.db, visit_date, args.notes)
 
 
 def _batch(args) -> int:
@@ -149,6 +202,7 @@ def _batch(args) -> int:
     if args.workers < 1:
         raise _usage("--workers must be at least 1")
     jobs = plan_jobs(args.folder, args.manifest)
+    filing = _filing(args, [j.subject for j in jobs]) if args.save else None
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -158,7 +212,7 @@ def _batch(args) -> int:
     errors = 0
     try:
         for _job, _n in run_batch(jobs, args.out, _options(args), resume=args.resume,
-                                  workers=args.workers):
+                                  workers=args.workers, filing=filing):
             if bar is not None:
                 bar.update(1)
     finally:
@@ -169,6 +223,19 @@ def _batch(args) -> int:
     with open(args.out, encoding="utf-8") as f:
         errors = sum(1 for r in csv.DictReader(f) if r["status"] == STATUS_ERROR)
     print(f"{len(jobs)} subjects; rows in {args.out}; {errors} failed (status 'error').")
+    if filing is not None:
+        from posture.filing import process_store
+
+        print(f"Filed {len(jobs) - errors} visit(s) dated {filing.visit_date.isoformat()} in "
+              f"{process_store(filing.db_url).url} (the failed subjects are not filed; photos "
+              "already on file for a patient and date are not filed twice).")
+    return EXIT_OK
+
+
+def _app(args) -> int:
+    from posture.app.serve import serve
+
+    serve(args.port, preload_model=not args.no_preload)
     return EXIT_OK
 
 
@@ -179,11 +246,15 @@ def _cell(value, width: int) -> str:
 
 
 def _history(args) -> int:
-    from posture.store import history_csv, history_rows, list_visits, open_store
+    from posture.store import NotFoundError, history_csv, history_rows, list_visits, open_store
 
     store = open_store(args.db)
     try:
-        visits = list_visits(store, args.subject)
+        try:
+            visits = list_visits(store, args.subject)
+        except NotFoundError as exc:
+            raise _usage(f"{exc} ({store.url}); visits are filed by the app's \"Save visit\" "
+                         "or `posture analyze --save`") from None
         rows = history_rows(store, args.subject)
         csv_data = history_csv(store, args.subject) if args.csv else None
     finally:
@@ -296,11 +367,40 @@ def _native_logs_filtered():
                     sys.stderr.write(line)
 
 
+@contextmanager
+def _native_logs_filtered_live():
+    """As `_native_logs_filtered`, line by line as they come: for a server, which runs until
+    stopped and whose log must not wait for its end."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def relay():
+        with os.fdopen(read_end, "rb") as lines, os.fdopen(os.dup(saved), "wb", 0) as out:
+            for line in lines:
+                if not _NATIVE_LOG.match(line.decode("utf-8", errors="replace")):
+                    out.write(line)
+
+    relay_thread = threading.Thread(target=relay, name="posture-stderr", daemon=True)
+    relay_thread.start()
+    try:
+        yield sys.stdout
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)   # closes the pipe's last write end: the relay sees its end
+        os.close(saved)
+        relay_thread.join(timeout=5)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare}
+    commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare,
+                "app": _app}
+    filtered = _native_logs_filtered_live if args.command == "app" else _native_logs_filtered
     try:
-        with _native_logs_filtered() as console:
+        with filtered() as console:
             args.console = console
             return commands[args.command](args)
     except PostureError as exc:

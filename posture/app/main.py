@@ -7,9 +7,11 @@ library calls and show results.
 import streamlit as st
 
 from posture.app import compare, intake, records
+from posture.app.serve import preload
 
 
 def run() -> None:
+    preload()  # `posture app` started it with the server; `streamlit run` on the first page
     st.set_page_config(page_title="Posture screening", page_icon=":material/accessibility_new:",
                        layout="wide")
     pages = [
