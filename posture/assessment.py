@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from posture.camera import RollEstimate, roll_from_edges
-from posture.errors import InputError, NoPersonError
+from posture.errors import InputError, NoPersonError, OrientationError
 from posture.images import Photo, load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES, Detection, detect_landmarks
@@ -23,11 +23,13 @@ from posture.landmarks.quality import (
     BodyExtent,
     Finding,
     another_person,
+    body_axis_finding,
     body_extent,
     frame_findings,
+    level_unknown_finding,
 )
 from posture.landmarks.result import PoseLandmarks
-from posture.landmarks.views import ViewClass, classify_view
+from posture.landmarks.views import ViewClass, body_axis, check_upright, classify_view
 from posture.metrics.compute import (
     MIN_VISIBILITY,
     STATUS_WRONG_VIEW,
@@ -38,12 +40,15 @@ from posture.metrics.compute import (
 )
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
+from posture.numbers import finite
 from posture.scene import SceneWork, one_blas_thread
 
 # A camera roll this large, when the photo's lines show it confidently, is worth a warning:
 # it reads one-for-one as shoulder or pelvic tilt (METRICS.md).
 ROLL_WARNING_DEG = 1.0
 ROLL_MIN_CONFIDENCE = 0.5
+# Findings about the camera's level and the body's axis: replaced when a vertical is marked.
+_LEVEL_CODES = ("camera_tilted", "camera_level_unknown", "body_axis_tilted", "body_leans")
 
 #: The tidy table, one row per metric. Documented in README.md ("CSV columns"); pinned by a test.
 TABLE_COLUMNS = (
@@ -178,7 +183,8 @@ class Assessment:
         photo = self._photo(slot)
         if roll.degrees is None:
             raise InputError("a manual camera level needs an angle")
-        findings = tuple(f for f in photo.findings if f.code != "camera_tilted")
+        findings = tuple(f for f in photo.findings if f.code not in _LEVEL_CODES) + tuple(
+            _level_findings(photo.landmarks, roll, roll.degrees, self.options.min_visibility))
         return self._with(slot, replace(photo, roll=roll, roll_applied=roll.degrees,
                                         findings=findings))
 
@@ -204,7 +210,7 @@ class Assessment:
 
 
 def _round(v: float | None, digits: int = 2) -> float | None:
-    return None if v is None else round(float(v), digits)
+    return finite(v, digits)  # NaN or inf -> None (missing); never -0.0
 
 
 def _frame(view: ViewClass) -> Frame:
@@ -247,7 +253,23 @@ def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
                                      scale=photo.scale)
     except NoPersonError as exc:
         raise NoPersonError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
+    try:
+        check_upright(detection.landmarks)
+    except OrientationError as exc:
+        raise OrientationError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
     return _Detected(photo, detection, scene)
+
+
+def _level_findings(lm: PoseLandmarks, roll: RollEstimate | None, applied: float | None,
+                    min_visibility: float) -> list[Finding]:
+    """What is known of the vertical the tilts are read against, and whether the body stands
+    along it (both said before the tilts, on every face)."""
+    known = roll is not None and roll.degrees is not None and (
+        roll.method == "manual" or roll.confidence >= ROLL_MIN_CONFIDENCE)
+    out = [] if known else [level_unknown_finding(roll.reason if roll else "")]
+    axis, lower = body_axis(lm, min_visibility)
+    lean = body_axis_finding(axis, lower, roll.degrees if known else None, applied)
+    return out + ([lean] if lean else [])
 
 
 def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
@@ -277,6 +299,7 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                                 "off; hold the camera level, apply the level correction, or "
                                 "mark a true vertical by hand."))
     applied = roll.degrees if (options.correct_camera_roll and confident) else None
+    findings += _level_findings(lm, roll, applied, options.min_visibility)
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
                       findings=tuple(findings), metrics=())

@@ -31,6 +31,7 @@ from posture.compare import (
     compare_visits,
 )
 from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import shown
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),        # Debian, Ubuntu
@@ -254,7 +255,7 @@ def photo_row(pdf: _Report, images: Sequence[tuple[str, bytes]], max_height: flo
 
 
 def _number(value, digits: int = 1) -> str:
-    return "-" if value is None else f"{float(value):.{digits}f}"
+    return shown(value, digits)  # the one rule: no "-0.0"
 
 
 def _reference(text: str) -> str:
@@ -329,7 +330,7 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
                 verdict += ("" if c.mdc.basis == "screening default"
                             else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
             row = table.row()
-            change = "-" if c.change is None else f"{c.change:+.1f}"
+            change = shown(c.change, sign=True)
             for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
                          _number(c.threshold), verdict):
                 row.cell(pdf.text_(text), style=style)

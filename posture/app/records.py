@@ -20,6 +20,7 @@ from PIL import Image
 from posture.app.widgets import NOT_MEASURED_STYLE, OUTSIDE_STYLE, file_stem, plain
 from posture.errors import PostureError
 from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import shown
 from posture.store import (
     Store,
     database_url,
@@ -88,8 +89,8 @@ def rows_frame(rows) -> pd.DataFrame:
         out.append((
             r["label"] + (" (manual)" if r["manual"] else ""),
             # No-break spaces keep a number with its unit in a narrow column.
-            f"{r['value']:.1f}\u00a0{r['unit']}" if measured else "—",
-            f"±\u00a0{r['uncertainty']:.1f}" if measured and r["uncertainty"] is not None
+            f"{shown(r['value'])}\u00a0{r['unit']}" if measured else "—",
+            f"±\u00a0{shown(r['uncertainty'])}" if measured and r["uncertainty"] is not None
             else "",
             r["side"] if measured else "",
             r["reference"],

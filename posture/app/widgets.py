@@ -19,6 +19,7 @@ from posture.metrics.compute import (
     STATUS_OK,
     MetricResult,
 )
+from posture.numbers import shown
 
 # Row colours of the metrics table: outside the reference range stands out; a measure that could
 # not be taken is greyed, its reason in the Flag column.
@@ -59,7 +60,7 @@ def _flag_text(m: MetricResult) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{round(value, 1) or 0.0:.1f}"  # "or": no "-0.0"
+    return shown(value)  # the one rule: no "-0.0"
 
 
 def _uncertainty(value: float | None) -> str:

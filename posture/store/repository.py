@@ -451,7 +451,9 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
         analysis = _pick(visit, analysis_id)
         result = json.loads(analysis.result_json)
         findings = [f["message"] for f in result.get("findings", [])]
-        findings += [f["message"] for p in result.get("photos", []) for f in p.get("findings", [])]
+        # Each photo's findings named by its photo, as `Assessment.all_findings` names them.
+        findings += [f"{str(p.get('slot', '')).capitalize()} photo: {f['message']}"
+                     for p in result.get("photos", []) for f in p.get("findings", [])]
         return VisitRecord(
             label=visit.visit_date.isoformat(),
             rows=tuple(_rows(analysis, visit.patient.subject, visit)),
