@@ -25,6 +25,7 @@ from posture.landmarks.quality import (
     another_person,
     body_axis_finding,
     body_extent,
+    findings_text,
     frame_findings,
     level_unknown_finding,
 )
@@ -54,7 +55,7 @@ _LEVEL_CODES = ("camera_tilted", "camera_level_unknown", "body_axis_tilted", "bo
 TABLE_COLUMNS = (
     "subject", "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
     "flag", "reference", "detail", "raw_value", "corrected", "manual", "image", "passes",
-    "analysed_at", "posture_version",
+    "findings", "analysed_at", "posture_version",
 )
 
 
@@ -144,6 +145,8 @@ class Assessment:
         """The tidy table: one dict per metric, keys in TABLE_COLUMNS order."""
         out = []
         for photo in self.photos:
+            # The visit's findings and the photo's own, on each of its rows (" | " between).
+            findings = findings_text(f.message for f in self.findings + photo.findings)
             for m in photo.metrics:
                 out.append({
                     "subject": self.subject,
@@ -163,6 +166,7 @@ class Assessment:
                     "manual": m.manual,
                     "image": photo.name,
                     "passes": photo.landmarks.passes,
+                    "findings": findings,
                     "analysed_at": self.analysed_at,
                     "posture_version": self.posture_version,
                 })

@@ -56,7 +56,8 @@ def _spread(pass_xy: np.ndarray) -> np.ndarray | None:
         return None
     with warnings.catch_warnings():                       # all-NaN columns: NaN, said below
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanstd(pass_xy, axis=0).max(axis=1)
+        spread = np.nanstd(pass_xy, axis=0).max(axis=1)
+    return np.where(found.sum(axis=0) >= 2, spread, np.nan)
 
 
 def _point(pt) -> list | None:
@@ -76,7 +77,7 @@ def _photo_json(p: PhotoAnalysis) -> dict:
         "facing": p.view.facing,
         "image_size": list(lm.image_size),
         "passes": lm.passes,
-        "passes_found": int(np.isfinite(lm.pass_xy).all(axis=(1, 2)).sum()),
+        "passes_found": int(np.isfinite(lm.pass_xy).any(axis=(1, 2)).sum()),
         "body_extent_px": {"top": finite(p.extent.top, 1), "bottom": finite(p.extent.bottom, 1),
                            "method": p.extent.method},
         "cm_per_px": finite(p.cm_per_px),

@@ -184,3 +184,12 @@ def level_unknown_finding(reason: str) -> Finding:
     return Finding("camera_level_unknown", f"Camera level unknown ({why}): tilts and leans are "
                    "measured against the photo's edges; mark a true vertical (a door frame) "
                    "to be sure.")
+
+
+#: Between two findings in one CSV cell (a message may hold ";" and ":").
+FINDINGS_SEPARATOR = " | "
+
+
+def findings_text(messages) -> str:
+    """The `findings` cell of a photo's rows: its findings' messages, in order, one line."""
+    return FINDINGS_SEPARATOR.join(" ".join(str(m).split()) for m in messages)
