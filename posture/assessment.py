@@ -28,6 +28,7 @@ from posture.landmarks.quality import (
     findings_text,
     frame_findings,
     level_unknown_finding,
+    precision_finding,
 )
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.views import ViewClass, body_axis, check_upright, classify_view
@@ -307,7 +308,12 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
                       findings=tuple(findings), metrics=())
-    return replace(p, metrics=_metrics_for(p, options, ranges))
+    metrics = _metrics_for(p, options, ranges)
+    imprecise = precision_finding([m.uncertainty for m in metrics if m.unit == "deg"
+                                   and m.value is not None], extent.height_px)
+    if imprecise:
+        findings.append(imprecise)
+    return replace(p, metrics=metrics, findings=tuple(findings))
 
 
 def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,

@@ -13,7 +13,7 @@ from posture.assessment import PhotoAnalysis
 from posture.images import strip_metadata_png
 from posture.landmarks.vocabulary import MIRROR_ORDER, SKELETON
 from posture.landmarks.vocabulary import Landmark as L
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
 from posture.numbers import shown
 
 # Colours (RGB).
@@ -76,10 +76,11 @@ SHORT = {
 
 
 def _value_text(p: PhotoAnalysis, metric_id: str) -> tuple[str, tuple[int, int, int]] | None:
-    """Label text and colour (orange when outside its reference range)."""
+    """Label text and colour (orange when outside its reference range, yellow when
+    borderline)."""
     for m in p.metrics:
         if m.metric == metric_id and m.status == STATUS_OK:
-            colour = ORANGE if m.flag == FLAG_OUTSIDE else WHITE
+            colour = {FLAG_OUTSIDE: ORANGE, FLAG_BORDERLINE: YELLOW}.get(m.flag, WHITE)
             return f"{SHORT.get(metric_id, m.label)} {shown(m.value, sign=True)} {m.unit}", colour
     return None
 

@@ -30,7 +30,7 @@ from posture.compare import (
     VisitRecord,
     compare_visits,
 )
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
 from posture.numbers import shown
 
 FONT_DIRS = (
@@ -43,6 +43,7 @@ FONT_DIRS = (
 INK, MUTED, RULE = (33, 37, 41), (108, 117, 125), (206, 212, 218)
 PANEL, HEAD_FILL = (248, 249, 250), (233, 236, 239)
 OUTSIDE_FILL, OUTSIDE_INK = (255, 232, 204), (122, 46, 0)
+BORDERLINE_FILL = (255, 243, 191)  # a range bound within 2 uncertainties: pale yellow
 REAL_FILL = (219, 234, 254)
 NOT_MEASURED_INK = (134, 142, 150)
 
@@ -293,7 +294,10 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
                     outside = r.get("flag") == FLAG_OUTSIDE
                     style = FontFace(color=OUTSIDE_INK, fill_color=OUTSIDE_FILL,
                                      emphasis="BOLD") if outside else None
-                    flag = {"within": "within", "outside": "OUTSIDE"}.get(r["flag"], r["flag"])
+                    if r.get("flag") == FLAG_BORDERLINE:
+                        style = FontFace(color=OUTSIDE_INK, fill_color=BORDERLINE_FILL)
+                    flag = {"within": "within", "outside": "OUTSIDE",
+                            "borderline": "borderline"}.get(r["flag"], r["flag"])
                     if r.get("manual"):
                         flag += ", hand-placed"
                     cells = (r["label"], _number(r["value"]), _number(r.get("uncertainty")),

@@ -321,3 +321,29 @@ def test_assessment_json_keeps_findings(leo):
     data = assessment_json(leo)
     assert [f["code"] for f in data["photos"][0]["findings"]] == [
         f.code for f in leo.front.findings]
+
+
+def test_malformed_exif_loads_silently_and_keeps_its_orientation(tmp_path, capfd):
+    import warnings
+
+    from tests.bad_inputs import make_bad_inputs
+
+    files = make_bad_inputs(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # Pillow's "Truncated File Read" would raise
+        photo = load_photo(files["jpeg_malformed_exif"])
+    assert photo.exif_orientation == 6 and photo.rgb.shape[:2] == (120, 80)
+    assert capfd.readouterr().err == ""
+
+
+def test_float_rgb_tiff_loads_with_its_colours(tmp_path):
+    from tests.bad_inputs import float_rgb_tiff
+
+    rgb = np.zeros((80, 120, 3), np.float32)
+    rgb[..., 0] = 1.0
+    rgb[:, 60:, 2] = 0.5
+    path = tmp_path / "float.tif"
+    path.write_bytes(float_rgb_tiff(rgb))
+    photo = load_photo(path)
+    assert photo.source_format == "TIFF"
+    assert tuple(photo.rgb[0, 0]) == (255, 0, 0) and tuple(photo.rgb[0, 100]) == (255, 0, 128)

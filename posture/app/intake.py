@@ -36,7 +36,7 @@ from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
-from posture.metrics.compute import FLAG_OUTSIDE
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
 
@@ -525,9 +525,14 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
 def outside_summary(result: Assessment) -> None:
     outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
                if m.flag == FLAG_OUTSIDE]
+    borderline = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+                  if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
-    else:
+    if borderline:
+        st.markdown(f"**Borderline** (a range bound within 2 ± of the value): "
+                    f"{', '.join(borderline)}.")
+    if not outside and not borderline:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
 
 

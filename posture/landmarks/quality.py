@@ -193,3 +193,26 @@ FINDINGS_SEPARATOR = " | "
 def findings_text(messages) -> str:
     """The `findings` cell of a photo's rows: its findings' messages, in order, one line."""
     return FINDINGS_SEPARATOR.join(" ".join(str(m).split()) for m in messages)
+
+
+# Above this median uncertainty (1 SD, deg) of a photo's angles, the borderline band (value +/-
+# 2 uncertainties, `posture.metrics.compute.BORDERLINE_UNCERTAINTIES`) is at least +/-2 deg: as
+# wide as the +/-2 deg screening ranges of the tilts, so no tilt can be called within or outside.
+# The 152x317 sample photo's front angles have a median of 1.1 deg; every sample photo with the
+# body 700 px tall or more, 0.2-0.4 deg (tests/test_harden.py).
+LOW_RESOLUTION_UNCERTAINTY_DEG = 1.0
+
+
+def precision_finding(angle_uncertainties: list[float], body_px: float) -> Finding | None:
+    """A "low_resolution" finding when the median uncertainty of a photo's measured angles
+    (degrees, one SD each) is above LOW_RESOLUTION_UNCERTAINTY_DEG; None otherwise."""
+    values = [u for u in angle_uncertainties if u is not None and np.isfinite(u)]
+    if not values:
+        return None
+    median = float(np.median(values))
+    if median <= LOW_RESOLUTION_UNCERTAINTY_DEG:
+        return None
+    return Finding("low_resolution", f"The landmarks are too imprecise for the measures (angles "
+                   f"+/-{median:.1f} deg typical, the body {body_px:.0f} px tall): the photo's "
+                   "resolution or sharpness limits them, and no tilt can be called within or "
+                   "outside its range; use a sharp photo with the body at least 700 px tall.")
