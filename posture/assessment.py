@@ -28,6 +28,7 @@ from posture.landmarks.quality import (
     findings_text,
     frame_findings,
     level_unknown_finding,
+    mirror_finding,
     precision_finding,
 )
 from posture.landmarks.result import PoseLandmarks
@@ -51,6 +52,9 @@ ROLL_WARNING_DEG = 1.0
 ROLL_MIN_CONFIDENCE = 0.5
 # Findings about the camera's level and the body's axis: replaced when a vertical is marked.
 _LEVEL_CODES = ("camera_tilted", "camera_level_unknown", "body_axis_tilted", "body_leans")
+
+#: Said wherever left and right are read, when no evidence points to a mirror.
+MIRROR_ASSUMPTION = "photo assumed not mirrored (a mirror or a selfie camera swaps left and right)"
 
 #: The tidy table, one row per metric. Documented in README.md ("CSV columns"); pinned by a test.
 TABLE_COLUMNS = (
@@ -305,6 +309,9 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                                 "mark a true vertical by hand."))
     applied = roll.degrees if (options.correct_camera_roll and confident) else None
     findings += _level_findings(lm, roll, applied, options.min_visibility)
+    mirror = mirror_finding(photo.camera)
+    if mirror:
+        findings.append(mirror)
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
                       findings=tuple(findings), metrics=())

@@ -145,6 +145,8 @@ class Photo:
         exif_orientation: the EXIF orientation 1..8 as stored in the file; 1 when absent or out
             of range (such values are ignored, never an error).
         name: display name only (the file name, or "upload"); never used as a path.
+        camera: the camera and lens the file's EXIF names (Make, Model, LensModel), "" when
+            none: evidence for or against a mirrored (front-camera) photo.
     """
 
     rgb: np.ndarray
@@ -153,6 +155,7 @@ class Photo:
     source_format: str
     exif_orientation: int
     name: str
+    camera: str = ""
 
 
 def load_photo(
@@ -597,6 +600,7 @@ def _decode(im: Image.Image, *, max_side: int, name: str) -> Photo:
         source_format=str(im.format),
         exif_orientation=stored_orientation or orientation,
         name=name,
+        camera=_camera(im),
     )
 
 
@@ -689,6 +693,17 @@ def exif_tags(raw: bytes | None) -> dict[int, object]:
     with contextlib.suppress(IndexError, struct.error, RecursionError):
         read_ifd(unpack("I", 4)[0], follow=True)
     return out
+
+
+def _camera(im: Image.Image) -> str:
+    """Make, Model and LensModel from the EXIF, each once, as one line (at most 120 chars)."""
+    tags = exif_tags(im.info.get("exif"))
+    parts: list[str] = []
+    for tag in (0x010F, 0x0110, 0xA434):
+        text = tags.get(tag)
+        if isinstance(text, str) and text and not any(text in p for p in parts):
+            parts.append(text)
+    return " ".join(parts)[:120]
 
 
 def _valid_orientation(value: object) -> int:

@@ -71,6 +71,9 @@ LIMITS = (
     "times the combined +/- of the two values and the minimal detectable change: 5 degrees for "
     "the forward-head angle (Gallego-Izquierdo et al. 2020); for the other measures no "
     "published value exists and a screening default is used.",
+    "Each photo is assumed not mirrored: a mirror, or a front (selfie) camera that saves its "
+    "photos mirrored, swaps the patient's left and right. Where a photo's camera data names a "
+    "front camera, the warnings above say so.",
     "This report is a screening aid, not a diagnosis.",
 )
 

@@ -347,3 +347,130 @@ def test_float_rgb_tiff_loads_with_its_colours(tmp_path):
     photo = load_photo(path)
     assert photo.source_format == "TIFF"
     assert tuple(photo.rgb[0, 0]) == (255, 0, 0) and tuple(photo.rgb[0, 100]) == (255, 0, 128)
+
+
+# --- borderline flags, low resolution --------------------------------------------------------
+
+
+def test_borderline_rule():
+    from posture.metrics.compute import (
+        FLAG_BORDERLINE,
+        FLAG_NO_RANGE,
+        FLAG_OUTSIDE,
+        FLAG_WITHIN,
+        range_flag,
+    )
+    from posture.metrics.reference import ReferenceRange
+
+    ref = ReferenceRange(metric="head_tilt", low=-2.0, high=2.0, unit="deg", basis="", source="")
+    assert range_flag(2.8, 1.7, ref) == FLAG_BORDERLINE     # issue 10's example
+    assert range_flag(2.8, 0.41, ref) == FLAG_BORDERLINE    # 0.8 < 2 x 0.41
+    assert range_flag(2.8, 0.3, ref) == FLAG_OUTSIDE        # 0.8 >= 2 x 0.3
+    assert range_flag(1.5, 0.3, ref) == FLAG_BORDERLINE     # inside, 0.5 < 0.6
+    assert range_flag(0.0, 0.3, ref) == FLAG_WITHIN
+    assert range_flag(2.8, None, ref) == FLAG_OUTSIDE       # no uncertainty: never borderline
+    assert range_flag(1.0, 0.3, None) == FLAG_NO_RANGE
+    one_sided = ReferenceRange(metric="m", low=None, high=10.0, unit="deg", basis="", source="")
+    assert range_flag(-50.0, 1.0, one_sided) == FLAG_WITHIN
+
+
+def test_low_resolution_photo_no_longer_says_no_problems(detector):
+    """The 152x317 sample photo: its angles are +/-1 deg or worse (issue 10)."""
+    from posture.landmarks.quality import LOW_RESOLUTION_UNCERTAINTY_DEG
+
+    small = analyze(front=sample("front_image.jpg"), detector=detector)
+    codes = [f.code for f in small.front.findings]
+    assert "low_resolution" in codes
+    assert "low_resolution" in csv_text(small.rows()) or "imprecise" in csv_text(small.rows())
+    assert any(m.flag == "borderline" for m in small.metrics)
+    sharp = analyze(front=sample("saif1.jpeg"), detector=detector)  # 1185 px tall body
+    assert "low_resolution" not in [f.code for f in sharp.front.findings]
+    assert LOW_RESOLUTION_UNCERTAINTY_DEG == 1.0
+
+
+# --- findings in every export ----------------------------------------------------------------
+
+
+def test_findings_column_on_each_photos_rows(detector):
+    from posture.assessment import TABLE_COLUMNS
+
+    assert TABLE_COLUMNS.index("findings") == TABLE_COLUMNS.index("passes") + 1
+    result = analyze(front=sample("front_image.jpg"), side=sample("leo_test_right.jpg"),
+                     options=AnalysisOptions(passes=4), detector=detector)
+    for photo in result.photos:
+        rows = [r for r in result.rows() if r["image"] == photo.name]
+        expected = " | ".join(f.message for f in photo.findings)
+        assert expected and {r["findings"] for r in rows} == {expected}
+
+
+def test_batch_csv_names_two_people(tmp_path):
+    import csv
+
+    from posture.batch import plan_jobs, run_batch
+    from tests.bad_inputs import make_bad_inputs
+
+    files = make_bad_inputs(tmp_path / "corpus")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "pair_front.jpg").write_bytes(files["two_people"].read_bytes())
+    out = tmp_path / "batch.csv"
+    list(run_batch(plan_jobs(folder), out, ONE))
+    with open(out, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all("More than one person" in r["findings"] for r in rows)
+
+
+def test_stored_visit_keeps_findings_named_by_photo(detector, tmp_path):
+    from posture.report import visit_report_pdf
+    from posture.store import history_csv, load_visit, open_store, save_visit
+
+    result = analyze(front=sample("front_image.jpg"), options=AnalysisOptions(passes=4),
+                     detector=detector)
+    store = open_store(f"sqlite:///{tmp_path / 'records.db'}")
+    try:
+        visit = save_visit(store, "P-1", result, {"front": b"photo"})
+        record = load_visit(store, visit)
+        text = history_csv(store, "P-1")
+    finally:
+        store.close()
+    assert record.findings == tuple(f.message for f in result.all_findings())
+    assert all(f.startswith("Front photo: ") for f in record.findings)
+    assert "Camera level unknown" in text or "imprecise" in text
+    pdf = tmp_path / "visit.pdf"
+    pdf.write_bytes(visit_report_pdf(record))
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert "Front photo: " in text and "assumed not mirrored" in text
+
+
+def test_front_camera_exif_warns_of_a_mirror(detector, tmp_path):
+    path = tmp_path / "selfie.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Apple"
+    exif[0x0110] = "iPhone 13"
+    exif.get_ifd(0x8769)[0xA434] = "iPhone 13 front camera 2.71mm f/2.2"
+    with Image.open(sample("leo_test.jpeg")) as im:
+        im.save(path, quality=92, exif=exif.tobytes())
+    assert "front camera" in load_photo(path).camera
+    result = analyze(front=path, options=ONE, detector=detector)
+    assert "mirror_possible" in [f.code for f in result.front.findings]
+    plain = analyze(front=sample("leo_test.jpeg"), options=ONE, detector=detector)
+    assert "mirror_possible" not in [f.code for f in plain.front.findings]
+
+
+def test_records_page_shows_notes_literally(tmp_path, monkeypatch, leo):
+    from streamlit.testing.v1 import AppTest
+
+    from posture.store import open_store, save_visit
+    from tests.conftest import ROOT
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    monkeypatch.setenv("POSTURE_DATABASE_URL", url)
+    store = open_store(url)
+    save_visit(store, "P-1", leo, {"front": b"photo"}, notes="<script> *not bold* 1. x")
+    store.close()
+    at = AppTest.from_file(str(ROOT / "posture" / "app" / "records.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    [visits] = at.dataframe
+    assert list(visits.value["Notes"]) == ["<script> *not bold* 1. x"]

@@ -28,7 +28,13 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
-from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
+from posture.assessment import (
+    MIRROR_ASSUMPTION,
+    AnalysisOptions,
+    Assessment,
+    PhotoAnalysis,
+    analyze,
+)
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
 from posture.export import assessment_json, csv_text
@@ -326,6 +332,10 @@ def photo_summary(p: PhotoAnalysis) -> str:
         parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected")
     elif p.roll is not None and p.roll.degrees is not None:
         parts.append(f"camera tilt about {p.roll.degrees:+.1f} deg, not corrected")
+    else:
+        parts.append("camera level unknown")
+    if not any(f.code == "mirror_possible" for f in p.findings):
+        parts.append(MIRROR_ASSUMPTION)
     return " · ".join(parts)
 
 

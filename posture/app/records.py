@@ -193,7 +193,7 @@ def _visits_frame(visits) -> pd.DataFrame:
         "Analyses": [v.analyses for v in visits],
         "Latest analysis": [f"posture {v.posture_version}, {v.analysed_at[:16].replace('T', ' ')}"
                             for v in visits],
-        "Notes": [plain(v.notes) for v in visits],
+        "Notes": [v.notes for v in visits],  # st.dataframe shows text as is: no escapes
     })
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,3 +217,19 @@ def precision_finding(angle_uncertainties: list[float], body_px: float) -> Findi
                    f"+/-{median:.1f} deg typical, the body {body_px:.0f} px tall): the photo's "
                    "resolution or sharpness limits them, and no tilt can be called within or "
                    "outside its range; use a sharp photo with the body at least 700 px tall.")
+
+
+# Words by which phone makers name the front (selfie) camera in the EXIF lens or model fields
+# (e.g. Apple's LensModel "iPhone 13 front camera 2.71mm f/2.2").
+_FRONT_CAMERA = re.compile(r"\b(front|selfie|facetime|user[- ]facing)\b", re.IGNORECASE)
+
+
+def mirror_finding(camera: str) -> Finding | None:
+    """A "mirror_possible" finding when the EXIF names a front (selfie) camera, whose photos
+    many phones save mirrored (left and right swapped); None otherwise. Without such evidence
+    every photo is assumed not mirrored (said on the page and in the PDF)."""
+    if not camera or not _FRONT_CAMERA.search(camera):
+        return None
+    return Finding("mirror_possible", f"Taken with a front (selfie) camera ({camera}): many "
+                   "phones save these mirrored, which swaps the patient's left and right; check "
+                   "which side is which before reading any left/right result.")
