@@ -22,14 +22,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from posture.errors import PostureError
+from posture.numbers import shown
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for any bad input
-        command = self.prog.split()[-1]
-        self.exit(EXIT_INPUT, f"posture: {message} (see `posture {command} --help`)\n")
+        # prog is "posture" for the top level, "posture analyze" for a subcommand.
+        self.exit(EXIT_INPUT, f"posture: {message} (see `{self.prog} --help`)\n")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -139,8 +140,8 @@ def _summary(result) -> str:
             lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<8} "
                          f"not measured: {m.detail}")
         else:
-            unc = f"{m.uncertainty:.1f}" if m.uncertainty is not None else ""
-            lines.append(f"{m.label:<40} {m.value:>9.1f}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            unc = shown(m.uncertainty, missing="")
+            lines.append(f"{m.label:<40} {shown(m.value):>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
                          f"{m.direction}")
     return "\n".join(lines)
 
@@ -154,14 +155,15 @@ def _analyze(args) -> int:
         raise _usage("give --front PHOTO, --side PHOTO, or both")
     filing = _filing(args, [args.subject]) if args.save else None
     result = analyze(args.front, args.side, _options(args, subject=args.subject))
+    from posture.files import write_atomic
+
     out = Path(args.out)
-    try:
+    files = {"results.csv": csv_text(result.rows()), "results.json": json_text(result)}
+    files.update({f"annotated_{p.slot}.png": render_png(p) for p in result.photos})
+    try:  # each file whole or not at all: a full disk leaves the old file, never 0 bytes
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results.csv").write_text(csv_text(result.rows()), encoding="utf-8")
-        (out / "results.json").write_text(json_text(result), encoding="utf-8")
-        for p in result.photos:
-            (out / f"annotated_{p.slot}.png").write_bytes(render_png(p))
-        pngs = {p.slot: (out / f"annotated_{p.slot}.png").read_bytes() for p in result.photos}
+        for name, data in files.items():
+            write_atomic(out / name, data)
     except OSError as exc:
         raise _usage(f"cannot write to '{out}': {exc.strerror}") from None
     print(_summary(result))
@@ -172,6 +174,7 @@ def _analyze(args) -> int:
         store = process_store(filing.db_url)
         photos = {slot: path for slot, path in (("front", args.front), ("side", args.side))
                   if path}
+        pngs = {p.slot: files[f"annotated_{p.slot}.png"] for p in result.photos}
         filed = file_visit(store, args.subject, result, photos, filing, annotated=pngs)
         day = filing.visit_date.isoformat()
         if filed.already:
@@ -240,12 +243,11 @@ def _app(args) -> int:
 
 
 def _cell(value, width: int) -> str:
-    if value is None:
-        return f"{'-':>{width}}"
-    return f"{float(value):>{width}.2f}"
+    return f"{shown(value, 2):>{width}}"
 
 
 def _history(args) -> int:
+    from posture.files import write_atomic
     from posture.store import NotFoundError, history_csv, history_rows, list_visits, open_store
 
     store = open_store(args.db)
@@ -277,7 +279,7 @@ def _history(args) -> int:
             print(f"(the last {len(shown)} visits; --csv FILE writes all {len(visits)})")
     if args.csv:
         try:
-            Path(args.csv).write_text(csv_data, encoding="utf-8")
+            write_atomic(args.csv, csv_data)
         except OSError as exc:
             raise _usage(f"cannot write '{args.csv}': {exc.strerror}") from None
         print(f"\nWrote {args.csv}.")

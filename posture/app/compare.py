@@ -25,6 +25,7 @@ from posture.compare import (
 )
 from posture.errors import PostureError
 from posture.export import csv_text
+from posture.numbers import shown
 from posture.store import history_rows, list_patients, list_visits, load_visit
 
 STORED, UPLOADED = "Saved visits", "Upload two pairs (nothing saved)"
@@ -57,7 +58,7 @@ def photo_pairs(comparison: Comparison) -> None:
 
 def changes_frame(comparison: Comparison) -> pd.DataFrame:
     def number(v, sign=False):
-        return "—" if v is None else (f"{v:+.1f}" if sign else f"{v:.1f}")
+        return shown(v, sign=sign, missing="—")
 
     return pd.DataFrame({
         "Measure": [plain(c.label) for c in comparison.changes],

@@ -28,7 +28,13 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
-from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
+from posture.assessment import (
+    MIRROR_ASSUMPTION,
+    AnalysisOptions,
+    Assessment,
+    PhotoAnalysis,
+    analyze,
+)
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
 from posture.export import assessment_json, csv_text
@@ -36,7 +42,7 @@ from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
-from posture.metrics.compute import FLAG_OUTSIDE
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
 
@@ -326,6 +332,10 @@ def photo_summary(p: PhotoAnalysis) -> str:
         parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected")
     elif p.roll is not None and p.roll.degrees is not None:
         parts.append(f"camera tilt about {p.roll.degrees:+.1f} deg, not corrected")
+    else:
+        parts.append("camera level unknown")
+    if not any(f.code == "mirror_possible" for f in p.findings):
+        parts.append(MIRROR_ASSUMPTION)
     return " · ".join(parts)
 
 
@@ -525,9 +535,14 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
 def outside_summary(result: Assessment) -> None:
     outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
                if m.flag == FLAG_OUTSIDE]
+    borderline = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+                  if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
-    else:
+    if borderline:
+        st.markdown(f"**Borderline** (a range bound within 2 ± of the value): "
+                    f"{', '.join(borderline)}.")
+    if not outside and not borderline:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
 
 

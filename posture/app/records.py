@@ -17,9 +17,17 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from posture.app.widgets import NOT_MEASURED_STYLE, OUTSIDE_STYLE, file_stem, plain
+from posture.app.widgets import (
+    BORDERLINE_STYLE,
+    BORDERLINE_TEXT,
+    NOT_MEASURED_STYLE,
+    OUTSIDE_STYLE,
+    file_stem,
+    plain,
+)
 from posture.errors import PostureError
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import shown
 from posture.store import (
     Store,
     database_url,
@@ -84,12 +92,13 @@ def rows_frame(rows) -> pd.DataFrame:
     out = []
     for r in rows:
         measured = r["status"] == STATUS_OK and r["value"] is not None
-        flag = {"within": "within range", "outside": "OUTSIDE range"}.get(r["flag"], r["flag"])
+        flag = {"within": "within range", "outside": "OUTSIDE range",
+                "borderline": BORDERLINE_TEXT}.get(r["flag"], r["flag"])
         out.append((
             r["label"] + (" (manual)" if r["manual"] else ""),
             # No-break spaces keep a number with its unit in a narrow column.
-            f"{r['value']:.1f}\u00a0{r['unit']}" if measured else "—",
-            f"±\u00a0{r['uncertainty']:.1f}" if measured and r["uncertainty"] is not None
+            f"{shown(r['value'])}\u00a0{r['unit']}" if measured else "—",
+            f"±\u00a0{shown(r['uncertainty'])}" if measured and r["uncertainty"] is not None
             else "",
             r["side"] if measured else "",
             r["reference"],
@@ -106,7 +115,8 @@ def rows_table(rows) -> None:
         r = rows[line.name]
         if r["status"] != STATUS_OK:
             return [NOT_MEASURED_STYLE] * len(line)
-        return [OUTSIDE_STYLE if r["flag"] == FLAG_OUTSIDE else ""] * len(line)
+        style = {FLAG_OUTSIDE: OUTSIDE_STYLE, FLAG_BORDERLINE: BORDERLINE_STYLE}
+        return [style.get(r["flag"], "")] * len(line)
 
     st.table(rows_frame(rows).style.apply(style, axis=1), hide_index=True)
 
@@ -183,7 +193,7 @@ def _visits_frame(visits) -> pd.DataFrame:
         "Analyses": [v.analyses for v in visits],
         "Latest analysis": [f"posture {v.posture_version}, {v.analysed_at[:16].replace('T', ' ')}"
                             for v in visits],
-        "Notes": [plain(v.notes) for v in visits],
+        "Notes": [v.notes for v in visits],  # st.dataframe shows text as is: no escapes
     })
 
 

@@ -27,6 +27,7 @@ from posture.assessment import TABLE_COLUMNS
 from posture.compare import VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
+from posture.landmarks.quality import findings_text
 from posture.store.db import Store
 from posture.store.errors import NotFoundError, StoreError
 from posture.store.models import (
@@ -425,11 +426,29 @@ def list_analyses(store: Store, visit_id: int) -> list[AnalysisSummary]:
                 for a in _visit(session, visit_id).analyses]
 
 
+def _stored_findings(analysis: Analysis) -> dict:
+    """The `findings` cell of each stored photo's rows, by (view, image) and by view, read from
+    the stored result as `Assessment.rows` wrote it."""
+    try:
+        result = json.loads(analysis.result_json)
+    except (TypeError, ValueError):
+        return {}
+    visit = [f.get("message", "") for f in result.get("findings", [])]
+    out = {}
+    for p in result.get("photos", []):
+        text = findings_text(visit + [f.get("message", "") for f in p.get("findings", [])])
+        out[(p.get("view"), p.get("image"))] = text
+        out.setdefault(p.get("view"), text)
+    return out
+
+
 def _rows(analysis: Analysis, subject: str, visit: Visit) -> list[dict]:
     """The core's tidy rows back, plus the visit's date and id."""
+    findings = _stored_findings(analysis)
     out = []
     for m in analysis.measurements:
         row = {k: getattr(m, k) for k in ROW_FIELDS}
+        row.update(findings=findings.get((m.view, m.image), findings.get(m.view, "")))
         row.update(subject=subject, analysed_at=analysis.analysed_at,
                    posture_version=analysis.posture_version,
                    visit_date=visit.visit_date.isoformat(), visit_id=visit.id)
@@ -456,7 +475,9 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
         analysis = _pick(visit, analysis_id)
         result = json.loads(analysis.result_json)
         findings = [f["message"] for f in result.get("findings", [])]
-        findings += [f["message"] for p in result.get("photos", []) for f in p.get("findings", [])]
+        # Each photo's findings named by its photo, as `Assessment.all_findings` names them.
+        findings += [f"{str(p.get('slot', '')).capitalize()} photo: {f['message']}"
+                     for p in result.get("photos", []) for f in p.get("findings", [])]
         return VisitRecord(
             label=visit.visit_date.isoformat(),
             rows=tuple(_rows(analysis, visit.patient.subject, visit)),
