@@ -27,7 +27,7 @@ from posture.assessment import TABLE_COLUMNS
 from posture.compare import VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
-from posture.store.db import Store
+from posture.store.db import Store, explain
 from posture.store.errors import NotFoundError, StoreError
 from posture.store.models import (
     ROW_FIELDS,
@@ -90,15 +90,23 @@ def _now() -> str:
 
 
 @contextmanager
-def _transaction(store: Store) -> Iterator[Session]:
-    """store.transaction(), with database failures turned into one-line StoreErrors."""
+def _transaction(store: Store, *, writing: bool = True) -> Iterator[Session]:
+    """store.transaction(), with database failures turned into one-line StoreErrors that say
+    what went wrong: the server not answering, the file locked or damaged, or (writing) the
+    change refused."""
     try:
         with store.transaction() as session:
             yield session
     except SQLAlchemyError as exc:
+        explained = explain(exc, store.engine.url)
+        if explained:
+            raise StoreError(explained) from exc
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(f"the records database refused the change, nothing was saved: "
-                         f"{reason[0] if reason else type(exc).__name__}") from exc
+        reason = reason[0] if reason else type(exc).__name__
+        if writing:
+            raise StoreError(f"the records database refused the change, nothing was saved: "
+                             f"{reason}") from exc
+        raise StoreError(f"cannot read the records: {reason}") from exc
 
 
 def _clean_subject(subject: str) -> str:
@@ -269,7 +277,7 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
 
     from posture.assessment import AnalysisOptions, analyze
 
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         visit = _visit(session, visit_id)
         subject = visit.patient.subject
         photos = {p.slot: (p.filename or None, p.data) for p in visit.photos}
@@ -363,7 +371,7 @@ def delete_patient(store: Store, subject: str) -> int:
 
 def list_patients(store: Store) -> list[PatientSummary]:
     """Every patient, by ID."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         counts = (select(Visit.patient_id, func.count(Visit.id).label("n"),
                          func.max(Visit.visit_date).label("last"))
                   .group_by(Visit.patient_id).subquery())
@@ -391,7 +399,7 @@ def _visits_query(subject: str):
 
 def list_visits(store: Store, subject: str) -> list[VisitSummary]:
     """A patient's visits, oldest first. Raises NotFoundError for an unknown patient."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         _patient(session, subject)
         # Photo bytes are not loaded: only the slots are needed.
         visits = session.scalars(_visits_query(subject)).all()
@@ -415,7 +423,7 @@ def _summary(visit: Visit, slots: tuple[str, ...]) -> VisitSummary:
 
 def list_analyses(store: Store, visit_id: int) -> list[AnalysisSummary]:
     """A visit's analyses, oldest first (the last is the one shown by default)."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         return [AnalysisSummary(a.id, a.posture_version, a.analysed_at)
                 for a in _visit(session, visit_id).analyses]
 
@@ -446,7 +454,7 @@ def _pick(visit: Visit, analysis_id: int | None) -> Analysis:
 def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> VisitRecord:
     """A stored visit as a `VisitRecord`: its latest analysis unless `analysis_id` is given.
     Rows carry visit_date and visit_id beside the core's columns."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         visit = _visit(session, visit_id)
         analysis = _pick(visit, analysis_id)
         result = json.loads(analysis.result_json)
@@ -465,21 +473,21 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
 
 def load_analysis_json(store: Store, visit_id: int, analysis_id: int | None = None) -> dict:
     """The stored `assessment_json` (landmarks in photo pixels, options, findings, rows)."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         return json.loads(_pick(_visit(session, visit_id), analysis_id).result_json)
 
 
 def visit_photos(store: Store, visit_id: int) -> dict[str, tuple[str, bytes]]:
     """slot -> (file name, bytes exactly as uploaded). For the clinic's record only: these
     carry the camera's metadata (EXIF, maybe GPS); never export them."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         return {p.slot: (p.filename, p.data) for p in _visit(session, visit_id).photos}
 
 
 def history_rows(store: Store, subject: str) -> list[dict]:
     """Every measurement of a patient's visits (latest analysis of each), oldest visit first.
     Columns: HISTORY_COLUMNS."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         _patient(session, subject)
         out = []
         for visit in session.scalars(_visits_query(subject)):
