@@ -17,8 +17,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from posture.store import StoreError, list_patients, open_store, save_visit
+from posture.errors import InputError
+from posture.store import (
+    NotFoundError,
+    StoreError,
+    get_patient,
+    list_patients,
+    list_visits,
+    load_visit,
+    open_store,
+    save_visit,
+    update_patient,
+    visit_photos,
+)
 from posture.store import db as store_db
+from posture.store.validation import MAX_FILENAME, MAX_NAME, MAX_NOTES, MAX_SUBJECT
 from tests.postgres import database_url as empty_database
 from tests.postgres import leo_visit
 
@@ -49,8 +62,9 @@ def first():
 
 
 def save(store, sample, subject="leo", **kw) -> int:
+    kw.setdefault("filenames", sample.filenames)
     return save_visit(store, subject, sample.assessment, sample.photos,
-                      filenames=sample.filenames, annotated=sample.annotated, **kw)
+                      annotated=sample.annotated, **kw)
 
 
 # --- a server that never answers ---------------------------------------------------------------
@@ -165,3 +179,71 @@ def test_timeouts_in_the_url_win(monkeypatch):
     args = store_db._server_args(make_url("postgresql+psycopg://u@h/db"))
     assert args["connect_timeout"] == store_db.CONNECT_TIMEOUT_S
     assert args["options"] == f"-c statement_timeout={store_db.STATEMENT_TIMEOUT_S * 1000}"
+
+
+# --- one set of rules for what the records accept ------------------------------------------------
+
+
+def snapshot(store) -> dict[str, list[tuple]]:
+    from sqlalchemy import select
+
+    from posture.store.models import Base
+
+    with store.engine.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(select(t).order_by(t.c.id))]
+                for t in Base.metadata.sorted_tables}
+
+
+REFUSED = [
+    ({"subject": "P\x00-1"}, "patient ID is one line"),
+    ({"subject": "P" * 101}, "at most 100 characters"),
+    ({"patient_name": "Ann\x00e"}, r"control character \(U\+0000\)"),
+    ({"patient_name": "A" * 201}, "at most 200 characters"),
+    ({"patient_name": "Ann\ne"}, r"one line of text.*U\+000A"),
+    ({"notes": "fell\x00"}, r"visit notes hold a control character \(U\+0000\)"),
+    ({"notes": "x" * (MAX_NOTES + 1)}, "visit notes have at most 10,000 characters"),
+    ({"notes": "bad \udcff byte"}, "not valid text"),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), REFUSED, ids=[m for _f, m in REFUSED])
+def test_text_is_refused_alike_on_every_backend(store, first, fields, message):
+    """NUL bytes and over-long names used to save on SQLite and fail on PostgreSQL."""
+    save(store, first)
+    before = snapshot(store)
+    kwargs = {"subject": "leo", **fields}
+    with pytest.raises(InputError, match=message) as caught:
+        save(store, first, **kwargs)
+    assert "\n" not in str(caught.value)
+    assert snapshot(store) == before
+
+
+def test_patient_updates_follow_the_same_rules(store, first):
+    save(store, first)
+    with pytest.raises(InputError, match="patient notes hold a control character"):
+        update_patient(store, "leo", notes="a\x00b")
+    with pytest.raises(InputError, match="at most 200"):
+        update_patient(store, "leo", name="x" * 300)
+    assert get_patient(store, "leo").notes == ""
+
+
+def test_text_at_the_limits_round_trips_on_every_backend(store, first):
+    name = "Ž" * MAX_NAME
+    notes = ("Línea uno\tcon tab\r\nДругая строка 🙂\n" * 400)[:MAX_NOTES]
+    subject = "P-" + "9" * (MAX_SUBJECT - 2)
+    visit_id = save(store, first, subject=subject, patient_name=name, notes=notes,
+                    filenames={"front": "front\x00\udcff.jpg", "side": "s" * 300 + ".jpg"})
+    record = load_visit(store, visit_id)
+    assert (record.subject, record.patient_name, record.notes) == (subject, name, notes)
+    update_patient(store, subject, notes=notes)
+    assert get_patient(store, subject).notes == notes
+    photos = visit_photos(store, visit_id)
+    assert photos["front"][0] == "front??.jpg"
+    assert len(photos["side"][0]) == MAX_FILENAME and photos["side"][0].endswith("s.jpg")
+
+
+def test_looking_up_text_no_patient_id_can_be_finds_no_one(store, first):
+    save(store, first)
+    for subject in ("leo\x00", "x" * 500, "\udcff"):
+        with pytest.raises(NotFoundError, match="no patient"):
+            list_visits(store, subject)

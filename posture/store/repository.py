@@ -38,13 +38,20 @@ from posture.store.models import (
     Photo,
     Visit,
 )
+from posture.store.validation import (
+    MAX_SUBJECT,
+    clean_filename,
+    clean_name,
+    clean_notes,
+    clean_subject,
+    is_valid_subject,
+)
 
 #: Visit and history CSV: the core's columns (same positions as `posture analyze`'s
 #: results.csv), then the visit's date and id.
 HISTORY_COLUMNS = TABLE_COLUMNS + ("visit_date", "visit_id")
 
 SLOTS = ("front", "side")
-MAX_SUBJECT = 100
 
 #: Called with the name of each step of a save once it is written ("patient", "visit",
 #: "photos", "analysis"), still inside the transaction: tests inject failures here.
@@ -109,22 +116,16 @@ def _transaction(store: Store, *, writing: bool = True) -> Iterator[Session]:
         raise StoreError(f"cannot read the records: {reason}") from exc
 
 
-def _clean_subject(subject: str) -> str:
-    subject = (subject or "").strip()
-    if not subject:
-        raise InputError("give the patient ID")
-    if len(subject) > MAX_SUBJECT or not subject.isprintable():
-        raise InputError(f"a patient ID is one line of at most {MAX_SUBJECT} characters")
-    return subject
-
-
 def _shown(text: str) -> str:
     """User text inside a one-line message."""
     return " ".join(str(text).split())[:MAX_SUBJECT]
 
 
 def _patient(session: Session, subject: str) -> Patient:
-    patient = session.scalar(select(Patient).where(Patient.subject == subject))
+    # Text no patient ID can be (a NUL byte, say) is not sent to the database: PostgreSQL
+    # would refuse it where SQLite finds no one.
+    patient = session.scalar(select(Patient).where(Patient.subject == subject)) \
+        if is_valid_subject(subject) else None
     if patient is None:
         raise NotFoundError(f"no patient '{_shown(subject)}' in the records")
     return patient
@@ -194,10 +195,14 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
             it (encoding a PNG takes about a second); rendered here otherwise.
 
     Raises:
-        InputError: no patient ID, or photos missing or in an unknown slot.
+        InputError: no patient ID, photos missing or in an unknown slot, or text the records
+            do not accept (too long, a control character: `posture.store.validation`), the
+            same on every backend.
         StoreError: the database refused the write; nothing of the visit was saved.
     """
-    subject = _clean_subject(subject)
+    subject = clean_subject(subject)
+    patient_name = clean_name(patient_name)
+    notes = clean_notes(notes or "")
     if not photos or set(photos) - set(SLOTS) or not all(photos.values()):
         raise InputError("save the visit with the photos that were analysed (front, side)")
     if len(photos) != len(assessment.photos):
@@ -239,7 +244,7 @@ def _write_visit(session: Session, subject, assessment, photos, filenames, visit
     for slot in SLOTS:
         if slot in photos:
             data = bytes(photos[slot])
-            visit.photos.append(Photo(slot=slot, filename=filenames.get(slot, "")[:255],
+            visit.photos.append(Photo(slot=slot, filename=clean_filename(filenames.get(slot)),
                                       sha256=hashlib.sha256(data).hexdigest(), data=data))
     session.flush()
     step("photos")
@@ -342,7 +347,9 @@ def _stored_options(visit: Visit):
 
 def update_patient(store: Store, subject: str, *, name: str | None = None,
                    notes: str | None = None) -> None:
-    """Change a patient's name or notes (None leaves a field as it is)."""
+    """Change a patient's name or notes (None leaves a field as it is). Raises InputError for
+    text the records do not accept (see `posture.store.validation`)."""
+    name, notes = clean_name(name), clean_notes(notes, "patient notes")
     with _transaction(store) as session:
         patient = _patient(session, subject)
         if name is not None:
