@@ -5,6 +5,7 @@ would refuse, backups taken while another process saves. SQLite and a real Postg
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import text
 
 from posture.errors import InputError
 from posture.store import (
+    DamagedError,
     NotFoundError,
     StoreError,
     get_patient,
@@ -26,6 +29,7 @@ from posture.store import (
     list_visits,
     load_visit,
     open_store,
+    reanalyse_visit,
     save_visit,
     update_patient,
     visit_photos,
@@ -247,3 +251,115 @@ def test_looking_up_text_no_patient_id_can_be_finds_no_one(store, first):
     for subject in ("leo\x00", "x" * 500, "\udcff"):
         with pytest.raises(NotFoundError, match="no patient"):
             list_visits(store, subject)
+
+
+# --- a damaged file, a damaged photo -------------------------------------------------------------
+
+
+def _sqlite_store_with_two_visits(tmp_path, first) -> tuple[Path, list[int]]:
+    path = tmp_path / "records.db"
+    store = open_store(f"sqlite:///{path}")
+    ids = [save(store, first, visit_date=date(2025, 1, 1)), save(store, first, subject="ann")]
+    store.close()                         # the last connection checkpoints the WAL into the file
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path, ids
+
+
+def _damage_table_root(path: Path, table: str) -> None:
+    """Overwrite the header of a table's root page: what a bad disk sector or a copy cut
+    short does to a b-tree."""
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                        (table,)).fetchone()[0]
+    conn.close()
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xff" * 16)
+
+
+def test_a_damaged_sqlite_file_is_refused_on_opening_and_left_untouched(tmp_path, first):
+    path, _ids = _sqlite_store_with_two_visits(tmp_path, first)
+    _damage_table_root(path, "measurements")
+    damaged = path.read_bytes()
+    with pytest.raises(DamagedError, match=r"records file .*records\.db is damaged \(SQLite's "
+                                           r"check: .*restore the latest backup") as caught:
+        open_store(f"sqlite:///{path}")
+    assert "\n" not in str(caught.value)
+    assert path.read_bytes() == damaged                  # nothing was written into it
+    done = subprocess.run([sys.executable, "-m", "posture.cli", "history", "leo", "--db",
+                           f"sqlite:///{path}"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "is damaged" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_damage_found_after_opening_names_the_visit_not_a_refused_save(tmp_path, first,
+                                                                       monkeypatch):
+    """A store opened before the damage (the app keeps one open for hours)."""
+    path, ids = _sqlite_store_with_two_visits(tmp_path, first)
+    _damage_table_root(path, "measurements")
+    monkeypatch.setattr(store_db, "check_sqlite_file", lambda engine: None)
+    store = open_store(f"sqlite:///{path}", migrate_schema=False)
+    with pytest.raises(DamagedError, match=rf"^visit {ids[0]} cannot be read: the records file "
+                                           r".* is damaged \(database disk image is "
+                                           r"malformed\)") as caught:
+        load_visit(store, ids[0])
+    assert "nothing was saved" not in str(caught.value)
+    with pytest.raises(DamagedError, match="is damaged"):
+        save(store, first)
+    store.close()
+
+
+def _flip_photo_bytes_in_file(path: Path, photo: bytes) -> None:
+    """Change 32 bytes in the middle of a photo where it lies in the file: the file's
+    structure stays sound (quick_check passes), only the photo's content changes."""
+    data = path.read_bytes()
+    needle = photo[len(photo) // 2: len(photo) // 2 + 64]
+    at = data.find(needle)
+    assert at > 0 and data.find(needle, at + 1) < 0
+    with path.open("r+b") as f:
+        f.seek(at + 16)
+        f.write(bytes(b ^ 0x5A for b in needle[16:48]))
+
+
+def test_a_damaged_photo_is_named_when_read(tmp_path, first):
+    path = tmp_path / "records.db"
+    store = open_store(f"sqlite:///{path}")
+    other = leo_visit("second")                          # other photos: not hit
+    kept = save(store, other, subject="ann")
+    hit = save(store, first)
+    store.close()
+    _flip_photo_bytes_in_file(path, first.photos["front"])
+    store = open_store(f"sqlite:///{path}")               # the file's structure is sound
+    message = (rf"^the front photo \(leo_test\.jpeg\) of visit {hit} is damaged: its bytes no "
+               r"longer match the checksum taken when it was saved")
+    with pytest.raises(DamagedError, match=message):
+        visit_photos(store, hit)
+    with pytest.raises(DamagedError, match=message):
+        reanalyse_visit(store, hit)
+    assert load_visit(store, hit).rows                    # the measures are intact
+    assert visit_photos(store, kept)["front"][1] == other.photos["front"]
+    store.close()
+
+
+def test_a_photo_changed_behind_the_records_back_is_caught_on_every_backend(store, first):
+    visit_id = save(store, first)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE photos SET data = :d WHERE slot = 'side'"),
+                     {"d": first.photos["side"][:-100]})       # a copy cut short
+    with pytest.raises(DamagedError, match=rf"the side photo \(leo_test_right\.jpg\) of visit "
+                                           rf"{visit_id} is damaged"):
+        visit_photos(store, visit_id)
+
+
+def test_stored_findings_name_their_photo(store, first):
+    from posture.landmarks.quality import Finding
+
+    photo = dataclasses.replace(first.assessment.side, findings=(
+        Finding("low_resolution", "low resolution"),))
+    assessment = dataclasses.replace(first.assessment, side=photo)
+    visit_id = save(store, dataclasses.replace(first, assessment=assessment))
+    record = load_visit(store, visit_id)
+    assert "Side photo: low resolution" in record.findings
+    assert record.findings == tuple(f.message for f in assessment.all_findings())

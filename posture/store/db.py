@@ -26,10 +26,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from posture.store.errors import StoreError
+from posture.store.errors import DamagedError, StoreError
 
 ENV_VAR = "POSTURE_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -214,14 +214,21 @@ def check_sqlite_file(engine: Engine) -> None:
     benchmarks/store_open.py).
 
     Raises:
-        StoreError: the file is damaged, naming the file and SQLite's first complaint.
+        DamagedError: the file is damaged, naming the file and SQLite's first complaint.
     """
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return
-    with engine.connect() as connection:
-        problems = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check")]
+    try:
+        with engine.connect() as connection:
+            problems = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check")]
+    except DBAPIError as exc:
+        if not isinstance(exc.orig, sqlite3.DatabaseError) or isinstance(
+                exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig):
+            raise
+        # So damaged that the check itself stops ("database disk image is malformed").
+        problems = [str(exc.orig).strip() or type(exc.orig).__name__]
     if problems != ["ok"]:
-        raise StoreError(f"the records file {engine.url.database} is damaged (SQLite's check: "
+        raise DamagedError(f"the records file {engine.url.database} is damaged (SQLite's check: "
                          f"{problems[0]}; {len(problems)} problem(s)); nothing was written to "
                          "it: restore the latest backup (posture records restore)")
 
@@ -293,7 +300,7 @@ def open_store(url: str | None = None, *, migrate_schema: bool = True) -> Store:
         engine.dispose()
         explained = explain(exc, url)
         if explained:
-            raise StoreError(explained) from None
+            raise (DamagedError if "is damaged" in explained else StoreError)(explained) from None
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise StoreError(f"cannot open the records database {display_url(url)}: "
                          f"{reason[0] if reason else type(exc).__name__}") from None

@@ -28,7 +28,7 @@ from posture.compare import VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
 from posture.store.db import Store, explain
-from posture.store.errors import NotFoundError, StoreError
+from posture.store.errors import DamagedError, NotFoundError, StoreError
 from posture.store.models import (
     ROW_FIELDS,
     Analysis,
@@ -97,23 +97,46 @@ def _now() -> str:
 
 
 @contextmanager
-def _transaction(store: Store, *, writing: bool = True) -> Iterator[Session]:
+def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Iterator[Session]:
     """store.transaction(), with database failures turned into one-line StoreErrors that say
     what went wrong: the server not answering, the file locked or damaged, or (writing) the
-    change refused."""
+    change refused. `what` ("visit 12") names what was being read."""
     try:
         with store.transaction() as session:
             yield session
     except SQLAlchemyError as exc:
+        prefix = f"{what} cannot be read: " if what and not writing else ""
         explained = explain(exc, store.engine.url)
         if explained:
-            raise StoreError(explained) from exc
+            kind = DamagedError if "is damaged" in explained else StoreError
+            raise kind(prefix + explained) from exc
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         reason = reason[0] if reason else type(exc).__name__
         if writing:
             raise StoreError(f"the records database refused the change, nothing was saved: "
                              f"{reason}") from exc
-        raise StoreError(f"cannot read the records: {reason}") from exc
+        raise StoreError(f"{prefix or 'cannot read the records: '}{reason}") from exc
+
+
+def _photo_data(photo: Photo) -> bytes:
+    """A stored photo's bytes, checked against the SHA-256 taken when it was saved."""
+    data = bytes(photo.data)
+    if hashlib.sha256(data).hexdigest() != photo.sha256:
+        name = f" ({_shown(photo.filename)})" if photo.filename else ""
+        raise DamagedError(f"the {photo.slot} photo{name} of visit {photo.visit_id} is damaged: "
+                           "its bytes no longer match the checksum taken when it was saved; "
+                           "restore it from a backup (posture records restore)")
+    return data
+
+
+def _result(analysis: Analysis) -> dict:
+    """An analysis's stored JSON, read back."""
+    try:
+        return json.loads(analysis.result_json)
+    except ValueError:
+        raise DamagedError(f"analysis {analysis.id} of visit {analysis.visit_id} is damaged: "
+                           "its stored result cannot be read; analyse the visit again or "
+                           "restore it from a backup") from None
 
 
 def _shown(text: str) -> str:
@@ -282,13 +305,13 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
 
     from posture.assessment import AnalysisOptions, analyze
 
-    with _transaction(store, writing=False) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         visit = _visit(session, visit_id)
         subject = visit.patient.subject
-        photos = {p.slot: (p.filename or None, p.data) for p in visit.photos}
+        photos = {p.slot: (p.filename or None, _photo_data(p)) for p in visit.photos}
         if options is None:
             options = _stored_options(visit)
-        latest = json.loads(visit.analyses[-1].result_json) if visit.analyses else {}
+        latest = _result(visit.analyses[-1]) if visit.analyses else {}
     options = replace(options or AnalysisOptions(), subject=subject)
     front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
     assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
@@ -336,7 +359,7 @@ def _stored_options(visit: Visit):
     fallback = AnalysisOptions(height_cm=visit.height_cm)
     if not visit.analyses:
         return fallback
-    stored = json.loads(visit.analyses[-1].result_json).get("options", {})
+    stored = _result(visit.analyses[-1]).get("options", {})
     try:
         return AnalysisOptions(passes=stored.get("passes", fallback.passes),
                                height_cm=stored.get("height_cm"),
@@ -406,7 +429,8 @@ def _visits_query(subject: str):
 
 def list_visits(store: Store, subject: str) -> list[VisitSummary]:
     """A patient's visits, oldest first. Raises NotFoundError for an unknown patient."""
-    with _transaction(store, writing=False) as session:
+    what = f"the visits of '{_shown(subject)}'"
+    with _transaction(store, writing=False, what=what) as session:
         _patient(session, subject)
         # Photo bytes are not loaded: only the slots are needed.
         visits = session.scalars(_visits_query(subject)).all()
@@ -430,7 +454,7 @@ def _summary(visit: Visit, slots: tuple[str, ...]) -> VisitSummary:
 
 def list_analyses(store: Store, visit_id: int) -> list[AnalysisSummary]:
     """A visit's analyses, oldest first (the last is the one shown by default)."""
-    with _transaction(store, writing=False) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         return [AnalysisSummary(a.id, a.posture_version, a.analysed_at)
                 for a in _visit(session, visit_id).analyses]
 
@@ -461,12 +485,14 @@ def _pick(visit: Visit, analysis_id: int | None) -> Analysis:
 def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> VisitRecord:
     """A stored visit as a `VisitRecord`: its latest analysis unless `analysis_id` is given.
     Rows carry visit_date and visit_id beside the core's columns."""
-    with _transaction(store, writing=False) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         visit = _visit(session, visit_id)
         analysis = _pick(visit, analysis_id)
-        result = json.loads(analysis.result_json)
+        result = _result(analysis)
         findings = [f["message"] for f in result.get("findings", [])]
-        findings += [f["message"] for p in result.get("photos", []) for f in p.get("findings", [])]
+        # Named by photo, as `Assessment.all_findings` names them ("Side photo: ...").
+        findings += [f"{str(p.get('slot', 'the')).capitalize()} photo: {f['message']}"
+                     for p in result.get("photos", []) for f in p.get("findings", [])]
         return VisitRecord(
             label=visit.visit_date.isoformat(),
             rows=tuple(_rows(analysis, visit.patient.subject, visit)),
@@ -480,21 +506,23 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
 
 def load_analysis_json(store: Store, visit_id: int, analysis_id: int | None = None) -> dict:
     """The stored `assessment_json` (landmarks in photo pixels, options, findings, rows)."""
-    with _transaction(store, writing=False) as session:
-        return json.loads(_pick(_visit(session, visit_id), analysis_id).result_json)
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
+        return _result(_pick(_visit(session, visit_id), analysis_id))
 
 
 def visit_photos(store: Store, visit_id: int) -> dict[str, tuple[str, bytes]]:
     """slot -> (file name, bytes exactly as uploaded). For the clinic's record only: these
     carry the camera's metadata (EXIF, maybe GPS); never export them."""
-    with _transaction(store, writing=False) as session:
-        return {p.slot: (p.filename, p.data) for p in _visit(session, visit_id).photos}
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
+        return {p.slot: (p.filename, _photo_data(p))
+                for p in _visit(session, visit_id).photos}
 
 
 def history_rows(store: Store, subject: str) -> list[dict]:
     """Every measurement of a patient's visits (latest analysis of each), oldest visit first.
     Columns: HISTORY_COLUMNS."""
-    with _transaction(store, writing=False) as session:
+    what = f"the history of '{_shown(subject)}'"
+    with _transaction(store, writing=False, what=what) as session:
         _patient(session, subject)
         out = []
         for visit in session.scalars(_visits_query(subject)):
