@@ -363,3 +363,142 @@ def test_stored_findings_name_their_photo(store, first):
     record = load_visit(store, visit_id)
     assert "Side photo: low resolution" in record.findings
     assert record.findings == tuple(f.message for f in assessment.all_findings())
+
+
+# --- backups -----------------------------------------------------------------------------------
+
+SAVER_SCRIPT = """
+import pickle, sys
+from datetime import date
+from pathlib import Path
+from posture.store import open_store, save_visit
+url, pickled, stop = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+with open(pickled, "rb") as f:
+    assessment, photos, annotated = pickle.load(f)
+store = open_store(url)
+for i in range(40):
+    if stop.exists():
+        break
+    visit_id = save_visit(store, f"P-{i % 3}", assessment, photos, annotated=annotated,
+                          visit_date=date(2025, 1, 1 + i % 28), notes=f"save {i}")
+    print(visit_id, flush=True)
+store.close()
+"""
+
+
+def _records_content(store) -> dict:
+    """Every visit with its patient, notes, rows and photo hashes: what a restore must give."""
+    from posture.store import list_visits as visits_of
+    from posture.store.backup import _counts_and_hashes
+
+    out = {}
+    for patient in list_patients(store):
+        for v in visits_of(store, patient.subject):
+            out[v.visit_id] = (patient.subject, v.visit_date, v.notes,
+                               load_visit(store, v.visit_id).rows)
+    with store.engine.connect() as conn:
+        hashes = _counts_and_hashes(conn, "records").photo_hashes
+    return {"visits": out, "photos": hashes}
+
+
+@pytest.mark.parametrize("restore_into", ["same backend", "sqlite"])
+def test_a_backup_taken_while_another_process_saves_restores_every_visit_and_photo(
+        store, db_url, backend, first, tmp_path, restore_into):
+    import pickle
+
+    from posture.store.backup import backup, restore
+
+    for i in range(2):
+        save(store, first, subject="before", visit_date=date(2024, 12, 1 + i))
+    pickled, stop = tmp_path / "visit.pickle", tmp_path / "stop"
+    pickled.write_bytes(pickle.dumps((first.assessment, first.photos, first.annotated)))
+    saver = subprocess.Popen([sys.executable, "-c", SAVER_SCRIPT, db_url, str(pickled),
+                              str(stop)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert saver.stdout.readline().strip().isdigit()      # it is saving now
+        summary = backup(store, tmp_path / "backup.db")
+        saved_meanwhile = saver.stdout.readline().strip()     # and still saving after
+    finally:
+        stop.touch()
+        saver.communicate(timeout=120)
+    assert saver.returncode == 0
+    assert saved_meanwhile.isdigit(), "the other process kept saving during the backup"
+    assert summary.visits >= 3 and summary.photos == 2 * summary.visits
+
+    target_url = (db_url.replace("records.db", "restored.db") if backend == "sqlite"
+                  else empty_database(backend, tmp_path)) if restore_into == "same backend" \
+        else f"sqlite:///{tmp_path / 'restored-sqlite.db'}"
+    target = open_store(target_url)
+    restored = restore(target, tmp_path / "backup.db")
+    source, copy = _records_content(store), _records_content(target)
+    # The backup is one moment of the records: whole visits, each as saved.
+    assert set(copy["visits"]) <= set(source["visits"])
+    assert len(copy["visits"]) == summary.visits == restored.visits
+    for visit_id, content in copy["visits"].items():
+        assert content == source["visits"][visit_id]
+    assert copy["photos"] == {k: v for k, v in source["photos"].items()
+                              if k[0] in copy["visits"]}
+    assert copy["photos"] == restored.photo_hashes == summary.photo_hashes
+    # The restored records keep working: new ids follow the restored ones.
+    new_id = save(target, first, subject="after")
+    assert new_id > max(copy["visits"])
+    target.close()
+
+
+def test_restore_refuses_records_that_are_not_empty_and_writes_nothing(store, first, tmp_path):
+    from posture.store.backup import backup, restore
+
+    save(store, first)
+    backup(store, tmp_path / "b.db")
+    before = snapshot(store)
+    with pytest.raises(StoreError, match=r"are not empty \(1 patient\(s\)\): a backup is "
+                                         r"restored into an empty database only"):
+        restore(store, tmp_path / "b.db")
+    assert snapshot(store) == before
+
+
+def test_a_damaged_backup_is_refused_and_nothing_restored(tmp_path, first):
+    from posture.store.backup import backup, restore
+
+    source = open_store(f"sqlite:///{tmp_path / 'records.db'}")
+    save(source, first)
+    backup(source, tmp_path / "b.db")
+    source.close()
+    _flip_photo_bytes_in_file(tmp_path / "b.db", first.photos["side"])
+    untouched = (tmp_path / "b.db").read_bytes()
+    target = open_store(f"sqlite:///{tmp_path / 'new.db'}")
+    with pytest.raises(DamagedError, match=r"the side photo of visit 1 in the backup 'b.db' "
+                                           r"is damaged"):
+        restore(target, tmp_path / "b.db")
+    assert list_patients(target) == []
+    assert (tmp_path / "b.db").read_bytes() == untouched      # the backup is never changed
+    target.close()
+    not_a_backup = tmp_path / "photo.jpg"
+    not_a_backup.write_bytes(first.photos["front"])
+    done = subprocess.run([sys.executable, "-m", "posture.cli", "records", "restore",
+                           str(not_a_backup), "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "is not a posture backup (not a SQLite file)" in done.stderr
+
+
+def test_cli_backup_and_restore(db_url, first, tmp_path, capsys):
+    from posture.cli import main
+
+    store = open_store(db_url)
+    save(store, first)
+    store.close()
+    backup_file = tmp_path / "clinic-2025-06-01.db"
+    assert main(["records", "backup", str(backup_file), "--db", db_url]) == 0
+    out = capsys.readouterr().out
+    assert "Backed up 1 patient(s), 1 visit(s), 2 photo(s)" in out
+    assert "every photo matches its checksum" in out
+    assert list(tmp_path.glob(".*partial")) == []
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert main(["records", "restore", str(backup_file), "--db", fresh]) == 0
+    assert "Restored 1 patient(s), 1 visit(s), 2 photo(s)" in capsys.readouterr().out
+    assert main(["records", "restore", str(backup_file), "--db", fresh]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not empty" in err
+    assert main(["records", "backup", str(tmp_path / "no" / "b.db"), "--db", db_url]) == 2
+    assert "create it first" in capsys.readouterr().err
