@@ -6,6 +6,8 @@
     posture history SUBJECT [--csv FILE] [--db URL]
     posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
     posture app [--port 8501]
+    posture records backup FILE [--db URL]
+    posture records restore FILE [--db URL]
 
 Exit codes: 0 success; 2 bad usage or input (one line on stderr, no traceback); 130 interrupted.
 """
@@ -29,7 +31,7 @@ EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for any bad input
-        # prog is "posture" for the top level, "posture analyze" for a subcommand.
+        # prog is the whole command: "posture", "posture history", "posture records backup".
         self.exit(EXIT_INPUT, f"posture: {message} (see `{self.prog} --help`)\n")
 
 
@@ -104,6 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port to listen on (default 8501)")
     s.add_argument("--no-preload", action="store_true",
                    help="load the pose model on the first analysis, not at start")
+    r = sub.add_parser("records", help="back up or restore the patient records",
+                       description="Back up the whole records (every patient, visit, photo "
+                                   "and analysis) to one file, or restore such a file into an "
+                                   "empty database. Every photo is checked against its "
+                                   "checksum both ways.")
+    rsub = r.add_subparsers(dest="records_command", required=True, parser_class=_Parser)
+    rb = rsub.add_parser("backup", help="write a checked backup of the records to FILE",
+                         description="Write the records to FILE (one SQLite file, replaced "
+                                     "only once the new backup is complete and checked). "
+                                     "Safe while others keep saving.")
+    rb.add_argument("file", metavar="FILE", help="the backup file to write")
+    _records(rb)
+    rr = rsub.add_parser("restore", help="restore a backup FILE into an empty database",
+                         description="Restore a backup made by `posture records backup` into "
+                                     "an empty records database (a damaged or full one: move "
+                                     "it aside first), all or nothing, then check every "
+                                     "photo against the backup's checksums.")
+    rr.add_argument("file", metavar="FILE", help="the backup file to restore")
+    _records(rr)
     return parser
 
 
@@ -332,6 +353,25 @@ def _compare(args) -> int:
     return EXIT_OK
 
 
+def _records_command(args) -> int:
+    from posture.store import open_store
+    from posture.store.backup import backup, restore
+
+    store = open_store(args.db)
+    try:
+        if args.records_command == "backup":
+            done = backup(store, args.file)
+            print(f"Backed up {done.describe()} from {store.url} to {args.file} "
+                  f"({done.size_bytes / 1e6:.1f} MB); every photo matches its checksum.")
+        else:
+            done = restore(store, args.file)
+            print(f"Restored {done.describe()} from {args.file} into {store.url}; every photo "
+                  "matches the backup's checksum.")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 class _UsageError(PostureError):
     pass
 
@@ -399,7 +439,7 @@ def _native_logs_filtered_live():
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare,
-                "app": _app}
+                "app": _app, "records": _records_command}
     filtered = _native_logs_filtered_live if args.command == "app" else _native_logs_filtered
     try:
         with filtered() as console:

@@ -287,7 +287,11 @@ def show() -> None:
         return
     st.caption(f"Patient records in {plain(store.url)}. Photos are kept as uploaded; exports "
                "(PDF, PNG) carry no photo metadata.")
-    patients = list_patients(store)
+    try:
+        patients = list_patients(store)
+    except PostureError as exc:          # the server stopped answering, the file is damaged
+        st.error(f"Records unavailable: {plain(str(exc))}", icon=":material/error:")
+        return
     if not patients:
         st.info("No patients yet: analyse photos on the Intake page, then save the visit.",
                 icon=":material/folder_open:")
@@ -309,7 +313,10 @@ def show() -> None:
         visit_id = st.selectbox("Visit", list(reversed(by_id)), key="records_visit",
                                 format_func=lambda i: by_id[i].label)
         st.divider()
-        _visit_section(store, subject, visits, by_id[visit_id])
+        try:
+            _visit_section(store, subject, visits, by_id[visit_id])
+        except PostureError as exc:      # e.g. this visit's part of the records is damaged
+            st.error(plain(str(exc)), icon=":material/error:")
     st.divider()
     _delete_patient_step(store, subject, len(visits))
 

@@ -28,8 +28,8 @@ from posture.compare import VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
 from posture.landmarks.quality import findings_text
-from posture.store.db import Store
-from posture.store.errors import NotFoundError, StoreError
+from posture.store.db import Store, explain
+from posture.store.errors import DamagedError, NotFoundError, StoreError
 from posture.store.models import (
     ROW_FIELDS,
     Analysis,
@@ -39,13 +39,20 @@ from posture.store.models import (
     Photo,
     Visit,
 )
+from posture.store.validation import (
+    MAX_SUBJECT,
+    clean_filename,
+    clean_name,
+    clean_notes,
+    clean_subject,
+    is_valid_subject,
+)
 
 #: Visit and history CSV: the core's columns (same positions as `posture analyze`'s
 #: results.csv), then the visit's date and id.
 HISTORY_COLUMNS = TABLE_COLUMNS + ("visit_date", "visit_id")
 
 SLOTS = ("front", "side")
-MAX_SUBJECT = 100
 
 #: Called with the name of each step of a save once it is written ("patient", "visit",
 #: "photos", "analysis"), still inside the transaction: tests inject failures here.
@@ -91,24 +98,46 @@ def _now() -> str:
 
 
 @contextmanager
-def _transaction(store: Store) -> Iterator[Session]:
-    """store.transaction(), with database failures turned into one-line StoreErrors."""
+def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Iterator[Session]:
+    """store.transaction(), with database failures turned into one-line StoreErrors that say
+    what went wrong: the server not answering, the file locked or damaged, or (writing) the
+    change refused. `what` ("visit 12") names what was being read."""
     try:
         with store.transaction() as session:
             yield session
     except SQLAlchemyError as exc:
+        prefix = f"{what} cannot be read: " if what and not writing else ""
+        explained = explain(exc, store.engine.url)
+        if explained:
+            kind = DamagedError if "is damaged" in explained else StoreError
+            raise kind(prefix + explained) from exc
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(f"the records database refused the change, nothing was saved: "
-                         f"{reason[0] if reason else type(exc).__name__}") from exc
+        reason = reason[0] if reason else type(exc).__name__
+        if writing:
+            raise StoreError(f"the records database refused the change, nothing was saved: "
+                             f"{reason}") from exc
+        raise StoreError(f"{prefix or 'cannot read the records: '}{reason}") from exc
 
 
-def _clean_subject(subject: str) -> str:
-    subject = (subject or "").strip()
-    if not subject:
-        raise InputError("give the patient ID")
-    if len(subject) > MAX_SUBJECT or not subject.isprintable():
-        raise InputError(f"a patient ID is one line of at most {MAX_SUBJECT} characters")
-    return subject
+def _photo_data(photo: Photo) -> bytes:
+    """A stored photo's bytes, checked against the SHA-256 taken when it was saved."""
+    data = bytes(photo.data)
+    if hashlib.sha256(data).hexdigest() != photo.sha256:
+        name = f" ({_shown(photo.filename)})" if photo.filename else ""
+        raise DamagedError(f"the {photo.slot} photo{name} of visit {photo.visit_id} is damaged: "
+                           "its bytes no longer match the checksum taken when it was saved; "
+                           "restore it from a backup (posture records restore)")
+    return data
+
+
+def _result(analysis: Analysis) -> dict:
+    """An analysis's stored JSON, read back."""
+    try:
+        return json.loads(analysis.result_json)
+    except ValueError:
+        raise DamagedError(f"analysis {analysis.id} of visit {analysis.visit_id} is damaged: "
+                           "its stored result cannot be read; analyse the visit again or "
+                           "restore it from a backup") from None
 
 
 def _shown(text: str) -> str:
@@ -117,7 +146,10 @@ def _shown(text: str) -> str:
 
 
 def _patient(session: Session, subject: str) -> Patient:
-    patient = session.scalar(select(Patient).where(Patient.subject == subject))
+    # Text no patient ID can be (a NUL byte, say) is not sent to the database: PostgreSQL
+    # would refuse it where SQLite finds no one.
+    patient = session.scalar(select(Patient).where(Patient.subject == subject)) \
+        if is_valid_subject(subject) else None
     if patient is None:
         raise NotFoundError(f"no patient '{_shown(subject)}' in the records")
     return patient
@@ -187,10 +219,14 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
             it (encoding a PNG takes about a second); rendered here otherwise.
 
     Raises:
-        InputError: no patient ID, or photos missing or in an unknown slot.
+        InputError: no patient ID, photos missing or in an unknown slot, or text the records
+            do not accept (too long, a control character: `posture.store.validation`), the
+            same on every backend.
         StoreError: the database refused the write; nothing of the visit was saved.
     """
-    subject = _clean_subject(subject)
+    subject = clean_subject(subject)
+    patient_name = clean_name(patient_name)
+    notes = clean_notes(notes or "")
     if not photos or set(photos) - set(SLOTS) or not all(photos.values()):
         raise InputError("save the visit with the photos that were analysed (front, side)")
     if len(photos) != len(assessment.photos):
@@ -232,7 +268,7 @@ def _write_visit(session: Session, subject, assessment, photos, filenames, visit
     for slot in SLOTS:
         if slot in photos:
             data = bytes(photos[slot])
-            visit.photos.append(Photo(slot=slot, filename=filenames.get(slot, "")[:255],
+            visit.photos.append(Photo(slot=slot, filename=clean_filename(filenames.get(slot)),
                                       sha256=hashlib.sha256(data).hexdigest(), data=data))
     session.flush()
     step("photos")
@@ -270,13 +306,13 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
 
     from posture.assessment import AnalysisOptions, analyze
 
-    with _transaction(store) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         visit = _visit(session, visit_id)
         subject = visit.patient.subject
-        photos = {p.slot: (p.filename or None, p.data) for p in visit.photos}
+        photos = {p.slot: (p.filename or None, _photo_data(p)) for p in visit.photos}
         if options is None:
             options = _stored_options(visit)
-        latest = json.loads(visit.analyses[-1].result_json) if visit.analyses else {}
+        latest = _result(visit.analyses[-1]) if visit.analyses else {}
     options = replace(options or AnalysisOptions(), subject=subject)
     front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
     assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
@@ -329,7 +365,7 @@ def _stored_options(visit: Visit):
     fallback = AnalysisOptions(height_cm=visit.height_cm)
     if not visit.analyses:
         return fallback
-    stored = json.loads(visit.analyses[-1].result_json).get("options", {})
+    stored = _result(visit.analyses[-1]).get("options", {})
     try:
         return AnalysisOptions(passes=stored.get("passes", fallback.passes),
                                height_cm=stored.get("height_cm"),
@@ -340,7 +376,9 @@ def _stored_options(visit: Visit):
 
 def update_patient(store: Store, subject: str, *, name: str | None = None,
                    notes: str | None = None) -> None:
-    """Change a patient's name or notes (None leaves a field as it is)."""
+    """Change a patient's name or notes (None leaves a field as it is). Raises InputError for
+    text the records do not accept (see `posture.store.validation`)."""
+    name, notes = clean_name(name), clean_notes(notes, "patient notes")
     with _transaction(store) as session:
         patient = _patient(session, subject)
         if name is not None:
@@ -369,7 +407,7 @@ def delete_patient(store: Store, subject: str) -> int:
 
 def list_patients(store: Store) -> list[PatientSummary]:
     """Every patient, by ID."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         counts = (select(Visit.patient_id, func.count(Visit.id).label("n"),
                          func.max(Visit.visit_date).label("last"))
                   .group_by(Visit.patient_id).subquery())
@@ -397,7 +435,8 @@ def _visits_query(subject: str):
 
 def list_visits(store: Store, subject: str) -> list[VisitSummary]:
     """A patient's visits, oldest first. Raises NotFoundError for an unknown patient."""
-    with _transaction(store) as session:
+    what = f"the visits of '{_shown(subject)}'"
+    with _transaction(store, writing=False, what=what) as session:
         _patient(session, subject)
         # Photo bytes are not loaded: only the slots are needed.
         visits = session.scalars(_visits_query(subject)).all()
@@ -421,7 +460,7 @@ def _summary(visit: Visit, slots: tuple[str, ...]) -> VisitSummary:
 
 def list_analyses(store: Store, visit_id: int) -> list[AnalysisSummary]:
     """A visit's analyses, oldest first (the last is the one shown by default)."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         return [AnalysisSummary(a.id, a.posture_version, a.analysed_at)
                 for a in _visit(session, visit_id).analyses]
 
@@ -470,13 +509,13 @@ def _pick(visit: Visit, analysis_id: int | None) -> Analysis:
 def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> VisitRecord:
     """A stored visit as a `VisitRecord`: its latest analysis unless `analysis_id` is given.
     Rows carry visit_date and visit_id beside the core's columns."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         visit = _visit(session, visit_id)
         analysis = _pick(visit, analysis_id)
-        result = json.loads(analysis.result_json)
+        result = _result(analysis)
         findings = [f["message"] for f in result.get("findings", [])]
-        # Each photo's findings named by its photo, as `Assessment.all_findings` names them.
-        findings += [f"{str(p.get('slot', '')).capitalize()} photo: {f['message']}"
+        # Named by photo, as `Assessment.all_findings` names them ("Side photo: ...").
+        findings += [f"{str(p.get('slot', 'the')).capitalize()} photo: {f['message']}"
                      for p in result.get("photos", []) for f in p.get("findings", [])]
         return VisitRecord(
             label=visit.visit_date.isoformat(),
@@ -491,21 +530,23 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
 
 def load_analysis_json(store: Store, visit_id: int, analysis_id: int | None = None) -> dict:
     """The stored `assessment_json` (landmarks in photo pixels, options, findings, rows)."""
-    with _transaction(store) as session:
-        return json.loads(_pick(_visit(session, visit_id), analysis_id).result_json)
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
+        return _result(_pick(_visit(session, visit_id), analysis_id))
 
 
 def visit_photos(store: Store, visit_id: int) -> dict[str, tuple[str, bytes]]:
     """slot -> (file name, bytes exactly as uploaded). For the clinic's record only: these
     carry the camera's metadata (EXIF, maybe GPS); never export them."""
-    with _transaction(store) as session:
-        return {p.slot: (p.filename, p.data) for p in _visit(session, visit_id).photos}
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
+        return {p.slot: (p.filename, _photo_data(p))
+                for p in _visit(session, visit_id).photos}
 
 
 def history_rows(store: Store, subject: str) -> list[dict]:
     """Every measurement of a patient's visits (latest analysis of each), oldest visit first.
     Columns: HISTORY_COLUMNS."""
-    with _transaction(store) as session:
+    what = f"the history of '{_shown(subject)}'"
+    with _transaction(store, writing=False, what=what) as session:
         _patient(session, subject)
         out = []
         for visit in session.scalars(_visits_query(subject)):
