@@ -12,7 +12,8 @@ sessions at once.
 Wrong passwords are slowed per account and per client address, from the attempts stored in the
 records (so every workstation and process sees the same count): after ACCOUNT_FREE wrong
 passwords in a row for an account (CLIENT_FREE from one client, whatever the account), each
-next attempt must wait 1 s, then 2, 4, ... up to MAX_WAIT (5 min) after the previous wrong one;
+next attempt must wait FIRST_WAIT (5 s), then 10, 20, ... up to MAX_WAIT (5 min) after the
+previous wrong one;
 an attempt during the wait is refused without checking the password. A correct password resets
 the account's count. An attacker at full speed thus gets about 300 guesses a day per account.
 
@@ -43,6 +44,7 @@ IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600
 ACCOUNT_FREE = 3           # wrong passwords in a row before an account is slowed
 CLIENT_FREE = 10           # from one client address, over all accounts
+FIRST_WAIT = 5.0           # s: the wait after the free attempts; it doubles with each more
 MAX_WAIT = 300.0           # s: the longest wait between attempts
 WINDOW = 24 * 3600         # s: attempts older than this are forgotten
 MIN_PASSWORD = 8           # characters (NIST SP 800-63B's minimum for a chosen password)
@@ -208,7 +210,7 @@ def _wait(failures: list[float], free: int, now: float) -> float:
     """Seconds still to wait, given the times of the wrong attempts in a row (oldest first)."""
     if len(failures) < free:
         return 0.0
-    delay = min(MAX_WAIT, 2.0 ** (len(failures) - free))
+    delay = min(MAX_WAIT, FIRST_WAIT * 2.0 ** (len(failures) - free))
     return max(0.0, failures[-1] + delay - now)
 
 
