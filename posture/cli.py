@@ -302,7 +302,7 @@ def _users(args) -> int:
 
 def _audit(args) -> int:
     from posture.store import audit_lines, log, open_store
-    from posture.store.audit import AUDIT_EXPORT, local_actor, to_csv
+    from posture.store.audit import AUDIT_EXPORT, format_line, local_actor, to_csv
 
     store = open_store(args.db)
     try:
@@ -318,9 +318,7 @@ def _audit(args) -> int:
     finally:
         store.close()
     for a in found:
-        where = " ".join(filter(None, [a.subject and f"patient {a.subject}",
-                                       a.visit_id is not None and f"visit {a.visit_id}" or ""]))
-        print(f"{a.at}  {a.user:<20} {a.client:<15} {a.action:<16} {where:<24} {a.detail}")
+        print(format_line(a))
     if not found:
         print("No audit lines.")
     return EXIT_OK

@@ -38,7 +38,7 @@ from posture.store import (
     save_visit,
     visit_csv,
 )
-from posture.store.audit import AUDIT_EXPORT
+from posture.store.audit import AUDIT_EXPORT, format_line
 
 # st.session_state keys.
 SAVED = "records_saved"                    # {analysis fingerprint: visit id} saved this session
@@ -283,14 +283,9 @@ def audit_section(store: Store, subject: str, visit_id: int) -> None:
     exports), newest first; the full lines as CSV."""
     lines = audit_lines(store, subject=subject, visit_id=visit_id)
     with st.expander(f"Audit log of this visit ({len(lines)})", icon=":material/history:"):
-        st.dataframe(pd.DataFrame({
-            "When (UTC)": [a.at.replace("T", " ")[:19] for a in reversed(lines)],
-            "Who": [a.user for a in reversed(lines)],
-            "From": [a.client for a in reversed(lines)],
-            "Action": [a.action.replace("_", " ") for a in reversed(lines)],
-            "Visit": [a.visit_id if a.visit_id is not None else "all" for a in reversed(lines)],
-            "Detail": [a.detail for a in reversed(lines)],
-        }), hide_index=True)
+        # Newest first, as `posture audit` prints them (times in UTC).
+        st.code("\n".join(format_line(a) for a in reversed(lines)), language=None,
+                wrap_lines=True)
         st.download_button(
             "Audit log of this visit (CSV)",
             signin.audited(functools.partial(audit_csv, store, subject=subject,

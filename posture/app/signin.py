@@ -28,11 +28,11 @@ ACTOR = "signin_actor"        # st.session_state: the Actor of this rerun
 
 
 def _serving() -> bool:
-    """Whether a Streamlit server runs this script (not so under AppTest or a bare run, where
-    no browser and so no network client can exist)."""
+    """Whether Streamlit's server runs this script. Not so in a bare run or under AppTest (which
+    stands a mock in for the runtime): no browser, so no network client, can exist there."""
     from streamlit import runtime
 
-    return runtime.exists()
+    return runtime.exists() and type(runtime.get_instance()) is runtime.Runtime
 
 
 def client_address() -> tuple[str | None, str | None, bool]:

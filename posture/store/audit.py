@@ -138,6 +138,13 @@ def lines(session: Session, *, subject: str | None = None, visit_id: int | None 
     return found[::-1] if limit else found
 
 
+def format_line(a: AuditLine) -> str:
+    """One line of text: time, user, client, action, patient and visit, detail."""
+    where = " ".join(filter(None, [a.subject is not None and f"patient {a.subject}" or "",
+                                   a.visit_id is not None and f"visit {a.visit_id}" or ""]))
+    return f"{a.at}  {a.user:<20} {a.client:<15} {a.action:<16} {where:<24} {a.detail}"
+
+
 def to_csv(found: Iterable[AuditLine]) -> str:
     """The audit CSV text (AUDIT_COLUMNS; cells a spreadsheet would run as formulas are
     neutralised like every other CSV of posture)."""
