@@ -8,6 +8,8 @@
     posture app [--port 8501]
     posture records backup FILE [--db URL]
     posture records restore FILE [--db URL]
+    posture users add NAME [--admin] | list | disable NAME | enable NAME | passwd NAME
+    posture audit [--subject ID] [--visit N] [--csv FILE] [--db URL]
 
 Exit codes: 0 success; 2 bad usage or input (one line on stderr, no traceback); 130 interrupted.
 """
@@ -125,6 +127,32 @@ def build_parser() -> argparse.ArgumentParser:
                                      "photo against the backup's checksums.")
     rr.add_argument("file", metavar="FILE", help="the backup file to restore")
     _records(rr)
+    u = sub.add_parser("users", help="sign-in accounts for the app served beyond localhost",
+                       description="Accounts for signing in to the app on a clinic network. "
+                                   "The password is asked without echo, or read as one line "
+                                   "from standard input when it is not a terminal.")
+    users = u.add_subparsers(dest="users_command", required=True, parser_class=_Parser,
+                            metavar="add|list|disable|enable|passwd")
+    ua = users.add_parser("add", help="create an account")
+    ua.add_argument("name", metavar="NAME")
+    ua.add_argument("--admin", action="store_true", help="an administrator account")
+    _records(ua)
+    _records(users.add_parser("list", help="every account"))
+    for command, what in (("disable", "disable an account and end its sessions"),
+                          ("enable", "enable a disabled account"),
+                          ("passwd", "set an account's password (its sessions end)")):
+        x = users.add_parser(command, help=what)
+        x.add_argument("name", metavar="NAME")
+        _records(x)
+
+    au = sub.add_parser("audit", help="the audit log: who saved, edited, exported, deleted",
+                        description="Print the newest audit lines, or write them all as CSV.")
+    au.add_argument("--subject", metavar="ID", help="only this patient's lines")
+    au.add_argument("--visit", type=int, metavar="N", help="only this visit's lines")
+    au.add_argument("--csv", metavar="FILE", help="write the lines as CSV")
+    au.add_argument("--last", type=int, default=30, metavar="N",
+                    help="lines to print without --csv (default 30)")
+    _records(au)
     return parser
 
 
@@ -303,8 +331,104 @@ def _history(args) -> int:
             write_atomic(args.csv, csv_data)
         except OSError as exc:
             raise _usage(f"cannot write '{args.csv}': {exc.strerror}") from None
+        _log_export(args.db, "full history (CSV) from the command line", subject=args.subject)
         print(f"\nWrote {args.csv}.")
     return EXIT_OK
+
+
+def _log_export(db, what: str, **where) -> None:
+    from posture.store import log, open_store
+    from posture.store.audit import EXPORT, local_actor
+
+    store = open_store(db)
+    try:
+        log(store, local_actor("command line"), EXPORT, detail=what, **where)
+    finally:
+        store.close()
+
+
+def _password(prompt: str) -> str:
+    """A new password: asked twice without echo on a terminal, else one line of stdin."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass("Again: ") != first:
+        raise _usage("the two passwords differ; nothing was changed")
+    return first
+
+
+def _users(args) -> int:
+    from posture import auth
+    from posture.store import open_store
+    from posture.store.audit import local_actor
+
+    who = local_actor("command line")
+    if args.users_command in ("add", "passwd"):
+        name = auth.clean_name(args.name)     # refused before a password is asked
+        password = _password(f"Password for {name}")
+    store = open_store(args.db)
+    try:
+        if args.users_command == "add":
+            auth.add_user(store, name, password, admin=args.admin, actor=who)
+            print(f"Account '{name}' created" + (" (admin)." if args.admin else "."))
+        elif args.users_command == "passwd":
+            auth.set_password(store, name, password, actor=who)
+            print(f"Password of '{name}' changed; its sessions are ended.")
+        elif args.users_command in ("disable", "enable"):
+            auth.set_disabled(store, args.name, args.users_command == "disable", actor=who)
+            print(f"Account '{auth.clean_name(args.name)}' {args.users_command}d.")
+        else:
+            found = auth.list_users(store)
+            if not found:
+                print("No accounts: `posture users add NAME --admin` creates the first.")
+            for user in found:
+                state = "disabled" if user.disabled else f"{user.sessions} open session(s)"
+                print(f"{user.name:<30} {'admin' if user.is_admin else 'user':<6} {state:<22} "
+                      f"created {user.created_at[:10]}, password set "
+                      f"{user.password_changed_at[:10]}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _audit(args) -> int:
+    from posture.store import audit_lines, log, open_store
+    from posture.store.audit import AUDIT_EXPORT, format_line, local_actor, to_csv
+
+    store = open_store(args.db)
+    try:
+        if args.csv:
+            found = audit_lines(store, subject=args.subject, visit_id=args.visit)
+            _write_atomically(Path(args.csv), to_csv(found))
+            log(store, local_actor("command line"), AUDIT_EXPORT, subject=args.subject,
+                visit_id=args.visit, detail=f"{len(found)} audit line(s) (CSV)")
+            print(f"Wrote {len(found)} audit line(s) to {args.csv}.")
+            return EXIT_OK
+        found = audit_lines(store, subject=args.subject, visit_id=args.visit,
+                            limit=max(1, args.last))
+    finally:
+        store.close()
+    for a in found:
+        print(format_line(a))
+    if not found:
+        print("No audit lines.")
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and a rename: a failure leaves the old file."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise _usage(f"cannot write '{path}': {exc.strerror}") from None
 
 
 def _date(text: str | None, flag: str):
@@ -439,7 +563,7 @@ def _native_logs_filtered_live():
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare,
-                "app": _app, "records": _records_command}
+                "app": _app, "records": _records_command, "users": _users, "audit": _audit}
     filtered = _native_logs_filtered_live if args.command == "app" else _native_logs_filtered
     try:
         with filtered() as console:

@@ -8,6 +8,7 @@ Nothing here imports Streamlit. See `posture.store.models` for the schema and
 `posture.store.repository` for what each function guarantees.
 """
 
+from posture.store.audit import AUDIT_COLUMNS, Actor, AuditLine, audit_csv, audit_lines, log
 from posture.store.db import ENV_VAR, Store, database_url, open_store
 from posture.store.errors import DamagedError, NotFoundError, StoreError
 from posture.store.repository import (
@@ -35,6 +36,7 @@ from posture.store.repository import (
 )
 
 __all__ = [
+    "AUDIT_COLUMNS", "Actor", "AuditLine", "audit_csv", "audit_lines", "log",
     "DamagedError", "ENV_VAR", "HISTORY_COLUMNS", "AnalysisSummary", "NotFoundError",
     "PatientSummary", "Store", "StoreError", "VisitSummary", "add_analysis", "database_url",
     "delete_patient", "delete_visit", "get_patient", "history_csv", "history_rows",

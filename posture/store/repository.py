@@ -8,12 +8,16 @@ to confirm is the caller's job.
 
 What is stored is what the core gives: `Assessment.rows()` verbatim, `assessment_json` for the
 landmarks, `render_png` for the annotated photos. Nothing is recomputed.
+
+Every change writes its audit line (`posture.store.audit`) in the same transaction: `actor`
+says who (None: the computer's user, for local use and the command line).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ from posture.compare import VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
 from posture.landmarks.quality import findings_text
+from posture.store import audit
+from posture.store.audit import Actor
 from posture.store.db import Store, explain
 from posture.store.errors import DamagedError, NotFoundError, StoreError
 from posture.store.models import (
@@ -204,7 +210,7 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
                filenames: Mapping[str, str] | None = None, visit_date: date | None = None,
                notes: str = "", patient_name: str | None = None,
                annotated: Mapping[str, bytes] | None = None,
-               on_step: StepHook | None = None) -> int:
+               on_step: StepHook | None = None, actor: Actor | None = None) -> int:
     """Save a new visit with its photos and analysis, in one transaction. Returns its id.
 
     Args:
@@ -238,8 +244,11 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
     for _attempt in range(2):
         try:
             with _transaction(store) as session:
-                return _write_visit(session, subject, assessment, photos, filenames,
-                                    visit_date, notes, patient_name, prepared, step)
+                visit_id = _write_visit(session, subject, assessment, photos, filenames,
+                                        visit_date, notes, patient_name, prepared, step)
+                audit.record(session, actor, audit.SAVE, subject=subject, visit_id=visit_id,
+                             detail=_analysis_detail(assessment, sorted(photos)))
+                return visit_id
         except _PatientRace:
             continue
     raise StoreError(f"patient '{_shown(subject)}' is being added on another workstation: "
@@ -278,9 +287,26 @@ def _write_visit(session: Session, subject, assessment, photos, filenames, visit
     return visit.id
 
 
+def _analysis_detail(assessment, slots=None) -> str:
+    """What an audit line says of an analysis: photos, version, hand-placed landmarks (by
+    name: no coordinates, no measures)."""
+    parts = []
+    if slots:
+        parts.append("photos: " + ", ".join(slots))
+    parts.append(f"posture {assessment.posture_version}")
+    for p in assessment.photos:
+        manual = sorted(lm.name.lower() for lm in p.landmarks.manual)
+        if manual:
+            parts.append(f"{p.slot} landmarks placed by hand: {', '.join(manual)}")
+        if p.roll is not None and p.roll.method == "manual":
+            parts.append(f"{p.slot} true vertical marked by hand")
+    return "; ".join(parts)
+
+
 def add_analysis(store: Store, visit_id: int, assessment, *,
                  annotated: Mapping[str, bytes] | None = None,
-                 on_step: StepHook | None = None) -> int:
+                 on_step: StepHook | None = None, actor: Actor | None = None,
+                 _action: str = audit.ANALYSIS_ADDED) -> int:
     """Add another analysis to a stored visit (e.g. with a newer posture). Earlier analyses and
     their numbers are kept. Returns the new analysis's id. `annotated`: as in `save_visit`."""
     analysis = _analysis_row(_prepare(assessment, annotated))
@@ -290,10 +316,13 @@ def add_analysis(store: Store, visit_id: int, assessment, *,
         session.flush()
         if on_step:
             on_step("analysis")
+        audit.record(session, actor, _action, subject=visit.patient.subject, visit_id=visit_id,
+                     detail=_analysis_detail(assessment))
         return analysis.id
 
 
-def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
+def reanalyse_visit(store: Store, visit_id: int, options=None, *,
+                    actor: Actor | None = None) -> int:
     """Analyse a stored visit's photos again with this version of posture and store the result
     as a new analysis (the visit's earlier analyses stay). Returns the new analysis's id.
 
@@ -316,7 +345,8 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
     options = replace(options or AnalysisOptions(), subject=subject)
     front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
     assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
-    return add_analysis(store, visit_id, _with_manual_edits(assessment, latest))
+    return add_analysis(store, visit_id, _with_manual_edits(assessment, latest), actor=actor,
+                        _action=audit.REANALYSE)
 
 
 def _with_manual_edits(assessment, stored: dict):
@@ -375,7 +405,7 @@ def _stored_options(visit: Visit):
 
 
 def update_patient(store: Store, subject: str, *, name: str | None = None,
-                   notes: str | None = None) -> None:
+                   notes: str | None = None, actor: Actor | None = None) -> None:
     """Change a patient's name or notes (None leaves a field as it is). Raises InputError for
     text the records do not accept (see `posture.store.validation`)."""
     name, notes = clean_name(name), clean_notes(notes, "patient notes")
@@ -385,21 +415,66 @@ def update_patient(store: Store, subject: str, *, name: str | None = None,
             patient.name = name
         if notes is not None:
             patient.notes = notes
+        changed = [f for f, v in (("name", name), ("notes", notes)) if v is not None]
+        audit.record(session, actor, audit.PATIENT_UPDATED, subject=patient.subject,
+                     detail="changed: " + ", ".join(changed))
 
 
-def delete_visit(store: Store, visit_id: int) -> None:
-    """Delete a visit with its photos and every analysis. Raises NotFoundError."""
+def delete_visit(store: Store, visit_id: int, *, actor: Actor | None = None) -> None:
+    """Delete a visit with its photos and every analysis. Raises NotFoundError. The visit's
+    audit lines stay (the patient's record goes on), with one more saying it was deleted."""
     with _transaction(store) as session:
-        session.delete(_visit(session, visit_id))
+        _secure_delete(session)
+        visit = _visit(session, visit_id)
+        subject, n = visit.patient.subject, len(visit.analyses)
+        session.delete(visit)
+        audit.record(session, actor, audit.DELETE_VISIT, subject=subject, visit_id=visit_id,
+                     detail=f"visit with its photos and {n} analysis/es deleted")
+    _checkpoint(store)
 
 
-def delete_patient(store: Store, subject: str) -> int:
-    """Delete a patient with every visit, photo and analysis. Returns the number of visits."""
+def delete_patient(store: Store, subject: str, *, actor: Actor | None = None) -> int:
+    """Delete a patient with every visit, photo and analysis. Returns the number of visits.
+
+    Erasure: the patient's earlier audit lines go too, and one line remains: the clinic's
+    patient ID, who deleted it and when, and how many visits and audit lines went. On SQLite
+    the freed pages are overwritten with zeros (secure_delete) and the write-ahead log is
+    emptied, so the photos do not linger in the file."""
     with _transaction(store) as session:
+        _secure_delete(session)
         patient = _patient(session, subject)
         n = len(patient.visits)
         session.delete(patient)
-        return n
+        session.flush()
+        forgotten = audit.forget_patient(session, patient.subject)
+        audit.record(session, actor, audit.DELETE_PATIENT, subject=patient.subject,
+                     detail=f"patient deleted with {n} visit(s), their photos and analyses; "
+                            f"{forgotten} earlier audit line(s) of the patient removed")
+    _checkpoint(store)
+    return n
+
+
+def _secure_delete(session: Session) -> None:
+    """SQLite: deleted rows are overwritten with zeros, not left in free pages of the file."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
+
+
+def _checkpoint(store: Store) -> None:
+    """SQLite: copy the write-ahead log into the file and empty it, so no earlier page image
+    of a deleted photo stays in posture.db-wal. PostgreSQL's dead rows are reclaimed by its
+    autovacuum (see docs/security.md)."""
+    if store.backend != "sqlite":
+        return
+    # Outside any transaction (the engine's BEGIN IMMEDIATE would hold the file): the raw
+    # connection is in autocommit mode (db._sqlite_setup).
+    connection = store.engine.raw_connection()
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass    # busy: the next checkpoint empties it; the delete itself is committed
+    finally:
+        connection.close()
 
 
 # --- reading -----------------------------------------------------------------------------------
