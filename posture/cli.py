@@ -5,7 +5,7 @@
         both: [--save [--visit-date YYYY-MM-DD] [--notes TEXT] [--db URL]] files visits
     posture history SUBJECT [--csv FILE] [--db URL]
     posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
-    posture app [--port 8501]
+    posture app [--port 8501] [--lan [--cert FILE --key FILE]]
     posture records backup FILE [--db URL]
     posture records restore FILE [--db URL]
     posture users add NAME [--admin] | list | disable NAME | enable NAME | passwd NAME
@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port to listen on (default 8501)")
     s.add_argument("--no-preload", action="store_true",
                    help="load the pose model on the first analysis, not at start")
+    s.add_argument("--lan", action="store_true",
+                   help="serve on the clinic network (tablets taking photos) over HTTPS, "
+                        "everyone signing in; needs an account (posture users add)")
+    s.add_argument("--cert", metavar="FILE", help="with --lan: the clinic's TLS certificate "
+                   "(PEM); without it a self-signed one is made once and kept")
+    s.add_argument("--key", metavar="FILE", help="with --lan: the certificate's key (PEM)")
     r = sub.add_parser("records", help="back up or restore the patient records",
                        description="Back up the whole records (every patient, visit, photo "
                                    "and analysis) to one file, or restore such a file into an "
@@ -285,9 +291,12 @@ def _batch(args) -> int:
 
 
 def _app(args) -> int:
-    from posture.app.serve import serve
+    from posture.app.serve import lan, serve
 
-    serve(args.port, preload_model=not args.no_preload)
+    if not args.lan and (args.cert or args.key):
+        raise _usage("--cert and --key go with --lan")
+    network = lan(args.cert, args.key) if args.lan else None
+    serve(args.port, preload_model=not args.no_preload, network=network)
     return EXIT_OK
 
 
