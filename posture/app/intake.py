@@ -83,10 +83,13 @@ class PhotoInput:
 
 @dataclass(frozen=True)
 class Patient:
+    """The page's one patient identity: what labels the result and what a save files."""
+
     subject: str
     height_cm: float | None
     visit_date: dt.date
     notes: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -246,15 +249,22 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
 
 
 def patient_details() -> Patient:
+    """The patient fields, once on the page: the results and the save both read them."""
     st.subheader("Patient")
-    subject = st.text_input("Patient ID or name", key="patient_subject", max_chars=120)
+    subject = st.text_input(
+        "Patient ID", key="patient_subject", max_chars=100,
+        help="An existing ID adds the visit to that patient's records; a new one creates the "
+             "patient when the visit is saved.")
+    name = st.text_input("Patient name (optional)", key="patient_name", max_chars=200,
+                         help="Left empty, an existing patient's name is kept.")
     height = st.number_input(
         "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
         format="%.0f", key="patient_height",
         help="With the height, offsets are reported in cm; without it, in pixels.")
     visit_date = st.date_input("Visit date", value="today", key="visit_date")
     notes = st.text_area("Notes (optional)", key="visit_notes", height=100)
-    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes)
+    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes,
+                   name=name.strip())
 
 
 def available_samples() -> dict[str, tuple[Path, Path]]:
@@ -564,7 +574,8 @@ def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
     save_visit_panel(
         result, *(given[slot].data if given[slot] else None for slot in ("front", "side")),
         filenames={slot: p.name for slot, p in given.items() if p},
-        annotated=held.annotated, visit_date=patient.visit_date, notes=patient.notes)
+        annotated=held.annotated, subject=patient.subject, visit_date=patient.visit_date,
+        notes=patient.notes, patient_name=patient.name)
 
 
 def show() -> None:

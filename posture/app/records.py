@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ from posture.store import (
 # st.session_state keys.
 SAVED = "records_saved"                    # {analysis fingerprint: visit id} saved this session
 CONFIRM_VISIT = "records_confirm_delete_visit"
+CONFIRM_SAVE = "records_confirm_save"      # (fingerprint, questions) asked before a save
 
 GAP = 24                   # px between photos shown side by side
 PHOTO_HEIGHT = 560         # px: tall enough to read the labels, short enough to see the table
@@ -114,53 +116,112 @@ def rows_table(rows) -> None:
 # --- the panel under the intake page's results ------------------------------------------------
 
 
-def _fingerprint(result, photos: dict[str, bytes]) -> str:
-    digest = hashlib.sha256(repr(result.rows()).encode())
+def _fingerprint(result, photos: dict[str, bytes], subject: str, visit_date: dt.date) -> str:
+    """What one save files: the analysis, its photos, and the patient and date it goes under."""
+    digest = hashlib.sha256(repr((result.rows(), subject, visit_date.isoformat())).encode())
     for slot in sorted(photos):
         digest.update(hashlib.sha256(photos[slot]).digest())
     return digest.hexdigest()
 
 
-def save_visit_panel(result, front: bytes | None, side: bytes | None, *,
+def _squeezed(subject: str) -> str:
+    return "".join(subject.split()).casefold()
+
+
+def similar_subjects(subject: str, existing: Iterable[str]) -> list[str]:
+    """Existing patient IDs that differ from `subject` only by letter case or spaces ("P-1001"
+    vs "p-1001 ", "P 1001" vs "P1001"): a likely typo that would start a second record."""
+    key = _squeezed(subject)
+    return [s for s in existing if s != subject and _squeezed(s) == key]
+
+
+def save_questions(subject: str, visit_date: dt.date, existing: Iterable[str],
+                   today: dt.date | None = None) -> list[str]:
+    """What to ask before filing a visit (one line each), or nothing for a plain save."""
+    questions = []
+    today = today or dt.date.today()
+    if visit_date > today:
+        questions.append(f"The visit date {visit_date.isoformat()} is in the future (today is "
+                         f"{today.isoformat()}).")
+    for other in similar_subjects(subject, existing):
+        questions.append(f"'{subject}' differs from the existing patient '{other}' only by "
+                         "case or spaces: saving starts a new patient record.")
+    return questions
+
+
+def save_label(subject: str, visit_date: dt.date) -> str:
+    """The save button's text: exactly what it files."""
+    return f"Save visit {visit_date.isoformat()} for {subject}"
+
+
+def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject: str,
+                     visit_date: dt.date, notes: str = "", patient_name: str = "",
                      filenames: dict[str, str] | None = None,
-                     annotated: dict[str, bytes] | None = None,
-                     visit_date: dt.date | None = None, notes: str = "") -> None:
+                     annotated: dict[str, bytes] | None = None) -> None:
     """Save this analysis as a visit in the records (all or nothing; nothing leaves the machine
     unless the clinic points POSTURE_DATABASE_URL at its own server).
 
     result: the `Assessment` shown; front, side: the photo bytes exactly as uploaded;
-    annotated: slot -> the PNGs already rendered (saves re-encoding them).
+    subject, visit_date, notes, patient_name: the page's patient fields, read at every run, so
+    the save files what the page shows now; annotated: slot -> the PNGs already rendered.
+    A future date or a patient ID that differs from an existing one only by case or spaces is
+    asked about first.
     """
     st.subheader("Save visit")
     photos = {slot: data for slot, data in (("front", front), ("side", side)) if data}
-    fingerprint = _fingerprint(result, photos)
+    subject = subject.strip()
+    fingerprint = _fingerprint(result, photos, subject, visit_date)
     saved = st.session_state.setdefault(SAVED, {})
     if fingerprint in saved:
-        st.success(f"Saved as visit {saved[fingerprint]}. Open it on the Records page.",
+        st.success(f"Saved as visit {saved[fingerprint]} ({visit_date.isoformat()}, "
+                   f"{plain(subject)}). Open it on the Records page.",
                    icon=":material/check_circle:")
         return
-    id_col, name_col, date_col = st.columns([2, 2, 1])
-    subject = id_col.text_input("Patient ID", value=result.subject, key="save_subject",
-                                max_chars=100, help="An existing ID adds this visit to that "
-                                "patient's records; a new one creates the patient.")
-    name = name_col.text_input("Patient name (optional)", key="save_name", max_chars=200,
-                               help="Left empty, an existing patient's name is kept.")
-    when = date_col.date_input("Visit date", value=visit_date or dt.date.today(),
-                               key="save_date")
-    # The database is opened only on saving: showing results never touches the records.
-    if st.button("Save visit", type="primary", icon=":material/save:", key="save_visit"):
-        store = current_store()
-        if store is None:
+    if not subject:
+        st.info("Enter the patient ID at the top of the page to save this visit.",
+                icon=":material/badge:")
+        return
+    pending = st.session_state.get(CONFIRM_SAVE)
+    if pending is not None and pending[0] == fingerprint:
+        # The questions asked on the last click, for exactly this patient, date and analysis.
+        st.warning("**Check before saving**\n\n" + "\n".join(f"- {plain(q)}" for q in pending[1]),
+                   icon=":material/help:")
+        yes, no = st.columns(2)
+        go = yes.button(plain("Yes, " + save_label(subject, visit_date).lower()[:4]
+                              + save_label(subject, visit_date)[4:]),
+                        type="primary", key="save_visit_confirm")
+        if no.button("Cancel", key="save_visit_cancel"):
+            st.session_state.pop(CONFIRM_SAVE, None)
+            st.rerun()
+        if not go:
             return
+    # The database is opened only on saving: showing results never touches the records.
+    elif not st.button(plain(save_label(subject, visit_date)), type="primary",
+                       icon=":material/save:", key="save_visit"):
+        return
+    store = current_store()
+    if store is None:
+        return
+    if pending is None or pending[0] != fingerprint:
         try:
-            visit_id = save_visit(store, subject, result, photos, filenames=filenames,
-                                  annotated=annotated, visit_date=when, notes=notes,
-                                  patient_name=name.strip() or None)
+            existing = [p.subject for p in list_patients(store)]
         except PostureError as exc:
             st.error(plain(str(exc)), icon=":material/error:")
             return
-        saved[fingerprint] = visit_id
-        st.rerun()
+        questions = save_questions(subject, visit_date, existing)
+        if questions:
+            st.session_state[CONFIRM_SAVE] = (fingerprint, questions)
+            st.rerun()
+    try:
+        visit_id = save_visit(store, subject, result, photos, filenames=filenames,
+                              annotated=annotated, visit_date=visit_date, notes=notes,
+                              patient_name=patient_name or None)
+    except PostureError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return
+    st.session_state.pop(CONFIRM_SAVE, None)
+    saved[fingerprint] = visit_id
+    st.rerun()
 
 
 # --- the records page --------------------------------------------------------------------------
