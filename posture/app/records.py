@@ -157,7 +157,7 @@ def save_label(subject: str, visit_date: dt.date) -> str:
 def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject: str,
                      visit_date: dt.date, notes: str = "", patient_name: str = "",
                      filenames: dict[str, str] | None = None,
-                     annotated: dict[str, bytes] | None = None) -> None:
+                     annotated: dict[str, bytes] | None = None) -> bool:
     """Save this analysis as a visit in the records (all or nothing; nothing leaves the machine
     unless the clinic points POSTURE_DATABASE_URL at its own server).
 
@@ -165,7 +165,7 @@ def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject
     subject, visit_date, notes, patient_name: the page's patient fields, read at every run, so
     the save files what the page shows now; annotated: slot -> the PNGs already rendered.
     A future date or a patient ID that differs from an existing one only by case or spaces is
-    asked about first.
+    asked about first. Returns True when exactly this is saved (this session).
     """
     st.subheader("Save visit")
     photos = {slot: data for slot, data in (("front", front), ("side", side)) if data}
@@ -176,11 +176,11 @@ def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject
         st.success(f"Saved as visit {saved[fingerprint]} ({visit_date.isoformat()}, "
                    f"{plain(subject)}). Open it on the Records page.",
                    icon=":material/check_circle:")
-        return
+        return True
     if not subject:
         st.info("Enter the patient ID at the top of the page to save this visit.",
                 icon=":material/badge:")
-        return
+        return False
     pending = st.session_state.get(CONFIRM_SAVE)
     if pending is not None and pending[0] == fingerprint:
         # The questions asked on the last click, for exactly this patient, date and analysis.
@@ -194,20 +194,20 @@ def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject
             st.session_state.pop(CONFIRM_SAVE, None)
             st.rerun()
         if not go:
-            return
+            return False
     # The database is opened only on saving: showing results never touches the records.
     elif not st.button(plain(save_label(subject, visit_date)), type="primary",
                        icon=":material/save:", key="save_visit"):
-        return
+        return False
     store = current_store()
     if store is None:
-        return
+        return False
     if pending is None or pending[0] != fingerprint:
         try:
             existing = [p.subject for p in list_patients(store)]
         except PostureError as exc:
             st.error(plain(str(exc)), icon=":material/error:")
-            return
+            return False
         questions = save_questions(subject, visit_date, existing)
         if questions:
             st.session_state[CONFIRM_SAVE] = (fingerprint, questions)
@@ -218,7 +218,7 @@ def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject
                               patient_name=patient_name or None)
     except PostureError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
-        return
+        return False
     st.session_state.pop(CONFIRM_SAVE, None)
     saved[fingerprint] = visit_id
     st.rerun()
