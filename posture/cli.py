@@ -251,7 +251,7 @@ def _compare(args) -> int:
           f"{'needs':>6}  verdict")
     for c in comparison.changes:
         print(f"{c.label:<40} {c.unit:<4} {_cell(c.before, 8)} {_cell(c.after, 8)} "
-              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.verdict}")
+              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.summary}")
     print(f"\nA change is real when it exceeds both {NOISE_FACTOR:g} x the combined "
           "uncertainty of the two values and the minimal detectable change (MDC): "
           "forward-head angle 5 deg (published, Gallego-Izquierdo et al. 2020); the other "

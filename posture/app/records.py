@@ -18,9 +18,16 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from posture.app.widgets import NOT_MEASURED_STYLE, OUTSIDE_STYLE, file_stem, plain
+from posture.app.widgets import (
+    METRIC_TABLE_HEADER,
+    NOT_MEASURED_STYLE,
+    OUTSIDE_STYLE,
+    file_stem,
+    plain,
+)
 from posture.errors import PostureError
 from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import uncertainty_text, value_text
 from posture.store import (
     Store,
     database_url,
@@ -45,7 +52,7 @@ CONFIRM_SAVE = "records_confirm_save"      # (fingerprint, questions) asked befo
 GAP = 24                   # px between photos shown side by side
 PHOTO_HEIGHT = 560         # px: tall enough to read the labels, short enough to see the table
 
-ROWS_HEADER = ("Measure", "Value", "+/-", "Direction", "Reference range", "Flag")
+ROWS_HEADER = METRIC_TABLE_HEADER  # the intake table's columns
 
 
 @st.cache_resource(show_spinner=False)
@@ -90,9 +97,8 @@ def rows_frame(rows) -> pd.DataFrame:
         out.append((
             r["label"] + (" (manual)" if r["manual"] else ""),
             # No-break spaces keep a number with its unit in a narrow column.
-            f"{r['value']:.1f}\u00a0{r['unit']}" if measured else "—",
-            f"±\u00a0{r['uncertainty']:.1f}" if measured and r["uncertainty"] is not None
-            else "",
+            f"{value_text(r['value'])}\u00a0{r['unit']}" if measured else "—",
+            uncertainty_text(r["uncertainty"]) if measured else "",
             r["side"] if measured else "",
             r["reference"],
             flag if measured else f"not measured: {r['detail'] or r['status']}",
@@ -295,8 +301,9 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
                    icon=":material/warning:")
     if record.images:
         slots = [s for s in ("front", "side") if s in record.images]
-        image, widths = same_height([record.images[s] for s in slots], height=PHOTO_HEIGHT)
-        st.image(image, width=sum(widths) + GAP * (len(widths) - 1), output_format="JPEG",
+        image, _widths = same_height([record.images[s] for s in slots], height=PHOTO_HEIGHT)
+        # "content": its own width, but never wider than the page (a phone shrinks it).
+        st.image(image, width="content", output_format="JPEG",
                  caption=" · ".join(f"{s.capitalize()} photo" for s in slots))
     rows_table(record.rows)
 

@@ -19,6 +19,7 @@ from posture.metrics.compute import (
     STATUS_OK,
     MetricResult,
 )
+from posture.numbers import uncertainty_text, value_text
 
 # Row colours of the metrics table: outside the reference range stands out; a measure that could
 # not be taken is greyed, its reason in the Flag column.
@@ -54,18 +55,10 @@ def _flag_text(m: MetricResult) -> str:
     if m.manual:
         text += "; hand-placed landmark"
     if m.corrected and m.raw_value is not None:
-        text += f"; level-corrected from {_number(m.raw_value)}"
+        text += f"; level-corrected from {value_text(m.raw_value)}"
     return text
 
 
-def _number(value: float) -> str:
-    return f"{round(value, 1) or 0.0:.1f}"  # "or": no "-0.0"
-
-
-def _uncertainty(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "<0.1" if value < 0.05 else _number(value)  # never a misleading "0.0"
 
 
 def split_reference(text: str) -> tuple[str, str]:
@@ -85,8 +78,8 @@ def metrics_frame(metrics: Sequence[MetricResult]) -> pd.DataFrame:
         rows.append((
             m.label + (" (manual)" if m.manual else ""),
             # A no-break space keeps a value and its unit on one line.
-            f"{_number(m.value)}\u00a0{m.unit}" if measured else "—",
-            _uncertainty(m.uncertainty) if measured else "",
+            f"{value_text(m.value)}\u00a0{m.unit}" if measured else "—",
+            uncertainty_text(m.uncertainty) if measured else "",
             m.direction if measured else "",
             "—" if m.flag == FLAG_NO_RANGE else split_reference(m.reference)[0],
             _flag_text(m),
