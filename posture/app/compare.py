@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from posture.app.records import PHOTO_HEIGHT, current_store, same_height
-from posture.app.widgets import file_stem, plain, wrapping_columns
+from posture.app.widgets import file_stem, fitted_table, plain, wrapping_columns
 from posture.compare import (
     COMPARISON_COLUMNS,
     MIN_SPAN_MDC,
@@ -87,8 +87,9 @@ def changes_frame(comparison: Comparison) -> pd.DataFrame:
     (posture.numbers), so each row's change is its after minus its before as shown."""
     changes = comparison.changes
     return pd.DataFrame({
-        "Measure": [plain(c.label) for c in changes],
-        "Unit": [c.unit for c in changes],
+        # The unit beside the name: one column less to fit a phone's width.
+        "Measure": [plain(c.label if c.unit == "%" and "%" in c.label
+                          else f"{c.label} ({c.unit})") for c in changes],
         plain(comparison.before.label): [_value(c.before, c.manual_before) for c in changes],
         plain(comparison.after.label): [_value(c.after, c.manual_after) for c in changes],
         "Change": [c.change_text for c in changes],
@@ -106,7 +107,8 @@ def changes_table(comparison: Comparison) -> None:
             return [REAL_STYLE] * len(line)
         return [UNCOMPARED_STYLE if c.real is None else ""] * len(line)
 
-    st.table(changes_frame(comparison).style.apply(style, axis=1), hide_index=True)
+    fitted_table("changes_table", changes_frame(comparison).style.apply(style, axis=1),
+                 (1, 6))   # Measure, Verdict
 
 
 def comparison_view(comparison: Comparison, stem: str) -> None:

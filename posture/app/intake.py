@@ -573,7 +573,7 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     with image_col:
         st.image(held.annotated[p.slot], width=display_width(p))
     with table_col:
-        metrics_table(p.metrics)
+        metrics_table(p.metrics, key=f"metrics_table_{p.slot}")
         if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
             st.caption(f"Tilts measured against the vertical you marked (camera roll "
                        f"{p.roll_applied:+.1f} deg); the Flag column keeps each uncorrected "

@@ -18,6 +18,21 @@ window.onbeforeunload = %s;
 </script>"""
 _ASK = "function (event) { event.preventDefault(); event.returnValue = ''; return ''; }"
 
+# Phones and tablets in portrait: tables wrap inside the page instead of hiding their last
+# columns (Flag, Verdict) behind a sideways scroll: tighter cells, text wrapped between words
+# (never inside a number).
+# (!important: Streamlit's own rules on the cells' Markdown are more specific.)
+NARROW_SCREEN_CSS = """<style>
+@media (max-width: 900px) {
+  [data-testid="stTable"] table { width: 100%; }
+  [data-testid="stTable"] th, [data-testid="stTable"] td {
+    padding: 0.3rem 0.25rem !important; font-size: 0.8rem; }
+  [data-testid="stTable"] th, [data-testid="stTable"] td,
+  [data-testid="stTable"] th *, [data-testid="stTable"] td * {
+    white-space: normal !important; }
+}
+</style>"""
+
 
 def leave_guard(unsaved: str | None) -> None:
     """Set or clear the browser's before-unload question (a script in the page)."""
@@ -37,6 +52,7 @@ def run() -> None:
                 url_path="compare"),
     ]
     page = st.navigation(pages)
+    st.html(NARROW_SCREEN_CSS)
     if page.url_path != intake_page.url_path:
         intake.keep_intake_state()
         unsaved = st.session_state.get(intake.UNSAVED)

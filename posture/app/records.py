@@ -20,13 +20,16 @@ from PIL import Image
 
 from posture.app.widgets import (
     METRIC_TABLE_HEADER,
+    METRIC_TEXT_COLUMNS,
     NOT_MEASURED_STYLE,
     OUTSIDE_STYLE,
     file_stem,
+    fitted_table,
     plain,
+    split_reference,
 )
 from posture.errors import PostureError
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_NO_RANGE, FLAG_OUTSIDE, STATUS_OK
 from posture.numbers import uncertainty_text, value_text
 from posture.store import (
     Store,
@@ -100,7 +103,7 @@ def rows_frame(rows) -> pd.DataFrame:
             f"{value_text(r['value'])}\u00a0{r['unit']}" if measured else "—",
             uncertainty_text(r["uncertainty"]) if measured else "",
             r["side"] if measured else "",
-            r["reference"],
+            split_reference(r["reference"])[0] if r["flag"] != FLAG_NO_RANGE else "—",
             flag if measured else f"not measured: {r['detail'] or r['status']}",
         ))
     return pd.DataFrame([[plain(str(c)) for c in row] for row in out], columns=list(ROWS_HEADER))
@@ -116,7 +119,11 @@ def rows_table(rows) -> None:
             return [NOT_MEASURED_STYLE] * len(line)
         return [OUTSIDE_STYLE if r["flag"] == FLAG_OUTSIDE else ""] * len(line)
 
-    st.table(rows_frame(rows).style.apply(style, axis=1), hide_index=True)
+    fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1),
+                 METRIC_TEXT_COLUMNS)
+    bases = sorted({basis for r in rows if (basis := split_reference(r["reference"])[1])})
+    if bases:
+        st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
 
 
 # --- the panel under the intake page's results ------------------------------------------------

@@ -89,7 +89,7 @@ def metrics_frame(metrics: Sequence[MetricResult]) -> pd.DataFrame:
                         columns=list(METRIC_TABLE_HEADER))
 
 
-def metrics_table(metrics: Sequence[MetricResult]) -> None:
+def metrics_table(metrics: Sequence[MetricResult], key: str = "metrics_table") -> None:
     """The metrics as a static, colour-flagged table (text in the page, readable on a tablet),
     with the basis of the reference ranges said once below it."""
     metrics = list(metrics)
@@ -105,10 +105,27 @@ def metrics_table(metrics: Sequence[MetricResult]) -> None:
             return [""] * (len(row) - 1) + [WITHIN_FLAG_STYLE]
         return [""] * len(row)
 
-    st.table(frame.style.apply(row_style, axis=1), hide_index=True)
+    fitted_table(key, frame.style.apply(row_style, axis=1), METRIC_TEXT_COLUMNS)
     bases = sorted({basis for m in metrics if (basis := split_reference(m.reference)[1])})
     if bases:
         st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
+
+
+def fitted_table(key: str, data, text_columns: Sequence[int]) -> None:
+    """st.table (no index) that fits a phone's width: on a narrow screen the words of its text
+    columns (1-based) may break anywhere, while number columns stay whole; the navigation's
+    narrow-screen rules tighten every table's cells. `key` must be unique on the page."""
+    cells = [f".st-key-{key} {tag}:nth-child({i}){inner}" for i in text_columns
+             for tag in ("td", "th") for inner in ("", " *")]
+    st.html("<style>@media (max-width: 900px) {" + ", ".join(cells)
+            + " {overflow-wrap: anywhere !important;}}</style>")
+    with st.container(key=key):
+        st.table(data, hide_index=True)
+
+
+# The text columns of the metrics tables (METRIC_TABLE_HEADER): Measure, Direction, Reference
+# range, Flag.
+METRIC_TEXT_COLUMNS = (1, 4, 5, 6)
 
 
 def wrapping_columns(key: str, weights: Sequence[float], min_widths_px: Sequence[int],
