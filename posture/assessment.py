@@ -43,7 +43,7 @@ from posture.metrics.compute import (
 )
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
-from posture.numbers import finite
+from posture.numbers import stored
 from posture.scene import SceneWork, one_blas_thread
 
 # A camera roll this large, when the photo's lines show it confidently, is worth a warning:
@@ -223,8 +223,7 @@ class Assessment:
                                                                           ranges))})
 
 
-def _round(v: float | None, digits: int = 2) -> float | None:
-    return finite(v, digits)  # NaN or inf -> None (missing); never -0.0
+_round = stored  # the one rounding rule (posture.numbers)
 
 
 def _frame(view: ViewClass) -> Frame:

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from posture.errors import PostureError
-from posture.numbers import shown
+from posture.numbers import uncertainty_text, value_text
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
@@ -195,8 +195,8 @@ def _summary(result) -> str:
             lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<8} "
                          f"not measured: {m.detail}")
         else:
-            unc = shown(m.uncertainty, missing="")
-            lines.append(f"{m.label:<40} {shown(m.value):>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            unc = uncertainty_text(m.uncertainty)
+            lines.append(f"{m.label:<40} {value_text(m.value, missing="-"):>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
                          f"{m.direction}")
     return "\n".join(lines)
 
@@ -301,7 +301,7 @@ def _app(args) -> int:
 
 
 def _cell(value, width: int) -> str:
-    return f"{shown(value, 2):>{width}}"
+    return f"{value_text(value, missing='-', digits=2):>{width}}"
 
 
 def _history(args) -> int:
@@ -478,7 +478,7 @@ def _compare(args) -> int:
           f"{'needs':>6}  verdict")
     for c in comparison.changes:
         print(f"{c.label:<40} {c.unit:<4} {_cell(c.before, 8)} {_cell(c.after, 8)} "
-              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.verdict}")
+              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.summary}")
     print(f"\nA change is real when it exceeds both {NOISE_FACTOR:g} x the combined "
           "uncertainty of the two values and the minimal detectable change (MDC): "
           "forward-head angle 5 deg (published, Gallego-Izquierdo et al. 2020); the other "

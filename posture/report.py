@@ -31,7 +31,7 @@ from posture.compare import (
     compare_visits,
 )
 from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
-from posture.numbers import shown
+from posture.numbers import value_text
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),        # Debian, Ubuntu
@@ -259,7 +259,7 @@ def photo_row(pdf: _Report, images: Sequence[tuple[str, bytes]], max_height: flo
 
 
 def _number(value, digits: int = 1) -> str:
-    return shown(value, digits)  # the one rule: no "-0.0"
+    return value_text(value, missing="-", digits=digits)  # one rule: no "-0.0"
 
 
 def _reference(text: str) -> str:
@@ -337,7 +337,7 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
                 verdict += ("" if c.mdc.basis == "screening default"
                             else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
             row = table.row()
-            change = shown(c.change, sign=True)
+            change = c.change_text  # after minus before as shown: it adds up
             for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
                          _number(c.threshold), verdict):
                 row.cell(pdf.text_(text), style=style)

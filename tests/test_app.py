@@ -24,6 +24,7 @@ from posture.assessment import TABLE_COLUMNS, AnalysisOptions
 from posture.camera import roll_from_points
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.definitions import METRICS
+from posture.numbers import value_text
 from tests.bad_inputs import EXPECTED, make_bad_inputs
 from tests.conftest import PAIRS, sample
 
@@ -350,7 +351,7 @@ def test_marked_true_vertical_corrects_the_tilts_and_undo_restores_the_estimate(
         m, raw = result.metric(metric_id), detected.metric(metric_id)
         assert m.corrected and m.raw_value == pytest.approx(raw.value)
         assert m.value == pytest.approx(raw.value - roll.degrees, abs=1e-6)
-        assert cell(at, 0, label, "Value") == plain(f"{round(m.value, 1) or 0.0:.1f}\u00a0deg")
+        assert cell(at, 0, label, "Value") == plain(f"{value_text(m.value)}\u00a0deg")
         assert "level-corrected from" in cell(at, 0, label, "Flag")
     assert not any(ROLLED in w.value for w in at.warning)
     assert any(f"vertical you marked (camera roll {roll.degrees:+.1f} deg)" in c.value

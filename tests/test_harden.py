@@ -21,7 +21,7 @@ from posture.export import assessment_json, csv_text, json_text
 from posture.images import load_photo
 from posture.landmarks.quality import BODY_AXIS_WARNING_DEG
 from posture.landmarks.views import body_axis
-from posture.numbers import finite, shown
+from posture.numbers import finite, value_text
 from tests.conftest import SAMPLES, manifest, sample
 from tests.photo_variants import cropped_to_body, rotated
 
@@ -39,10 +39,10 @@ def leo(detector):
 
 
 def test_numbers_are_finite_or_missing_and_never_negative_zero():
-    assert shown(-0.04) == "0.0" and shown(-0.04, sign=True) == "0.0"
-    assert shown(0.04, sign=True) == "0.0" and shown(-0.06, sign=True) == "-0.1"
-    assert shown(float("nan")) == "-" and shown(None, missing="—") == "—"
-    assert shown(float("inf"), 2) == "-"
+    assert value_text(-0.04) == "0.0" and value_text(-0.04, sign=True) == "0.0"
+    assert value_text(0.04, sign=True) == "0.0" and value_text(-0.06, sign=True) == "-0.1"
+    assert value_text(float("nan"), missing="-") == "-" and value_text(None) == "—"
+    assert value_text(float("inf"), digits=2, missing="-") == "-"
     assert str(finite(-0.001, 2)) == "0.0" and finite(float("nan")) is None
     assert finite(np.float64("-inf")) is None and finite("x") is None
 

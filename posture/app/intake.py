@@ -72,6 +72,16 @@ MAX_IMAGE_HEIGHT_PX = 640
 ANALYSIS = "intake_analysis"
 VIEWS_SWAPPED = "views_swapped"  # the finding posture.analyze adds when it swapped the photos
 DETECTION_RUNS = "intake_detection_runs"
+KEPT_PHOTOS = "intake_photos"    # slot -> PhotoInput: the uploads, kept while on other pages
+UNSAVED = "intake_unsaved"       # one line on the intake's unsaved results, or None
+
+# The intake's widgets whose values outlive a visit to another page (Streamlit drops the state
+# of widgets a page run does not draw): exact keys, and every key starting with "review_"
+# (the landmark review). File uploaders cannot be restored; KEPT_PHOTOS keeps their photos.
+KEPT_KEYS = ("patient_subject", "patient_name", "patient_height", "visit_date", "visit_notes",
+             "photo_source", "sample_pair", "option_passes", "option_level")
+KEPT_PREFIXES = ("review_mode_", "review_landmark_")
+UPLOAD_KEYS = {"front": "front_upload", "side": "side_upload"}
 
 # What a click on the review photo does.
 PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
@@ -91,10 +101,13 @@ class PhotoInput:
 
 @dataclass(frozen=True)
 class Patient:
+    """The page's one patient identity: what labels the result and what a save files."""
+
     subject: str
     height_cm: float | None
     visit_date: dt.date
     notes: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -254,15 +267,22 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
 
 
 def patient_details() -> Patient:
+    """The patient fields, once on the page: the results and the save both read them."""
     st.subheader("Patient")
-    subject = st.text_input("Patient ID or name", key="patient_subject", max_chars=120)
+    subject = st.text_input(
+        "Patient ID", key="patient_subject", max_chars=100,
+        help="An existing ID adds the visit to that patient's records; a new one creates the "
+             "patient when the visit is saved.")
+    name = st.text_input("Patient name (optional)", key="patient_name", max_chars=200,
+                         help="Left empty, an existing patient's name is kept.")
     height = st.number_input(
         "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
         format="%.0f", key="patient_height",
         help="With the height, offsets are reported in cm; without it, in pixels.")
     visit_date = st.date_input("Visit date", value="today", key="visit_date")
     notes = st.text_area("Notes (optional)", key="visit_notes", height=100)
-    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes)
+    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes,
+                   name=name.strip())
 
 
 def available_samples() -> dict[str, tuple[Path, Path]]:
@@ -274,6 +294,46 @@ def available_samples() -> dict[str, tuple[Path, Path]]:
 
 def _uploaded(file) -> PhotoInput | None:
     return None if file is None else PhotoInput(name=file.name, data=file.getvalue())
+
+
+def keep_intake_state() -> None:
+    """Called by the navigation on the other pages' runs: re-set the intake's widget values so
+    Streamlit keeps them (it drops the state of widgets a run does not draw), and the intake is
+    as it was on coming back. Its analysis, edits and photos are plain session values already."""
+    for key in list(st.session_state):
+        if isinstance(key, str) and (key in KEPT_KEYS or key.startswith(KEPT_PREFIXES)):
+            st.session_state[key] = st.session_state[key]
+
+
+def _upload_changed(slot: str) -> None:
+    """The clinician added, replaced or removed a photo in the uploader."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    given = _uploaded(st.session_state.get(UPLOAD_KEYS[slot]))
+    if given is None:
+        kept.pop(slot, None)
+    else:
+        kept[slot] = given
+
+
+def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | None:
+    """The uploader's photo; else the one uploaded earlier in this session (the uploader comes
+    back empty from another page), said under it with a button to remove it."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    with column:
+        given = _uploaded(st.file_uploader(
+            label, type=PHOTO_TYPES, key=UPLOAD_KEYS[slot], help=help_text,
+            on_change=_upload_changed, args=(slot,)))
+        if given is not None:
+            kept[slot] = given
+            return given
+        if slot in kept:
+            st.caption(f"Using {plain(kept[slot].name)}, uploaded earlier in this session. "
+                       "Upload another photo to replace it.")
+            if st.button(f"Remove the {slot} photo", key=f"remove_kept_{slot}",
+                         icon=":material/close:"):
+                kept.pop(slot, None)
+                st.rerun()
+        return kept.get(slot)
 
 
 def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
@@ -291,13 +351,12 @@ def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
         return (PhotoInput(front.name, front.read_bytes()),
                 PhotoInput(side.name, side.read_bytes()))
     front_col, side_col = st.columns(2)
-    front = front_col.file_uploader(
-        "Front photo", type=PHOTO_TYPES, key="front_upload",
-        help="Patient facing the camera (or the back to it), whole body, head to feet.")
-    side = side_col.file_uploader(
-        "Side photo", type=PHOTO_TYPES, key="side_upload",
-        help="Patient side-on to the camera, whole body, arms relaxed.")
-    return _uploaded(front), _uploaded(side)
+    front = _photo_input(front_col, "front", "Front photo",
+                         "Patient facing the camera (or the back to it), whole body, head to "
+                         "feet.")
+    side = _photo_input(side_col, "side", "Side photo",
+                        "Patient side-on to the camera, whole body, arms relaxed.")
+    return front, side
 
 
 def analysis_options(height_cm: float | None) -> AnalysisOptions:
@@ -533,7 +592,7 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     with image_col:
         st.image(held.annotated[p.slot], width=display_width(p))
     with table_col:
-        metrics_table(p.metrics)
+        metrics_table(p.metrics, key=f"metrics_table_{p.slot}")
         if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
             st.caption(f"Tilts measured against the vertical you marked (camera roll "
                        f"{p.roll_applied:+.1f} deg); the Flag column keeps each uncorrected "
@@ -580,16 +639,18 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
 
 
 def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
-               front: PhotoInput | None, side: PhotoInput | None) -> None:
-    """Offer to save the visit in the records (posture.app.records owns the store)."""
+               front: PhotoInput | None, side: PhotoInput | None) -> bool:
+    """Offer to save the visit in the records (posture.app.records owns the store).
+    True when exactly what the page shows is saved."""
     given = {"front": front, "side": side}
     if any(f.code == VIEWS_SWAPPED for f in result.findings):
         # The library analysed each photo as the view it shows: keep bytes with their analysis.
         given = {"front": side, "side": front}
-    save_visit_panel(
+    return save_visit_panel(
         result, *(given[slot].data if given[slot] else None for slot in ("front", "side")),
         filenames={slot: p.name for slot, p in given.items() if p},
-        annotated=held.annotated, visit_date=patient.visit_date, notes=patient.notes)
+        annotated=held.annotated, subject=patient.subject, visit_date=patient.visit_date,
+        notes=patient.notes, patient_name=patient.name)
 
 
 def show() -> None:
@@ -597,6 +658,7 @@ def show() -> None:
     st.title("Posture screening")
     st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
                "measures with their uncertainty and reference ranges. Not a diagnosis.")
+    st.session_state[UNSAVED] = None
     patient_col, photos_col = wrapping_columns("intake_inputs", [1, 2], [260, 440], gap="large")
     with patient_col:
         patient = patient_details()
@@ -625,4 +687,15 @@ def show() -> None:
     st.divider()
     downloads(result, held, patient)
     st.divider()
-    save_panel(result, held, patient, front, side)
+    if not save_panel(result, held, patient, front, side):
+        st.session_state[UNSAVED] = unsaved_line(result, patient)
+
+
+def unsaved_line(result: Assessment, patient: Patient) -> str:
+    """What the intake holds that is not in the records, in one line."""
+    manual = sum(len(p.landmarks.manual) for p in result.photos)
+    whose = f" for {patient.subject}" if patient.subject else ""
+    parts = [f"{len(result.photos)} photo(s) analysed{whose}"]
+    if manual:
+        parts.append(f"{manual} landmark(s) placed by hand")
+    return "Unsaved intake: " + ", ".join(parts) + "."
