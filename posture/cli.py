@@ -196,7 +196,8 @@ def _summary(result) -> str:
                          f"not measured: {m.detail}")
         else:
             unc = uncertainty_text(m.uncertainty)
-            lines.append(f"{m.label:<40} {value_text(m.value, missing="-"):>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            value = value_text(m.value, missing="-")
+            lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
                          f"{m.direction}")
     return "\n".join(lines)
 
