@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app import signin
+from posture.app.capture import CAPTURED, PROTOCOL, camera
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
@@ -64,7 +65,7 @@ SAMPLE_PAIRS = {
     "Very low resolution (150 x 300 px)": (
         "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
 }
-UPLOAD, SAMPLE = "Upload photos", "Try a sample pair"
+UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try a sample pair"
 # Tall enough to see the landmarks on a laptop screen, short enough to sit beside the table.
 MAX_IMAGE_HEIGHT_PX = 640
 
@@ -93,10 +94,12 @@ VERTICAL_WIDTH_FRACTION = 0.004
 
 @dataclass(frozen=True)
 class PhotoInput:
-    """A photo as given: its bytes and a display name (never used as a path)."""
+    """A photo as given: its bytes and a display name (never used as a path); for a photo
+    taken in the app, the device's level at the shutter (tilts are measured against it)."""
 
     name: str
     data: bytes
+    level: RollEstimate | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,19 @@ class VerticalEdit:
         return result.with_camera_roll(self.slot, self.roll)
 
 
-Edit = LandmarkEdit | VerticalEdit
+@dataclass(frozen=True)
+class DeviceLevelEdit:
+    """The device's level at the shutter of a photo taken in the app: applied first, so a
+    true vertical the clinician marks afterwards still overrides it."""
+
+    slot: str
+    roll: RollEstimate
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_camera_roll(self.slot, self.roll)
+
+
+Edit = LandmarkEdit | VerticalEdit | DeviceLevelEdit
 
 
 @dataclass
@@ -249,10 +264,13 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
                                                dataclasses.replace(options, height_cm=None))
             except PostureError as exc:
                 held.error = str(exc)
+        if held.error is None:
+            held.edits = _device_levels(held.detected, front, side)
         if (held.error is None and previous is not None and previous.photos == held.photos
                 and _slot_names(previous.detected) == _slot_names(held.detected)):
             # Same photos, other detection options: the clinician's edits still hold.
-            held.edits, held.last_click = list(previous.edits), dict(previous.last_click)
+            held.edits += [e for e in previous.edits if not isinstance(e, DeviceLevelEdit)]
+            held.last_click = dict(previous.last_click)
             held.first_point = dict(previous.first_point)
         if held.error is None:
             held.height_cm = options.height_cm
@@ -261,6 +279,14 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
     elif held.error is None:
         held.set_height(options.height_cm)  # milliseconds: no detection
     return held
+
+
+def _device_levels(detected: Assessment, *given: PhotoInput | None) -> list[Edit]:
+    """The device level of each photo taken in the app, for the slot its photo ended up in
+    (the library swaps a front and a side photo given the wrong way round)."""
+    slots = {name: slot for slot, name in _slot_names(detected).items()}
+    return [DeviceLevelEdit(slots[p.name], p.level) for p in given
+            if p is not None and p.level is not None and p.name in slots]
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -336,13 +362,41 @@ def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | 
         return kept.get(slot)
 
 
+def _camera_input(column, slot: str) -> PhotoInput | None:
+    """The camera for one view: the photo just taken, else one taken earlier in this session
+    (kept like an upload while on other pages), until "Retake"."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    with column:
+        st.markdown(f"**{slot.capitalize()} photo**")
+        try:
+            state = camera(slot, key=f"camera_{slot}")
+        except PostureError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+            return None
+        if state.photo is not None:
+            kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
+            if state.photo.level is None:
+                st.caption("No level sensor: the camera's tilt is checked from the photo's "
+                           "straight lines instead.")
+            return kept[slot]
+        if state.retaken:
+            kept.pop(slot, None)
+        elif slot in kept and kept[slot].name.startswith(CAPTURED):
+            st.caption(f"Using {plain(kept[slot].name)}, taken earlier in this session.")
+            return kept[slot]
+        return None   # an uploaded photo stays kept for the upload view
+
+
 def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
     st.subheader("Photos")
     samples = available_samples()
-    source = UPLOAD
-    if samples:
-        source = st.radio("Photos", [UPLOAD, SAMPLE], horizontal=True, key="photo_source",
-                          label_visibility="collapsed")
+    source = st.radio("Photos", [UPLOAD, TAKE] + ([SAMPLE] if samples else []),
+                      horizontal=True, key="photo_source", label_visibility="collapsed")
+    if source == TAKE:
+        with st.expander("How to take the photos", icon=":material/info:"):
+            st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
+        columns = wrapping_columns("camera_views", [1, 1], [330, 330])
+        return _camera_input(columns[0], "front"), _camera_input(columns[1], "side")
     if source == SAMPLE:
         label = st.selectbox("Sample pair", list(samples), key="sample_pair",
                              help="Photos published under the MIT license; see "
