@@ -28,6 +28,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app import signin
 from posture.app.capture import CAPTURED, PROTOCOL, camera
+from posture.app.chain_view import levels_chain_view, summary_by_region
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
@@ -736,8 +737,12 @@ def show() -> None:
     st.divider()
     findings_banner(result.all_findings())
     outside_summary(result)
+    summary_by_region(result)
     for p in result.photos:
         photo_section(p, held)
+    for p in result.photos:   # after every photo's own table: the chain reads across them
+        if p.slot == "front" and p.view.view in ("front", "back"):
+            levels_chain_view(p)
     st.divider()
     downloads(result, held, patient)
     st.divider()
