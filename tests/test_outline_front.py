@@ -1,0 +1,234 @@
+"""Front and back outline points (posture.outline.frontal) on drawn silhouettes of known geometry
+and on real front photos."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from posture.landmarks.result import PoseLandmarks
+from posture.landmarks.vocabulary import MIRROR_ORDER
+from posture.outline.frontal import frontal_points
+from posture.outline.points import FRONT_POINTS
+from tests.skeletons import SIZE, front
+
+CX = 500.0
+# The drawn body (tests.skeletons.front: hips at y 700, shoulders at y 400, so the trunk T is
+# 300 px and a height s above the hip line is y = 700 - 300 s). Per patient side: the shoulder
+# top's height (its outer corner at x = +/-155 is the acromion), the waist's height s and the
+# hip's widest height s. Left is image +x in a front photo.
+SHOULDER_TOP = {1: 355.0, -1: 365.0}
+ARM = (110.0, 155.0)          # the arm's inner and outer edge, |x - cx|
+WAIST = {1: 0.40, -1: 0.45}   # s of the narrowest trunk width (80 px half width)
+HIP = {1: -0.10, -1: -0.05}   # s of the widest hip width (95 px half width)
+W_WAIST, W_HIP, W_JOIN, S_JOIN = 80.0, 95.0, 85.0, 0.15
+
+
+def _half_width(s: np.ndarray, side: int, waist_w=W_WAIST, hip_w=W_HIP) -> np.ndarray:
+    """Trunk half width at height s: a parabola with its minimum at the waist above S_JOIN, one
+    with its maximum at the hips below, meeting at W_JOIN (so each band holds one parabola)."""
+    sw, sh = WAIST[side], HIP[side]
+    kw = (W_JOIN - waist_w) / (S_JOIN - sw) ** 2
+    kh = (hip_w - W_JOIN) / (S_JOIN - sh) ** 2
+    return np.where(s >= S_JOIN, waist_w + kw * (s - sw) ** 2, hip_w - kh * (s - sh) ** 2)
+
+
+def _inside(x: np.ndarray, y: np.ndarray, arm=ARM, waist_w=W_WAIST, hip_w=W_HIP,
+            straight=False) -> np.ndarray:
+    """The silhouette in the body's own frame (unrotated photo pixels)."""
+    dx = x - CX
+    side = np.where(dx >= 0, 1, -1)
+    ax = np.abs(dx)
+    s = (700.0 - y) / 300.0
+    top = np.where(side > 0, SHOULDER_TOP[1], SHOULDER_TOP[-1])
+    head = (dx ** 2 + (y - 230.0) ** 2) <= 60.0 ** 2
+    neck = (ax <= 35) & (y >= 250) & (y <= 380)
+    shoulders = (ax <= arm[1]) & (y >= top) & (y <= 430)
+    arms = (ax >= arm[0]) & (ax <= arm[1]) & (y >= top) & (y <= 930)
+    if straight:
+        width = np.full_like(s, W_JOIN)
+    else:
+        width = np.where(side > 0, _half_width(s, 1, waist_w, hip_w),
+                         _half_width(s, -1, waist_w, hip_w))
+    trunk = (ax <= width) & (y >= 420) & (y <= 880)
+    legs = (ax >= 8) & (ax <= 75) & (y > 860) & (y <= 1240)
+    return head | neck | shoulders | arms | trunk | legs
+
+
+def _rotate(p: np.ndarray, degrees: float) -> np.ndarray:
+    """Counter-clockwise as displayed (y down) about the photo's centre."""
+    c = np.array(SIZE, dtype=float) / 2
+    t = math.radians(degrees)
+    d = np.asarray(p, dtype=float) - c
+    return c + np.stack([d[..., 0] * math.cos(t) + d[..., 1] * math.sin(t),
+                         -d[..., 0] * math.sin(t) + d[..., 1] * math.cos(t)], axis=-1)
+
+
+def _render(degrees: float = 0.0, sub: int = 4, **shape) -> np.ndarray:
+    """Coverage (0..1) of each pixel by the silhouette turned by `degrees`, `sub` x `sub`
+    samples per pixel (an anti-aliased mask, like the model's soft one)."""
+    w, h = SIZE
+    offs = (np.arange(sub) + 0.5) / sub
+    ys, xs = np.mgrid[0:h, 0:w].astype(float)
+    acc = np.zeros((h, w))
+    for oy in offs:
+        for ox in offs:
+            p = np.stack([xs + ox, ys + oy], axis=-1)
+            q = _rotate(p, -degrees)  # back to the body's own frame
+            acc += _inside(q[..., 0], q[..., 1], **shape)
+    return acc / sub ** 2
+
+
+def _landmarks(degrees: float = 0.0) -> PoseLandmarks:
+    return PoseLandmarks.single(_rotate(front(), degrees), SIZE)
+
+
+EXPECTED = {
+    "acromion_left": (CX + ARM[1], SHOULDER_TOP[1]),
+    "acromion_right": (CX - ARM[1], SHOULDER_TOP[-1]),
+    "waist_left": (CX + W_WAIST, 700 - 300 * WAIST[1]),
+    "waist_right": (CX - W_WAIST, 700 - 300 * WAIST[-1]),
+    "trochanter_left": (CX + W_HIP, 700 - 300 * HIP[1]),
+    "trochanter_right": (CX - W_HIP, 700 - 300 * HIP[-1]),
+}
+
+
+def _tilt(points, left, right) -> float:
+    a, b = points[left], points[right]
+    return math.degrees(math.atan2(b.y - a.y, abs(a.x - b.x)))
+
+
+@pytest.fixture(scope="module")
+def upright():
+    return _render()
+
+
+def test_every_point_lands_on_the_drawn_geometry(upright):
+    pts = frontal_points(upright, 1.0, _landmarks(), 1, None)
+    assert tuple(pts) == FRONT_POINTS
+    for name, (x, y) in EXPECTED.items():
+        p = pts[name]
+        assert p.status == "ok", (name, p.reason)
+        # A corner's 0.5 level is cut by under a pixel by the anti-aliasing; the waist and
+        # hip extrema are parabola vertices, recovered to well under a pixel vertically.
+        assert abs(p.x - x) < 1.0 and abs(p.y - y) < 1.0, (name, p.x, p.y, x, y)
+        assert 0 < p.uncertainty_px < 40
+
+
+def test_angles_from_the_drawn_points(upright):
+    pts = frontal_points(upright, 1.0, _landmarks(), 1, None)
+    for kind in ("acromion", "waist", "trochanter"):
+        (xl, yl), (xr, yr) = EXPECTED[f"{kind}_left"], EXPECTED[f"{kind}_right"]
+        want = math.degrees(math.atan2(yr - yl, abs(xl - xr)))
+        assert _tilt(pts, f"{kind}_left", f"{kind}_right") == pytest.approx(want, abs=0.25)
+    # The drawn asymmetries: left shoulder higher, right waist and hip higher.
+    assert _tilt(pts, "acromion_left", "acromion_right") > 1.5
+    assert _tilt(pts, "waist_left", "waist_right") < -4.0
+
+
+def test_scale_maps_working_pixels_to_photo_pixels(upright):
+    """The mask is at the working size; points come back in photo pixels (x scale)."""
+    one = frontal_points(upright, 1.0, _landmarks(), 1, None)
+    lm = _landmarks()
+    doubled = PoseLandmarks.single(lm.xy * 2.0, (SIZE[0] * 2, SIZE[1] * 2))
+    two = frontal_points(upright, 2.0, doubled, 1, None)
+    for name in FRONT_POINTS:
+        assert two[name].x == pytest.approx(2 * one[name].x, abs=1e-6)
+        assert two[name].y == pytest.approx(2 * one[name].y, abs=1e-6)
+        assert two[name].uncertainty_px == pytest.approx(2 * one[name].uncertainty_px)
+
+
+def test_mirrored_photo_gives_mirrored_points_exactly(upright):
+    """The mirrored front photo: the detector names each landmark by the side it now appears
+    on, so the patient's left point is the mirror of the right one."""
+    pts = frontal_points(upright, 1.0, _landmarks(), 1, None)
+    w = SIZE[0]
+    xy = front()[list(MIRROR_ORDER)] * (-1.0, 1.0) + (w, 0.0)
+    mirrored = frontal_points(np.ascontiguousarray(upright[:, ::-1]), 1.0,
+                              PoseLandmarks.single(xy, SIZE), 1, None)
+    for name in FRONT_POINTS:
+        other = name.replace("left", "x").replace("right", "left").replace("x", "right")
+        assert mirrored[other].x == pytest.approx(w - pts[name].x, abs=1e-6)
+        assert mirrored[other].y == pytest.approx(pts[name].y, abs=1e-6)
+    for kind in ("acromion", "waist", "trochanter"):
+        a = _tilt(pts, f"{kind}_left", f"{kind}_right")
+        b = _tilt(mirrored, f"{kind}_left", f"{kind}_right")
+        assert b == pytest.approx(-a, abs=1e-6)
+
+
+def test_back_view_gives_the_patient_frame(upright):
+    """A back photo shows the patient's left on the image's left: the same body photographed
+    from behind is the mirror image with landmark names unchanged, and lateral -1. Every point
+    keeps its patient side, and every tilt its sign."""
+    w = SIZE[0]
+    back_xy = front() * (-1.0, 1.0) + (w, 0.0)
+    pts = frontal_points(np.ascontiguousarray(upright[:, ::-1]), 1.0,
+                         PoseLandmarks.single(back_xy, SIZE), -1, None)
+    for name, (x, y) in EXPECTED.items():
+        assert pts[name].status == "ok"
+        assert abs(pts[name].x - (w - x)) < 1.0 and abs(pts[name].y - y) < 1.0, name
+    assert _tilt(pts, "acromion_left", "acromion_right") > 1.5
+    assert _tilt(pts, "waist_left", "waist_right") < -4.0
+
+
+@pytest.mark.parametrize("degrees", [-5.0, 3.0])
+def test_rotated_photo_gives_rotated_points(upright, degrees):
+    """Turning the photo turns the points with it (the search runs in the body's frame): each
+    point within a pixel of the turned drawn point, each tilt moved by the rotation."""
+    mask = _render(degrees)
+    pts = frontal_points(mask, 1.0, _landmarks(degrees), 1, None)
+    base = frontal_points(upright, 1.0, _landmarks(), 1, None)
+    for name in FRONT_POINTS:
+        want = _rotate(np.array([base[name].x, base[name].y]), degrees)
+        assert np.hypot(pts[name].x - want[0], pts[name].y - want[1]) < 1.0, name
+    for kind in ("acromion", "waist", "trochanter"):
+        assert _tilt(pts, f"{kind}_left", f"{kind}_right") == pytest.approx(
+            _tilt(base, f"{kind}_left", f"{kind}_right") + degrees, abs=0.3)
+
+
+def test_arms_against_the_trunk_hide_the_waist_and_hips():
+    mask = _render(sub=2, arm=(78.0, 128.0))
+    pts = frontal_points(mask, 1.0, _landmarks(), 1, None)
+    for name in ("waist_left", "waist_right", "trochanter_left", "trochanter_right"):
+        assert pts[name].status == "not_visible"
+        assert pts[name].x is None
+        assert "touches" in pts[name].reason or "hides" in pts[name].reason, pts[name].reason
+
+
+def test_straight_trunk_has_no_waist():
+    pts = frontal_points(_render(sub=2, straight=True), 1.0, _landmarks(), 1, None)
+    for name in ("waist_left", "waist_right"):
+        assert pts[name].status == "not_visible"
+        assert "straight" in pts[name].reason
+
+
+def test_loose_clothing_outline_far_outside_the_skeleton():
+    """A garment twice as wide as the skeleton's shoulders allow (a jacket, a kameez)."""
+    mask = _render(sub=2, arm=(200.0, 245.0), waist_w=185.0, hip_w=195.0)
+    pts = frontal_points(mask, 1.0, _landmarks(), 1, None)
+    for name in FRONT_POINTS:
+        assert pts[name].status == "not_visible", name
+        assert ("far outside the skeleton" in pts[name].reason
+                or "clothing hides" in pts[name].reason), (name, pts[name].reason)
+    assert all("far outside the skeleton" in pts[n].reason
+               for n in ("waist_left", "waist_right", "trochanter_left", "trochanter_right"))
+
+
+def test_broken_or_missing_mask():
+    pts = frontal_points(np.zeros((SIZE[1], SIZE[0]), np.float32), 1.0, _landmarks(), 1, None)
+    assert all(p.status == "not_visible" and "broken" in p.reason for p in pts.values())
+    pts = frontal_points(None, 1.0, _landmarks(), 1, None)
+    assert all(p.status == "not_visible" and p.reason for p in pts.values())
+
+
+def test_point_at_the_photo_edge_is_out_of_frame(upright):
+    """The photo cut through the left hip: the outline there is the photo's edge."""
+    cut = upright.copy()
+    cut[:, int(CX + 90):] = 1.0
+    cut = cut[:, : int(CX + 92)]
+    lm = PoseLandmarks.single(front(), (cut.shape[1], cut.shape[0]))
+    pts = frontal_points(cut, 1.0, lm, 1, None)
+    assert pts["trochanter_left"].status in ("out_of_frame", "not_visible")
+    assert pts["trochanter_right"].status == "ok"
