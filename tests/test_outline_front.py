@@ -26,17 +26,16 @@ HIP = {1: -0.10, -1: -0.05}   # s of the widest hip width (95 px half width)
 W_WAIST, W_HIP, W_JOIN, S_JOIN = 80.0, 95.0, 85.0, 0.15
 
 
-def _half_width(s: np.ndarray, side: int, waist_w=W_WAIST, hip_w=W_HIP) -> np.ndarray:
+def _half_width(s: np.ndarray, side: int) -> np.ndarray:
     """Trunk half width at height s: a parabola with its minimum at the waist above S_JOIN, one
     with its maximum at the hips below, meeting at W_JOIN (so each band holds one parabola)."""
     sw, sh = WAIST[side], HIP[side]
-    kw = (W_JOIN - waist_w) / (S_JOIN - sw) ** 2
-    kh = (hip_w - W_JOIN) / (S_JOIN - sh) ** 2
-    return np.where(s >= S_JOIN, waist_w + kw * (s - sw) ** 2, hip_w - kh * (s - sh) ** 2)
+    kw = (W_JOIN - W_WAIST) / (S_JOIN - sw) ** 2
+    kh = (W_HIP - W_JOIN) / (S_JOIN - sh) ** 2
+    return np.where(s >= S_JOIN, W_WAIST + kw * (s - sw) ** 2, W_HIP - kh * (s - sh) ** 2)
 
 
-def _inside(x: np.ndarray, y: np.ndarray, arm=ARM, waist_w=W_WAIST, hip_w=W_HIP,
-            straight=False) -> np.ndarray:
+def _inside(x: np.ndarray, y: np.ndarray, arm=ARM, widen=0.0, straight=False) -> np.ndarray:
     """The silhouette in the body's own frame (unrotated photo pixels)."""
     dx = x - CX
     side = np.where(dx >= 0, 1, -1)
@@ -50,8 +49,7 @@ def _inside(x: np.ndarray, y: np.ndarray, arm=ARM, waist_w=W_WAIST, hip_w=W_HIP,
     if straight:
         width = np.full_like(s, W_JOIN)
     else:
-        width = np.where(side > 0, _half_width(s, 1, waist_w, hip_w),
-                         _half_width(s, -1, waist_w, hip_w))
+        width = np.where(side > 0, _half_width(s, 1), _half_width(s, -1)) + widen
     trunk = (ax <= width) & (y >= 420) & (y <= 880)
     legs = (ax >= 8) & (ax <= 75) & (y > 860) & (y <= 1240)
     return head | neck | shoulders | arms | trunk | legs
@@ -205,8 +203,9 @@ def test_straight_trunk_has_no_waist():
 
 
 def test_loose_clothing_outline_far_outside_the_skeleton():
-    """A garment twice as wide as the skeleton's shoulders allow (a jacket, a kameez)."""
-    mask = _render(sub=2, arm=(200.0, 245.0), waist_w=185.0, hip_w=195.0)
+    """A garment 120 px (0.55 shoulder widths) wider each side than the body (a jacket, a
+    kameez): the outline lies far outside the skeleton everywhere."""
+    mask = _render(sub=2, arm=(235.0, 280.0), widen=120.0)
     pts = frontal_points(mask, 1.0, _landmarks(), 1, None)
     for name in FRONT_POINTS:
         assert pts[name].status == "not_visible", name
