@@ -11,7 +11,7 @@ import pytest
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.vocabulary import MIRROR_ORDER
 from posture.outline.frontal import frontal_points
-from posture.outline.points import FRONT_POINTS
+from posture.outline.points import FRONT_POINTS, MANUAL_POINTS
 from tests.skeletons import SIZE, front
 
 CX = 500.0
@@ -84,6 +84,8 @@ def _landmarks(degrees: float = 0.0) -> PoseLandmarks:
 
 
 EXPECTED = {
+    "waist_arm_left": (CX + ARM[0], 700 - 300 * WAIST[1]),
+    "waist_arm_right": (CX - ARM[0], 700 - 300 * WAIST[-1]),
     "acromion_left": (CX + ARM[1], SHOULDER_TOP[1]),
     "acromion_right": (CX - ARM[1], SHOULDER_TOP[-1]),
     "waist_left": (CX + W_WAIST, 700 - 300 * WAIST[1]),
@@ -105,10 +107,13 @@ def upright():
 
 def test_every_point_lands_on_the_drawn_geometry(upright):
     pts = frontal_points(upright, 1.0, _landmarks(), 1, None)
-    assert tuple(pts) == FRONT_POINTS
+    assert tuple(pts) == FRONT_POINTS + MANUAL_POINTS
+    assert all(pts[n].status == "not_visible" and "by hand" in pts[n].reason
+               for n in MANUAL_POINTS)
     for name, (x, y) in EXPECTED.items():
         p = pts[name]
         assert p.status == "ok", (name, p.reason)
+        assert (p.x, p.y) != (None, None)
         # A corner's 0.5 level is cut by under a pixel by the anti-aliasing; the waist and
         # hip extrema are parabola vertices, recovered to well under a pixel vertically.
         assert abs(p.x - x) < 1.0 and abs(p.y - y) < 1.0, (name, p.x, p.y, x, y)
@@ -217,7 +222,7 @@ def test_loose_clothing_outline_far_outside_the_skeleton():
 
 def test_broken_or_missing_mask():
     pts = frontal_points(np.zeros((SIZE[1], SIZE[0]), np.float32), 1.0, _landmarks(), 1, None)
-    assert all(p.status == "not_visible" and "broken" in p.reason for p in pts.values())
+    assert all(pts[n].status == "not_visible" and "broken" in pts[n].reason for n in FRONT_POINTS)
     pts = frontal_points(None, 1.0, _landmarks(), 1, None)
     assert all(p.status == "not_visible" and p.reason for p in pts.values())
 
@@ -231,3 +236,90 @@ def test_point_at_the_photo_edge_is_out_of_frame(upright):
     pts = frontal_points(cut, 1.0, lm, 1, None)
     assert pts["trochanter_left"].status in ("out_of_frame", "not_visible")
     assert pts["trochanter_right"].status == "ok"
+
+
+# ---- the measures: metric rows on anatomical points (posture.metrics.definitions)
+
+def _front_metrics(points, xy=None, frame=None):
+    from posture.metrics.compute import Frame, compute_metrics
+    from posture.metrics.reference import load_ranges
+    from tests import skeletons as sk
+
+    xy = sk.front() if xy is None else xy
+    return {m.metric: m for m in compute_metrics(
+        PoseLandmarks.single(xy, SIZE), frame or Frame("front"), ranges=load_ranges(),
+        points=points)}
+
+
+def _expected_front_values():
+    from tests.skeletons import FRONT_POINTS as P
+
+    def tilt(a, b):
+        return math.degrees(math.atan2(P[b][1] - P[a][1], abs(P[a][0] - P[b][0])))
+
+    gap = (math.dist(P["waist_left"], P["waist_arm_left"])
+           - math.dist(P["waist_right"], P["waist_arm_right"]))
+    return {
+        "shoulder_tilt_acromion": tilt("acromion_left", "acromion_right"),
+        "waist_tilt": tilt("waist_left", "waist_right"),
+        "waist_triangle_asymmetry": gap,
+        "waist_triangle_asymmetry_pct": 100 * gap / 220.0,  # landmark shoulder width
+        "trochanter_tilt": tilt("trochanter_left", "trochanter_right"),
+        "asis_tilt": tilt("asis_left", "asis_right"),
+        "psis_tilt": tilt("psis_left", "psis_right"),
+    }
+
+
+def test_front_point_measures_have_the_drawn_values_and_signs():
+    from tests.skeletons import front_points
+
+    got = _front_metrics(front_points())
+    want = _expected_front_values()
+    for metric, value in want.items():
+        assert got[metric].status == "ok", metric
+        assert got[metric].value == pytest.approx(value, abs=1e-9), metric
+        assert got[metric].uncertainty > 0, metric
+    # Drawn: left acromion higher, right waist higher, the left gap wider (SAPO's signs).
+    assert got["shoulder_tilt_acromion"].direction == "left shoulder higher"
+    assert got["waist_tilt"].direction == "right waist higher"
+    assert got["waist_triangle_asymmetry"].direction == "left arm-trunk gap wider"
+    # Each measure is labelled by its points; the joint-centre measures stay beside them.
+    assert got["shoulder_tilt"].label == "Shoulder tilt (joint centres)"
+    assert got["shoulder_tilt_acromion"].label == "Shoulder tilt (acromions)"
+    assert got["shoulder_tilt_acromion"].points == ("acromion_left", "acromion_right")
+
+
+def test_front_point_measures_mirror_and_back_view():
+    """Mirroring flips every sign exactly; the same body seen from behind (lateral -1, names
+    kept) gives the same patient-frame values."""
+    from posture.metrics.compute import Frame
+    from posture.outline.points import found
+    from tests.skeletons import FRONT_POINTS as P
+    from tests.skeletons import front, front_points
+
+    w = SIZE[0]
+    base = _front_metrics(front_points())
+
+    def swap(name):
+        return name.replace("left", "x").replace("right", "left").replace("x", "right")
+
+    mirrored_pts = {swap(n): found(swap(n), w - x, y, 2.0) for n, (x, y) in P.items()}
+    mirrored_xy = front()[list(MIRROR_ORDER)] * (-1.0, 1.0) + (w, 0.0)
+    mirrored = _front_metrics(mirrored_pts, mirrored_xy)
+    back_pts = {n: found(n, w - x, y, 2.0) for n, (x, y) in P.items()}
+    back = _front_metrics(back_pts, front() * (-1.0, 1.0) + (w, 0.0), Frame("back", lateral=-1))
+    for metric in _expected_front_values():
+        assert mirrored[metric].value == pytest.approx(-base[metric].value, abs=1e-9), metric
+        assert back[metric].value == pytest.approx(base[metric].value, abs=1e-9), metric
+
+
+def test_asis_and_psis_lines_wait_for_a_hand_placed_point(upright):
+    """Found outline points, no ASIS or PSIS: their lines say to place them by hand."""
+    pts = frontal_points(upright, 1.0, _landmarks(), 1, None)
+    got = _front_metrics(pts)
+    for metric in ("asis_tilt", "psis_tilt"):
+        assert got[metric].status == "not_visible" and got[metric].value is None
+        assert "by hand" in got[metric].detail
+    assert got["shoulder_tilt_acromion"].status == "ok"
+    assert got["waist_triangle_asymmetry"].value == pytest.approx(
+        (ARM[0] - W_WAIST) - (ARM[0] - W_WAIST), abs=1.0)

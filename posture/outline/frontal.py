@@ -41,6 +41,7 @@ from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.vocabulary import Landmark as L
 from posture.outline.points import (
     FRONT_POINTS,
+    MANUAL_POINTS,
     STATUS_NOT_VISIBLE,
     STATUS_OUT_OF_FRAME,
     AnatomicalPoint,
@@ -178,9 +179,9 @@ def _not(name: str, reason: str, status: str = STATUS_NOT_VISIBLE) -> Anatomical
 
 
 def _point(name: str, found_at, scale: float, shape: tuple[int, int]) -> AnatomicalPoint:
-    """An ok point from (position, across-outline unit normal, SD across, SD along), working
-    pixels; the SDs become per-axis SDs in photo pixels."""
-    p, normal, sd_across, sd_along = found_at
+    """An ok point from (position, across-outline unit normal, SD across, SD along, ...),
+    working pixels; the SDs become per-axis SDs in photo pixels."""
+    p, normal, sd_across, sd_along = found_at[:4]
     h, w = shape
     if not (1.0 <= p[0] <= w - 1.0 and 1.0 <= p[1] <= h - 1.0):
         return _not(name, "the outline there touches the photo's edge", STATUS_OUT_OF_FRAME)
@@ -305,7 +306,29 @@ def _profile_point(mask, f: _Frame, side: int, name: str, band, want: str, limit
     ds = math.sqrt(math.hypot(EDGE_SD, resid) / abs(a))  # in units of T
     ds = min(ds, (band[1] - band[0]) / 2)
     p = f.hip + sv * f.trunk * f.up + ev * side * f.left
-    return p, side * f.left, math.hypot(EDGE_SD, resid), ds * f.trunk / 2
+    return p, side * f.left, math.hypot(EDGE_SD, resid), ds * f.trunk / 2, sv
+
+
+def _waist_arm(mask, f: _Frame, side: int, name: str, waist) -> AnatomicalPoint | tuple:
+    """The arm's inner edge on the waist's own scan line: where the mask re-enters after the
+    trunk's edge (the waist triangle's far side)."""
+    if isinstance(waist, AnatomicalPoint):
+        return _not(name, waist.reason, waist.status)
+    p, normal, sd_across, sd_along, _ = waist
+    arm = f.arm_at(side, f.body(p, side)[1])
+    if arm is None:
+        return _not(name, "the arm is not beside the waist (raised): no waist triangle; "
+                    "photograph with the arms hanging")
+    rs = np.arange(0.0, 0.5 * f.width + arm - f.body(p, side)[0], STEP)
+    values = _sample(mask, (p + STEP * normal)[None, None, :] + rs[None, :, None] * normal)
+    values[0, 0] = 0.0  # the scan starts in the gap, just outside the trunk's edge
+    ins = np.flatnonzero(values[0] >= 0.5)
+    if ins.size == 0:
+        return _not(name, "no arm beside the waist in the outline")
+    k = ins[0]
+    a, b = values[0, k - 1], values[0, k]
+    q = p + STEP * normal + (k - 1 + (0.5 - a) / (b - a)) * STEP * normal
+    return q, normal, EDGE_SD, sd_along
 
 
 def frontal_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmarks,
@@ -320,28 +343,48 @@ def frontal_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmar
         lateral: +1 when the patient's left is image +x (front view), -1 (back view).
         rgb: the working image (unused so far: the mask's edge is used as it is).
 
-    Returns {name: AnatomicalPoint} for every name in FRONT_POINTS, each with its SD per image
+    Returns {name: AnatomicalPoint} for every name in FRONT_POINTS (then MANUAL_POINTS, always
+    not_visible: only a clinician's click places them), each with its SD per image
     axis: the mask edge's SD across the outline and the extremum's spread along it (a flat
     waist curve gives a large vertical SD).
     """
     del rgb  # reserved for sharpening the edge on the photo
     if mask is None:
-        return {n: _not(n, "no segmentation mask for this photo") for n in FRONT_POINTS}
+        return _with_manual({n: _not(n, "no segmentation mask for this photo")
+                             for n in FRONT_POINTS}, lateral)
     xy = np.asarray(landmarks.xy, dtype=np.float64) / scale
     f = _Frame(xy, lateral)
     out: dict[str, AnatomicalPoint] = {}
     if f.trunk < 10 or f.width < 5:
-        return {n: _not(n, "the body is too small in the photo") for n in FRONT_POINTS}
+        return _with_manual({n: _not(n, "the body is too small in the photo")
+                             for n in FRONT_POINTS}, lateral)
     for side, word in _SIDES.items():
+        waist = _profile_point(mask, f, side, f"waist_{word}", WAIST_BAND, "min",
+                               MAX_WAIST_HALF_WIDTH, "waist")
         found_at = {
             "acromion": _acromion(mask, f, side, f"acromion_{word}"),
-            "waist": _profile_point(mask, f, side, f"waist_{word}", WAIST_BAND, "min",
-                                    MAX_WAIST_HALF_WIDTH, "waist"),
+            "waist": waist,
             "trochanter": _profile_point(mask, f, side, f"trochanter_{word}", TROCHANTER_BAND,
                                          "max", MAX_HIP_HALF_WIDTH, "hip"),
+            "waist_arm": _waist_arm(mask, f, side, f"waist_arm_{word}", waist),
         }
         for kind, res in found_at.items():
             name = f"{kind}_{word}"
             out[name] = res if isinstance(res, AnatomicalPoint) else _point(
                 name, res, scale, mask.shape)
-    return {n: out[n] for n in FRONT_POINTS}
+    return _with_manual({n: out[n] for n in FRONT_POINTS}, lateral)
+
+
+def _with_manual(points: dict[str, AnatomicalPoint], lateral: int) -> dict[str, AnatomicalPoint]:
+    """Add the points no outline shows (ASIS, PSIS): not_visible until placed by hand, on the
+    view that shows them (ASIS from the front, PSIS from the back)."""
+    for name in MANUAL_POINTS:
+        front_mark = name.startswith("asis")
+        if front_mark == (lateral > 0):
+            reason = "no outline shows it: palpate, mark the skin and place it by hand"
+        else:
+            reason = ("it is on the " + ("front" if front_mark else "back")
+                      + ": place it by hand on a " + ("front" if front_mark else "back")
+                      + " photo")
+        points[name] = _not(name, reason)
+    return points
