@@ -323,3 +323,84 @@ def test_asis_and_psis_lines_wait_for_a_hand_placed_point(upright):
     assert got["shoulder_tilt_acromion"].status == "ok"
     assert got["waist_triangle_asymmetry"].value == pytest.approx(
         (ARM[0] - W_WAIST) - (ARM[0] - W_WAIST), abs=1.0)
+
+
+# ---- manual placement, SAPO's way: library, export, records
+
+@pytest.fixture(scope="module")
+def saif(detector):
+    """saif1: relaxed stance, fitted shirt; two passes keep it quick."""
+    from posture import AnalysisOptions, analyze
+    from tests.conftest import sample
+
+    path = sample("saif1.jpeg")
+    return path.read_bytes(), analyze(path, None, AnalysisOptions(passes=2, height_cm=175),
+                                      detector=detector)
+
+
+def test_placing_asis_by_hand_measures_the_asis_line(saif):
+    _, a = saif
+    assert a.metric("asis_tilt").status == "not_visible"
+    assert "by hand" in a.metric("asis_tilt").detail
+    # Left ASIS (image right in a front photo) 6 px higher than the right, 150 px apart.
+    placed = (a.with_point_placed("front", "asis_left", 520.0, 1094.0)
+              .with_point_placed("front", "asis_right", 370.0, 1100.0))
+    m = placed.metric("asis_tilt")
+    assert m.status == "ok" and m.manual
+    assert m.value == pytest.approx(math.degrees(math.atan2(6.0, 150.0)), abs=1e-9)
+    assert m.direction == "left ASIS higher"
+    pt = placed.front.anatomical_points["asis_left"]
+    assert pt.manual and pt.status == "ok" and (pt.x, pt.y) == (520.0, 1094.0)
+    row = next(r for r in placed.rows() if r["metric"] == "asis_tilt")
+    assert row["manual"] is True and row["status"] == "ok"
+    # Other measures keep their values and stay automatic; the detected result is unchanged.
+    assert placed.metric("shoulder_tilt").value == a.metric("shoulder_tilt").value
+    assert not placed.metric("shoulder_tilt").manual
+    assert a.metric("asis_tilt").status == "not_visible"
+
+
+def test_placing_an_outline_point_replaces_it(saif):
+    _, a = saif
+    found = a.front.anatomical_points["acromion_right"]
+    assert found.status == "ok" and not found.manual
+    placed = a.with_point_placed("front", "acromion_right", found.x, found.y - 20.0)
+    m, before = placed.metric("shoulder_tilt_acromion"), a.metric("shoulder_tilt_acromion")
+    assert m.manual and not before.manual
+    assert m.value < before.value  # the right acromion raised: the tilt moves to the right
+
+
+@pytest.mark.parametrize(("slot", "name", "x", "y", "match"), [
+    ("front", "c7", 10.0, 10.0, "no anatomical point 'c7'"),
+    ("front", "asis_left", -5.0, 10.0, "inside the photo"),
+    ("front", "asis_left", float("nan"), 10.0, "inside the photo"),
+    ("side", "asis_left", 10.0, 10.0, "no side photo"),
+])
+def test_placing_a_point_refuses_what_cannot_be(saif, slot, name, x, y, match):
+    from posture.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        saif[1].with_point_placed(slot, name, x, y)
+
+
+def test_hand_placed_points_are_exported_and_survive_reanalysis(saif, tmp_path):
+    from posture.export import assessment_json
+    from posture.store import load_analysis_json, open_store, reanalyse_visit, save_visit
+
+    data, a = saif
+    placed = (a.with_point_placed("front", "asis_left", 520.0, 1094.0)
+              .with_point_placed("front", "asis_right", 370.0, 1100.0))
+    points = {p["name"]: p for p in assessment_json(placed)["photos"][0]["anatomical_points"]}
+    assert points["asis_left"]["manual"] and points["asis_left"]["x"] == 520.0
+    assert points["acromion_left"]["status"] == "ok" and not points["acromion_left"]["manual"]
+    assert points["psis_left"]["status"] == "not_visible" and points["psis_left"]["x"] is None
+
+    store = open_store(f"sqlite:///{tmp_path / 'records.db'}")
+    visit_id = save_visit(store, "saif", placed, {"front": data})
+    reanalyse_visit(store, visit_id)
+    new = load_analysis_json(store, visit_id)
+    manual = {p["name"]: (p["x"], p["y"]) for p in new["photos"][0]["anatomical_points"]
+              if p["manual"]}
+    assert manual == {"asis_left": (520.0, 1094.0), "asis_right": (370.0, 1100.0)}
+    asis = next(r for r in new["metrics"] if r["metric"] == "asis_tilt")
+    assert asis["manual"] and asis["value"] == pytest.approx(
+        math.degrees(math.atan2(6.0, 150.0)), abs=0.01)
