@@ -404,3 +404,31 @@ def test_hand_placed_points_are_exported_and_survive_reanalysis(saif, tmp_path):
     asis = next(r for r in new["metrics"] if r["metric"] == "asis_tilt")
     assert asis["manual"] and asis["value"] == pytest.approx(
         math.degrees(math.atan2(6.0, 150.0)), abs=0.01)
+
+
+def test_annotated_photo_shows_the_points_and_their_lines(saif):
+    """Rings at the outline points, a magenta ring at a hand-placed one, the ASIS line once
+    both are placed."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from posture.render import MANUAL, render
+
+    _, a = saif
+    placed = (a.with_point_placed("front", "asis_left", 520.0, 1094.0)
+              .with_point_placed("front", "asis_right", 370.0, 1100.0))
+    p = placed.front
+    bare = render(replace(p, anatomical_points=MappingProxyType({})))
+    drawn = render(p)
+    scale = p.photo.scale
+    changed = np.any(bare != drawn, axis=-1)
+    for name in ("acromion_left", "acromion_right", "trochanter_left", "asis_left"):
+        pt = p.anatomical_points[name]
+        x, y = round(pt.x / scale), round(pt.y / scale)
+        assert changed[y - 8:y + 9, x - 8:x + 9].any(), name
+    # The ASIS line's middle, and the hand-placed ring's colour.
+    mid_x, mid_y = round(445.0 / scale), round(1097.0 / scale)
+    assert changed[mid_y - 2:mid_y + 3, mid_x - 2:mid_x + 3].any()
+    x, y = round(520.0 / scale), round(1094.0 / scale)
+    ring = drawn[y - 8:y + 9, x - 8:x + 9].reshape(-1, 3)
+    assert (np.abs(ring.astype(int) - MANUAL).sum(axis=1) < 60).any()
