@@ -432,3 +432,37 @@ def test_annotated_photo_shows_the_points_and_their_lines(saif):
     x, y = round(520.0 / scale), round(1094.0 / scale)
     ring = drawn[y - 8:y + 9, x - 8:x + 9].reshape(-1, 3)
     assert (np.abs(ring.astype(int) - MANUAL).sum(axis=1) < 60).any()
+
+
+def test_app_review_places_anatomical_points_by_click(monkeypatch):
+    """The landmark review: choose ASIS, click left and right; the ASIS line appears, marked
+    manual in the table; undo takes it back to 'place by hand'."""
+    from posture.app import intake
+    from tests.conftest import sample
+    from tests.test_app import ClickComponent, held, new_app, upload
+
+    clicks = ClickComponent()
+    monkeypatch.setattr(intake, "streamlit_image_coordinates", clicks)
+    at = upload(new_app(), ("saif1.jpeg", sample("saif1.jpeg").read_bytes()), None)
+    assert not at.exception
+    assert held(at).result.metric("asis_tilt").status == "not_visible"
+    at.radio(key="review_mode_front").set_value(intake.PLACE_POINT).run()
+    assert "ASIS left" in at.selectbox(key="review_point_front").options
+    placed = {}
+    for name, (fx, fy) in (("asis_left", (0.58, 0.55)), ("asis_right", (0.42, 0.56))):
+        at.selectbox(key="review_point_front").set_value(name).run()
+        placed[name] = clicks.click("front", fx, fy)
+        at.run()
+        assert not at.exception
+    result = held(at).result
+    assert [type(e) for e in held(at).edits] == [intake.PointEdit, intake.PointEdit]
+    scale = result.front.photo.scale
+    for name, (x, y) in placed.items():
+        pt = result.front.anatomical_points[name]
+        assert pt.manual and (pt.x, pt.y) == pytest.approx((x * scale, y * scale), abs=1.0)
+    m = result.metric("asis_tilt")
+    assert m.status == "ok" and m.manual and m.value > 0  # the left mark was clicked higher
+    assert "Pelvic tilt (ASIS line) (manual)" in set(at.table[0].value["Measure"])
+    at.button(key="review_undo_points_front").click().run()
+    assert held(at).result.metric("asis_tilt").status == "not_visible"
+    assert not held(at).edits
