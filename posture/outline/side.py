@@ -54,7 +54,7 @@ SMOOTH_FRACTION = 0.006
 # The tangent's second point lies this far (fraction of body height) below its inflection.
 TANGENT_FRACTION = 0.05
 # Window (fraction of body height, each side) for the local line fit giving a tangent's slope.
-SLOPE_FRACTION = 0.02
+SLOPE_FRACTION = 0.012
 # An adult's upper back lies about 0.2-0.3 of the shoulder-hip landmark distance behind the
 # shoulder joint centre (chest depth 20-28 cm, the joint near its middle, trunk 45-52 cm;
 # anthropometric tables, e.g. NASA-STD-3000 vol. I ch. 3). Well beyond that, the outline is
@@ -66,6 +66,8 @@ MIN_NECK_DEPTH = 0.004
 # The lumbar curve of a standing adult is never flat on the skin; below 0.3 % of stature it is
 # cloth hanging from the shoulder blades to the buttocks.
 MIN_LUMBAR_DEPTH = 0.003
+# The lumbar apex lies below this fraction of the shoulder-to-hip landmark distance.
+LUMBAR_LEVEL = 0.45
 # The mask's bottom under the feet should be within this fraction of body height of the heel
 # landmark; further, the floor or a shadow joined the mask.
 MAX_SOLE_GAP = 0.04
@@ -227,7 +229,10 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     sac = extreme(hip_a[1] - 0.3 * torso, hip_a[1] + 0.5 * (knee_a[1] - hip_a[1]), True)
     reasons: dict[str, str] = {}
     if thor is None:
-        reasons["thoracic_apex"] = "no rounded upper back on the outline (arm or clothing?)"
+        reasons["thoracic_apex"] = ("no rounded upper back on the outline (loose clothing or "
+                                    "an arm over it)")
+        for name in ("cervical_apex", "c7", "lumbar_apex", "ict", "itl", "ils"):
+            reasons[name] = "found from the thoracic apex: " + reasons["thoracic_apex"]
     else:
         found_pts["thoracic_apex"] = point_at(thor[0], "thoracic_apex", thor[1])
         depth = sh_a[0] - prof.x[thor[0]]
@@ -236,17 +241,23 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
                             "or a bag): photograph in fitted clothing")
     if sac is None:
         reasons["sacral_point"] = "no buttock curve on the outline (hands or clothing behind?)"
+        for name in ("lumbar_apex", "itl", "ils"):
+            reasons.setdefault(name, "found from the sacral point: " + reasons["sacral_point"])
     else:
         found_pts["sacral_point"] = point_at(sac[0], "sacral_point", sac[1])
     if thor is not None and sac is not None:
         lum = extreme(prof.y[thor[0]] + 1, prof.y[sac[0]] - 1, posterior=False)
-        if lum is None:
-            reasons["lumbar_apex"] = "no lumbar curve on the outline"
+        if lum is None or prof.y[lum[0]] < sh_a[1] + LUMBAR_LEVEL * torso:
+            # The lumbar lordosis peaks near L3, in the lower half of the trunk; a "curve"
+            # higher up is a jacket's fold or an arm, not the lumbar spine.
+            reasons["lumbar_apex"] = reasons["itl"] = reasons["ils"] = (
+                "no lumbar curve on the outline (loose clothing?): photograph in fitted clothing")
         else:
             chord = _chord_depth(prof, thor[0], sac[0], lum[0])
             if chord < MIN_LUMBAR_DEPTH * body_h:
-                reasons["lumbar_apex"] = ("the outline hangs straight over the lower back "
-                                          "(loose clothing): photograph in fitted clothing")
+                reasons["lumbar_apex"] = reasons["itl"] = reasons["ils"] = (
+                    "the outline hangs straight over the lower back (loose clothing): "
+                    "photograph in fitted clothing")
             else:
                 found_pts["lumbar_apex"] = point_at(lum[0], "lumbar_apex", lum[1])
                 _tangent(prof, slope, "itl", thor[0], lum[0], 1.0, body_h, sd_edge, found_pts)
