@@ -238,3 +238,34 @@ def test_standing_height_from_the_outline_is_close_to_the_mask_estimate(real):
         assert p.anatomical_points["vertex"].ok and p.anatomical_points["sole"].ok
         old = body_extent(p.landmarks, None, p.photo.scale)  # the eye-height ratio
         assert abs(p.extent.height_px / old.height_px - 1) < 0.12, name
+
+
+def test_new_rows_flow_into_the_table_csv_and_json(real):
+    from posture.assessment import AnalysisOptions, Assessment
+    from posture.export import assessment_json, csv_text
+
+    p = real["jara_test_side_3.jpg"]
+    a = Assessment(subject="x", options=AnalysisOptions(), front=None, side=p, findings=())
+    rows = {r["metric"]: r for r in a.rows()}
+    for metric in ("cva", "fleche_cervicale", "fleche_lombaire_pct", "kyphosis_index",
+                   "cervical_lumbar_depth", "kyphosis_angle", "lordosis_angle"):
+        assert metric in rows and rows[metric]["status"] in ("ok", "not_visible")
+        assert metric in csv_text(a.rows())
+    ok = [r for r in rows.values() if r["metric"] == "fleche_lombaire" and r["status"] == "ok"]
+    assert not ok or ok[0]["unit"] == "cm"
+    js = assessment_json(a)["photos"][0]["anatomical_points"]
+    assert {q["name"] for q in js} == set(SIDE_POINTS)
+    assert all((q["x"] is None) == (q["status"] != "ok") for q in js)
+
+
+def test_render_draws_the_outline_points(real):
+    from posture.render import OUTLINE, render
+
+    p = real["jara_test_side_3.jpg"]
+    img = render(p)
+    drawn = [q for n, q in p.anatomical_points.items() if q.ok and not n.endswith("_tangent")
+             and n != "tragus"]
+    assert drawn
+    for q in drawn:
+        x, y = int(round(q.x / p.photo.scale)), int(round(q.y / p.photo.scale))
+        assert (img[y, x] == OUTLINE).all(), q.name
