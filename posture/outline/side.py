@@ -226,7 +226,9 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
 
     found_pts: dict[str, tuple] = {}
     thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
-    sac = extreme(hip_a[1] - 0.3 * torso, hip_a[1] + 0.5 * (knee_a[1] - hip_a[1]), True)
+    # The buttock's most posterior point lies near the greater trochanter, at about the hip
+    # joint's level: a wider window lets a sweater's hem or a leak into the background win.
+    sac = extreme(hip_a[1] - 0.2 * torso, hip_a[1] + 0.3 * (knee_a[1] - hip_a[1]), True)
     reasons: dict[str, str] = {}
     if thor is None:
         reasons["thoracic_apex"] = ("no rounded upper back on the outline (loose clothing or "
