@@ -54,7 +54,7 @@ SMOOTH_FRACTION = 0.006
 # The tangent's second point lies this far (fraction of body height) below its inflection.
 TANGENT_FRACTION = 0.05
 # Window (fraction of body height, each side) for the local line fit giving a tangent's slope.
-SLOPE_FRACTION = 0.02
+SLOPE_FRACTION = 0.012
 # An adult's upper back lies about 0.2-0.3 of the shoulder-hip landmark distance behind the
 # shoulder joint centre (chest depth 20-28 cm, the joint near its middle, trunk 45-52 cm;
 # anthropometric tables, e.g. NASA-STD-3000 vol. I ch. 3). Well beyond that, the outline is
@@ -66,9 +66,12 @@ MIN_NECK_DEPTH = 0.004
 # The lumbar curve of a standing adult is never flat on the skin; below 0.3 % of stature it is
 # cloth hanging from the shoulder blades to the buttocks.
 MIN_LUMBAR_DEPTH = 0.003
-# The mask's bottom under the feet should be within this fraction of body height of the heel
-# landmark; further, the floor or a shadow joined the mask.
-MAX_SOLE_GAP = 0.04
+# The lumbar apex lies below this fraction of the shoulder-to-hip landmark distance.
+LUMBAR_LEVEL = 0.45
+# The mask's bottom under the feet should be within this fraction of body height of the lowest
+# foot landmark: they sit inside the foot, above shoe soles (2-4.5 % of the height on the sample
+# photos); much further, the floor or a shadow joined the mask.
+MAX_SOLE_GAP = 0.08
 
 
 def _near(lm: L, forward: int) -> L:
@@ -166,15 +169,15 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     top, bottom = int(rows[0]), int(rows[-1])
     ear = xy[L.RIGHT_EAR]
     shoulder, hip, knee = xy[L.RIGHT_SHOULDER], xy[L.RIGHT_HIP], xy[L.RIGHT_KNEE]
-    heel, toe = xy[L.RIGHT_HEEL], xy[L.RIGHT_FOOT_INDEX]
-    body_h = max(max(heel[1], toe[1]) - top, 1.0)
+    feet = xy[[L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX, L.LEFT_HEEL, L.LEFT_FOOT_INDEX]]
+    body_h = max(float(feet[:, 1].max()) - top, 1.0)
     floor_w = lm.floor_px / scale
 
     out: dict[str, AnatomicalPoint] = {}
     upright: dict[str, tuple] = {}  # canonical working px, not rotated (the image's vertical)
     # ---- vertex and sole (image vertical: they give the standing height)
     for name, res in (("vertex", _vertex(prob, comp, top, floor_w)),
-                      ("sole", _sole(prob, comp, heel, toe, body_h, floor_w))):
+                      ("sole", _sole(prob, comp, feet, body_h, floor_w))):
         if isinstance(res, AnatomicalPoint):
             out[name] = res
         else:
@@ -224,10 +227,15 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
 
     found_pts: dict[str, tuple] = {}
     thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
-    sac = extreme(hip_a[1] - 0.3 * torso, hip_a[1] + 0.5 * (knee_a[1] - hip_a[1]), True)
+    # The buttock's most posterior point lies near the greater trochanter, at about the hip
+    # joint's level: a wider window lets a sweater's hem or a leak into the background win.
+    sac = extreme(hip_a[1] - 0.2 * torso, hip_a[1] + 0.3 * (knee_a[1] - hip_a[1]), True)
     reasons: dict[str, str] = {}
     if thor is None:
-        reasons["thoracic_apex"] = "no rounded upper back on the outline (arm or clothing?)"
+        reasons["thoracic_apex"] = ("no rounded upper back on the outline (loose clothing or "
+                                    "an arm over it)")
+        for name in ("cervical_apex", "c7", "lumbar_apex", "ict", "itl", "ils"):
+            reasons[name] = "found from the thoracic apex: " + reasons["thoracic_apex"]
     else:
         found_pts["thoracic_apex"] = point_at(thor[0], "thoracic_apex", thor[1])
         depth = sh_a[0] - prof.x[thor[0]]
@@ -236,17 +244,23 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
                             "or a bag): photograph in fitted clothing")
     if sac is None:
         reasons["sacral_point"] = "no buttock curve on the outline (hands or clothing behind?)"
+        for name in ("lumbar_apex", "itl", "ils"):
+            reasons.setdefault(name, "found from the sacral point: " + reasons["sacral_point"])
     else:
         found_pts["sacral_point"] = point_at(sac[0], "sacral_point", sac[1])
     if thor is not None and sac is not None:
         lum = extreme(prof.y[thor[0]] + 1, prof.y[sac[0]] - 1, posterior=False)
-        if lum is None:
-            reasons["lumbar_apex"] = "no lumbar curve on the outline"
+        if lum is None or prof.y[lum[0]] < sh_a[1] + LUMBAR_LEVEL * torso:
+            # The lumbar lordosis peaks near L3, in the lower half of the trunk; a "curve"
+            # higher up is a jacket's fold or an arm, not the lumbar spine.
+            reasons["lumbar_apex"] = reasons["itl"] = reasons["ils"] = (
+                "no lumbar curve on the outline (loose clothing?): photograph in fitted clothing")
         else:
             chord = _chord_depth(prof, thor[0], sac[0], lum[0])
             if chord < MIN_LUMBAR_DEPTH * body_h:
-                reasons["lumbar_apex"] = ("the outline hangs straight over the lower back "
-                                          "(loose clothing): photograph in fitted clothing")
+                reasons["lumbar_apex"] = reasons["itl"] = reasons["ils"] = (
+                    "the outline hangs straight over the lower back (loose clothing): "
+                    "photograph in fitted clothing")
             else:
                 found_pts["lumbar_apex"] = point_at(lum[0], "lumbar_apex", lum[1])
                 _tangent(prof, slope, "itl", thor[0], lum[0], 1.0, body_h, sd_edge, found_pts)
@@ -360,10 +374,12 @@ def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float) -> Ana
     return x, y, float(max(sd, cols.size / 4.0)), sd
 
 
-def _sole(prob, comp, heel, toe, body_h, floor_w) -> AnatomicalPoint:
+def _sole(prob, comp, feet, body_h, floor_w) -> AnatomicalPoint:
+    """The lowest point of the outline under the feet (heel and toe landmarks of both feet);
+    x midway between the feet's extremes."""
     h, w = comp.shape
-    x0 = int(np.clip(min(heel[0], toe[0]) - 0.02 * body_h, 0, w - 1))
-    x1 = int(np.clip(max(heel[0], toe[0]) + 0.02 * body_h, 0, w - 1)) + 1
+    x0 = int(np.clip(feet[:, 0].min() - 0.02 * body_h, 0, w - 1))
+    x1 = int(np.clip(feet[:, 0].max() + 0.02 * body_h, 0, w - 1)) + 1
     band = comp[:, x0:x1]
     rows = np.flatnonzero(band.any(axis=1))
     if rows.size == 0:
@@ -374,8 +390,8 @@ def _sole(prob, comp, heel, toe, body_h, floor_w) -> AnatomicalPoint:
     cols = x0 + np.flatnonzero(band[b])
     sub = b + 0.5 + _crossing(prob[b + 1, cols], prob[b, cols])
     y = float(sub.max())
-    if y - max(heel[1], toe[1]) > MAX_SOLE_GAP * body_h:
+    if y - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
         return missing("sole", "the floor or a shadow joins the feet on the outline")
-    x = float((heel[0] + toe[0]) / 2.0)
+    x = float((feet[:, 0].min() + feet[:, 0].max()) / 2.0)
     sd = float(np.hypot(floor_w, 0.3))
-    return x, y, float(np.hypot(sd, abs(toe[0] - heel[0]) / 4.0)), sd
+    return x, y, float(np.hypot(sd, np.ptp(feet[:, 0]) / 4.0)), sd
