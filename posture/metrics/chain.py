@@ -24,14 +24,14 @@ LEVELS = (
     ("hips", "pelvic_obliquity"),
     ("trochanters", "trochanter_tilt"),
     ("waist", "waist_tilt"),
-    ("acromions", "acromion_tilt"),
+    ("acromions", "shoulder_tilt_acromion"),
     ("shoulders", "shoulder_tilt"),
     ("ears", "head_tilt"),
     ("eyes", "eye_tilt"),
 )
 LEG_LEVELS = ("ankles", "knees")
-PELVIS_LEVELS = ("hips", "trochanters")
-SHOULDER_LEVELS = ("shoulders", "acromions")
+PELVIS_LEVELS = ("trochanters", "hips")
+SHOULDER_LEVELS = ("acromions", "shoulders")
 HEAD_LEVELS = ("ears", "eyes")
 
 # Flags that make a level worth a word: outside its range, or at its edge within the
