@@ -199,7 +199,24 @@ def _summary(result) -> str:
             value = value_text(m.value, missing="-")
             lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
                          f"{m.direction}")
-    return "\n".join(lines)
+    return "\n".join(lines + _screening_summary(result))
+
+
+def _screening_summary(result) -> list[str]:
+    """The summary by region and the front photo's levels chain, in words."""
+    from posture.metrics.chain import levels_chain
+    from posture.metrics.summary import region_summary
+
+    lines = ["", "Summary by region (screening, not a diagnosis):"]
+    for region in region_summary(result.metrics):
+        if region.clear:
+            lines.append(f"  {region.title}: nothing outside its range")
+        for line in region.lines:
+            lines.append(f"  {region.title}: {line.clinician}")
+    if result.front is not None and result.front.view.view in ("front", "back"):
+        lines += ["", "Levels from the floor up:"]
+        lines += [f"  {o}" for o in levels_chain(result.front.metrics).observations]
+    return lines
 
 
 def _analyze(args) -> int:

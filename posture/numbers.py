@@ -57,8 +57,8 @@ def shown(value: float | None) -> float | None:
 
 
 def _text(d: Decimal, sign: bool) -> str:
-    if d == 0:
-        d = abs(d)                              # "-0.0" is never shown
+    if d == 0:  # neither side: no sign, and never "-0.0"
+        return f"{abs(d)}"
     return f"{d:+}" if sign else f"{d}"
 
 

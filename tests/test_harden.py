@@ -273,8 +273,15 @@ def test_batch_on_a_full_disk_keeps_whole_subjects(small_disk, tmp_path, capsys)
     photos.mkdir()
     rows = ["subject,front,side"] + [f"S{i},{sample('leo_test.jpeg')}," for i in range(6)]
     (photos / "manifest.csv").write_text("\n".join(rows) + "\n")
+    # Room for two and a half subjects: one subject's rows, measured on a roomy disk first.
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "manifest.csv").write_text(rows[0] + "\n" + rows[1] + "\n")
+    assert main(["batch", str(one), "--out", str(tmp_path / "one.csv"), "--passes", "1",
+                 "--workers", "1", "--no-progress"]) == 0
+    capsys.readouterr()
     out = small_disk / "batch.csv"
-    _filler(small_disk, leave=12 * 1024)   # room for a header and a subject or two
+    _filler(small_disk, leave=int(2.5 * (tmp_path / "one.csv").stat().st_size))
     args = ["batch", str(photos), "--out", str(out), "--passes", "1", "--workers", "1",
             "--no-progress"]
     code = main(args)

@@ -140,3 +140,21 @@ def patient_lines(summary: tuple[RegionSummary, ...]) -> dict[str, tuple[str, ..
     thing, e.g. two forward-head measures, say it once)."""
     return {r.title: tuple(dict.fromkeys(line.patient for line in r.lines if line.patient))
             for r in summary}
+
+
+def results_from_rows(rows: Iterable[dict]) -> list[MetricResult]:
+    """Tidy rows (`Assessment.rows()`, or a stored visit's) as metric results, so a stored
+    visit's summary and levels chain read exactly as the analysis did (the report and the
+    records work from rows). Rows of metrics this version does not know are left out."""
+    out = []
+    for r in rows:
+        m = METRICS_BY_ID.get(r.get("metric", ""))
+        if m is None:
+            continue
+        out.append(MetricResult(
+            metric=m.id, label=r.get("label") or m.label, view=m.view, value=r.get("value"),
+            unit=r.get("unit") or "", uncertainty=r.get("uncertainty"),
+            direction=r.get("side") or "", status=r.get("status") or "", detail=r.get("detail")
+            or "", flag=r.get("flag") or "", reference=r.get("reference") or "", landmarks=(),
+            manual=str(r.get("manual")).lower() in ("true", "1")))
+    return out
