@@ -110,14 +110,14 @@ def _summary(result) -> str:
     lines = []
     for f in result.all_findings():
         lines.append(f"! {f.message}")
-    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<8} direction")
+    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} direction")
     for m in result.metrics:
         if m.value is None:
-            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<8} "
+            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
                          f"not measured: {m.detail}")
         else:
             unc = shown(m.uncertainty, missing="")
-            lines.append(f"{m.label:<40} {shown(m.value):>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            lines.append(f"{m.label:<40} {shown(m.value):>9}  {m.unit:<4} {unc:>5}  {m.flag:<10} "
                          f"{m.direction}")
     return "\n".join(lines)
 

@@ -210,6 +210,17 @@ def _filler(folder: Path, leave: int) -> None:
             f.flush()
 
 
+def _filler_more(folder: Path) -> None:
+    """Take the last free blocks too (a second filler file)."""
+    try:
+        with open(folder / "filler2.bin", "wb") as f:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+    except OSError:
+        pass  # full: what this is for
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 256 KiB file system (tmpfs), when this test may mount one (root on Linux)."""
@@ -262,6 +273,27 @@ def test_analyze_and_history_on_a_full_disk(small_disk, tmp_path, capsys, detect
     for p in out.iterdir():
         assert p.stat().st_size > 0, p.name   # nothing 0-byte, nothing half-written
         assert p.name == "results.csv" or not p.name.startswith("."), p.name
+
+    # history --csv: the same, with a stored visit (the records live off the full disk).
+    from posture.store import open_store, save_visit
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    store = open_store(url)
+    save_visit(store, "P-1", analyze(front=sample("leo_test.jpeg"), options=ONE,
+                                     detector=detector), {"front": b"photo"})
+    store.close()
+    old = small_disk / "history.csv"
+    old.write_text("the old history\n")
+    _filler_more(small_disk)
+    code = main(["history", "P-1", "--csv", str(old), "--db", url])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "No space left" in err, err
+    assert old.read_text() == "the old history\n"
+    assert not [p for p in small_disk.iterdir() if p.name.startswith(".history")]
+    for filler in small_disk.glob("filler*.bin"):
+        filler.unlink()
+    assert main(["history", "P-1", "--csv", str(old), "--db", url]) == 0
+    assert old.read_text().startswith("subject,view,metric")
 
 
 def test_batch_on_a_full_disk_keeps_whole_subjects(small_disk, tmp_path, capsys):
