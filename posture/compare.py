@@ -35,6 +35,7 @@ from pathlib import Path
 from posture.errors import InputError
 from posture.metrics.compute import STATUS_OK
 from posture.metrics.definitions import LENGTH, METRICS_BY_ID
+from posture.numbers import finite
 
 #: The multiple of the combined standard uncertainty a change must exceed (95 %, two-sided).
 NOISE_FACTOR = 2.0
@@ -237,7 +238,7 @@ def _view_of(*rows: Mapping | None) -> str:
 
 
 def _round(v: float | None) -> float | None:
-    return None if v is None else round(float(v), 2)
+    return finite(v, 2)  # the one number rule: NaN -> None, never -0.0
 
 
 def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], *,

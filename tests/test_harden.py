@@ -506,3 +506,20 @@ def test_records_page_shows_notes_literally(tmp_path, monkeypatch, leo):
     assert not at.exception
     [visits] = at.dataframe
     assert list(visits.value["Notes"]) == ["<script> *not bold* 1. x"]
+
+
+def test_body_axis_sign_follows_the_camera_roll(detector):
+    """Counter-clockwise positive, as `posture.camera`'s roll: a photo turned +20 deg reads
+    about +20 (the sample's own stance within the threshold)."""
+    from posture.landmarks.passes import detect_landmarks
+    from posture.landmarks.quality import body_axis_finding
+
+    base = load_photo(sample("leo_test.jpeg"))
+    for turn in (20, -20):
+        lm = detect_landmarks(rotated(base, turn).rgb, detector, passes=1).landmarks
+        axis, lower = body_axis(lm)
+        assert lower == "ankles" and abs(axis - turn) < BODY_AXIS_WARNING_DEG, (turn, axis)
+        assert body_axis_finding(axis, lower, None, None).code == "body_axis_tilted"
+        assert body_axis_finding(axis, lower, None, float(turn)) is None   # level applied
+        assert body_axis_finding(axis, lower, float(turn), None) is None   # roll explains it
+    assert body_axis_finding(10.0, "hips", None, None) is None  # a trunk alone: no finding
