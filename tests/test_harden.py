@@ -523,3 +523,33 @@ def test_body_axis_sign_follows_the_camera_roll(detector):
         assert body_axis_finding(axis, lower, None, float(turn)) is None   # level applied
         assert body_axis_finding(axis, lower, float(turn), None) is None   # roll explains it
     assert body_axis_finding(10.0, "hips", None, None) is None  # a trunk alone: no finding
+
+
+def test_borderline_has_its_own_colour_and_words(leo):
+    from posture.app.widgets import BORDERLINE_STYLE, OUTSIDE_STYLE, _flag_text
+    from posture.metrics.compute import FLAG_BORDERLINE
+    from posture.render import YELLOW, _value_text
+
+    m = next(m for m in leo.front.metrics if m.metric == "shoulder_tilt")
+    border = replace(m, flag=FLAG_BORDERLINE)
+    assert "borderline" in _flag_text(border) and "OUTSIDE" not in _flag_text(border)
+    assert BORDERLINE_STYLE != OUTSIDE_STYLE
+    photo = replace(leo.front, metrics=(border,))
+    assert _value_text(photo, "shoulder_tilt")[1] == YELLOW
+
+
+def test_page_says_level_unknown_and_mirror_assumption_beside_the_tilts(detector):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.slider(key="option_passes").set_value(1)
+    at.file_uploader(key="front_upload").set_value(
+        ("leo.jpg", sample("leo_test.jpeg").read_bytes(), "image/jpeg"))
+    at.run()
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "camera level unknown" in captions and "assumed not mirrored" in captions
+    banner = " ".join(w.value.replace("\\", "") for w in at.warning)
+    assert "Camera level unknown" in banner
