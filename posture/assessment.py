@@ -188,12 +188,17 @@ class Assessment:
 
     def with_camera_roll(self, slot: str, roll: RollEstimate) -> Assessment:
         """The true vertical set by hand (e.g. `posture.camera.roll_from_points` on a door
-        frame): it replaces the estimate and is always applied; raw values are kept."""
+        frame) or measured by the device at the shutter (`roll_from_device`): it replaces the
+        estimate and is always applied; raw values are kept."""
         photo = self._photo(slot)
         if roll.degrees is None:
             raise InputError("a manual camera level needs an angle")
-        findings = tuple(f for f in photo.findings if f.code not in _LEVEL_CODES) + tuple(
+        findings = tuple(f for f in photo.findings
+                         if f.code not in _LEVEL_CODES + ("device_level",)) + tuple(
             _level_findings(photo.landmarks, roll, roll.degrees, self.options.min_visibility))
+        if roll.method == "device":  # said where the tilts are read: page, CSV, PDF
+            findings += (Finding("device_level", f"Tilts are measured against the true "
+                                 f"vertical {roll.reason}; raw values kept."),)
         return self._with(slot, replace(photo, roll=roll, roll_applied=roll.degrees,
                                         findings=findings))
 

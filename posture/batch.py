@@ -27,6 +27,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from posture.assessment import TABLE_COLUMNS, AnalysisOptions, analyze
@@ -146,12 +147,16 @@ def error_row(job: Job, message: str) -> dict:
     return {"subject": job.subject, "status": STATUS_ERROR, "detail": message, "image": image}
 
 
-def analyse_job(job: Job, options: AnalysisOptions, detector=None) -> list[dict]:
+def analyse_job(job: Job, options: AnalysisOptions, detector=None, filing=None) -> list[dict]:
     """The job's tidy rows, or one error row: never raises for a bad photo.
 
     Errors the clinician can act on (PostureError) keep their message. Anything else (a bug,
     a library failing on a strange photo) also becomes an error row naming the exception, so
     one photo cannot stop a batch of hundreds; MemoryError and KeyboardInterrupt propagate.
+
+    With `filing` (a `posture.filing.Filing`), a subject analysed without error is filed as a
+    visit before its rows are returned (an error row files nothing). A failed save raises
+    StoreError: the records, not a photo, are at fault, and the batch stops.
     """
     try:
         opts = replace(options, subject=job.subject,
@@ -166,6 +171,12 @@ def analyse_job(job: Job, options: AnalysisOptions, detector=None) -> list[dict]
         detail = " ".join(str(exc).split())[:200]
         return [error_row(job, f"analysis failed unexpectedly ({type(exc).__name__}: {detail}); "
                                "please report this photo")]
+    if filing is not None:
+        from posture.filing import file_visit, process_store
+
+        photos = {slot: path for slot, path in (("front", job.front), ("side", job.side))
+                  if path is not None}
+        file_visit(process_store(filing.db_url), job.subject, result, photos, filing)
     return result.rows()
 
 
@@ -308,7 +319,7 @@ def _append(fd: int, data: bytes, size: int, out: Path) -> int:
 
 def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions, *,
               resume: bool = False, workers: int = 1,
-              progress: Callable[[Job, int], None] | None = None
+              progress: Callable[[Job, int], None] | None = None, filing=None
               ) -> Iterator[tuple[Job, int]]:
     """Analyse jobs and append their rows to `out` as each finishes; yields (job, n_rows).
 
@@ -316,7 +327,9 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
     refused with InputError). With it, subjects already in `out` are skipped (and not
     yielded). workers > 1 runs one model per worker process
     (posture.parallel); rows then come in the order subjects finish. `progress`, if given, is
-    called with (job, n_rows) after each subject's rows are on disk.
+    called with (job, n_rows) after each subject's rows are on disk. `filing` (a
+    `posture.filing.Filing`) files each subject analysed without error as a visit, before its
+    rows are written: rows in `out` mean filed, and a resumed batch files nothing twice.
     """
     out = Path(out)
     # Both raise before anything is changed.
@@ -341,7 +354,7 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
             buf = io.StringIO()
             write_csv([], buf)
             size = _append(fd, buf.getvalue().encode("utf-8"), size, out)
-        for job, rows in _results(todo, options, workers):
+        for job, rows in _results(todo, options, workers, filing):
             size = _append(fd, _block(rows), size, out)
             if progress is not None:
                 progress(job, len(rows))
@@ -350,11 +363,12 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
         os.close(fd)
 
 
-def _results(jobs: list[Job], options: AnalysisOptions, workers: int):
+def _results(jobs: list[Job], options: AnalysisOptions, workers: int, filing=None):
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield job, analyse_job(job, options)
+            yield job, analyse_job(job, options, filing=filing)
         return
-    from posture.parallel import map_jobs
+    from posture.parallel import _work, map_jobs
 
-    yield from map_jobs(jobs, options, workers)
+    work = _work if filing is None else partial(_work, filing=filing)
+    yield from map_jobs(jobs, options, workers, work=work)

@@ -86,6 +86,7 @@ def _photo_json(p: PhotoAnalysis) -> dict:
             "method": p.roll.method, "reason": p.roll.reason,
             "applied": finite(p.roll_applied),
             "points": None if p.roll.points is None else [_point(pt) for pt in p.roll.points],
+            "pitch": finite(p.roll.pitch),
         },
         "findings": [{"code": f.code, "message": f.message} for f in p.findings],
         "landmarks": [

@@ -60,6 +60,13 @@ def range_flag(value: float, uncertainty: float | None, ref: ReferenceRange | No
         return FLAG_BORDERLINE
     return FLAG_WITHIN if ref.contains(value) else FLAG_OUTSIDE
 
+# The nose's depth ahead of the ear axis over half the ear distance, for MediaPipe's own nose
+# and ear landmarks (not the tragion): measured on the four sample people with a front and a
+# side photo (sample_images/, nose-to-ear depth in the side photo vs ear distance in the front
+# photo, each over body height): 1.05, 1.35, 1.35, 1.41. Head rotation therefore carries a
+# scale uncertainty of about 20 % on top of its stated uncertainty (said in its note).
+HEAD_DEPTH_RATIO = 1.3
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -83,6 +90,7 @@ FORMULAS: dict[str, Formula] = {
     "forward_offset": lambda p, f: g.horizontal_offset(p[0], p[1], f.forward),
     "sagittal_lean": lambda p, f: g.lean_from_vertical(p[0], p[1], f.forward),
     "knee_sagittal": lambda p, f: g.knee_sagittal(p[0], p[1], p[2], f.forward),
+    "head_yaw": lambda p, f: g.head_yaw(p[0], p[1], p[2], f.lateral, HEAD_DEPTH_RATIO),
 }
 
 
@@ -208,6 +216,10 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
             continue
         needed = tuple(sorted({lm for p in m.points + (m.per or ()) for lm in _resolve(p, swap)}))
         ref = ranges.get(m.id)
+        if m.face and frame.view == "back":
+            out.append(not_measured(m, STATUS_WRONG_VIEW, "needs the face: a front photo",
+                                    cm_per_px, ref))
+            continue
         hidden = [lm for lm in needed if landmarks.visibility[lm] < min_visibility]
         outside = [lm for lm in needed if not landmarks.inside_image(lm)]
         if outside:
