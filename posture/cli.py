@@ -189,15 +189,15 @@ def _summary(result) -> str:
     lines = []
     for f in result.all_findings():
         lines.append(f"! {f.message}")
-    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<8} direction")
+    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} direction")
     for m in result.metrics:
         if m.value is None:
-            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<8} "
+            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
                          f"not measured: {m.detail}")
         else:
             unc = uncertainty_text(m.uncertainty)
             value = value_text(m.value, missing="-")
-            lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<10} "
                          f"{m.direction}")
     return "\n".join(lines + _screening_summary(result))
 
@@ -445,16 +445,12 @@ def _audit(args) -> int:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and a rename: a failure leaves the old file."""
-    tmp = None
+    """posture.files.write_atomic (temp file, fsync, rename): a failure leaves the old file."""
+    from posture.files import write_atomic
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         raise _usage(f"cannot write '{path}': {exc.strerror}") from None
 
 

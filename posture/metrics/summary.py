@@ -21,6 +21,7 @@ from pathlib import Path
 from posture.errors import InputError
 from posture.metrics.compute import STATUS_OK, MetricResult
 from posture.metrics.definitions import METRICS_BY_ID
+from posture.numbers import value_text
 
 DEFAULT_PATH = Path(__file__).with_name("regions.csv")
 ENV_VAR = "POSTURE_REGION_WORDING"
@@ -107,9 +108,9 @@ def load_wording(override: str | os.PathLike | None = None) -> dict[str, Wording
 
 
 def _number(value: float, uncertainty: float | None, unit: str) -> str:
-    text = f"{value:.1f}".replace("-0.0", "0.0")
+    text = value_text(value)  # the one number rule (posture/numbers.py): no "-0.0"
     if uncertainty is not None:
-        text += f" +/- {uncertainty:.1f}"
+        text += f" +/- {value_text(uncertainty)}"
     return f"{text} {unit}"
 
 
