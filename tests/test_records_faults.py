@@ -502,3 +502,94 @@ def test_cli_backup_and_restore(db_url, first, tmp_path, capsys):
     assert err.count("\n") == 1 and "not empty" in err
     assert main(["records", "backup", str(tmp_path / "no" / "b.db"), "--db", db_url]) == 2
     assert "create it first" in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MiB file system (tmpfs), where this test may mount one (root on Linux)."""
+    import os
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_backup_onto_a_full_disk_says_so_and_keeps_the_previous_file(small_disk, tmp_path,
+                                                                      first, capsys):
+    from posture.cli import main
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    target = small_disk / "posture.db"
+    assert main(["records", "backup", str(target), "--db", url]) == 0     # empty: it fits
+    previous = target.read_bytes()
+    store = open_store(url)
+    save(store, first)                                       # megabytes of photos now
+    store.close()
+    capsys.readouterr()
+    assert main(["records", "backup", str(target), "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"cannot write the backup '{target}'" in err and "full" in err
+    assert target.read_bytes() == previous
+    assert sorted(p.name for p in small_disk.iterdir()) == ["posture.db"]
+
+
+KILL_SCRIPT = """
+import sys
+from posture.store import open_store
+from posture.store.backup import backup, restore
+action, url, path = sys.argv[1:]
+store = open_store(url)
+print("go", flush=True)
+(backup if action == "backup" else restore)(store, path)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
+def test_kill_9_during_backup_or_restore_leaves_whole_files_or_none(store, db_url, first,
+                                                                   tmp_path, delay):
+    """kill -9 at some moment of a backup, then of a restore: FILE is the previous backup or
+    the new one, whole; the restored records are empty or complete, and a new restore works."""
+    import os
+    import signal
+
+    from posture.store.backup import _check_file, backup, restore
+
+    for i in range(3):
+        save(store, first, subject=f"P-{i}")
+    target_file = tmp_path / "backup.db"
+    backup(store, target_file)
+    previous = target_file.read_bytes()
+    save(store, first, subject="P-3")
+
+    def run_and_kill(action: str, url: str, path: Path) -> None:
+        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, action, url, str(path)],
+                                cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "go"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+
+    run_and_kill("backup", db_url, target_file)
+    after = target_file.read_bytes()
+    summary = _check_file(target_file, "the backup")               # whole, whichever it is
+    assert after == previous or summary.visits == 4
+
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    open_store(fresh_url).close()
+    run_and_kill("restore", fresh_url, target_file)
+    fresh = open_store(fresh_url)
+    patients = list_patients(fresh)
+    assert len(patients) in (0, summary.patients)
+    if not patients:
+        restore(fresh, target_file)
+    assert len(list_patients(fresh)) == summary.patients
+    fresh.close()

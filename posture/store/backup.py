@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -135,7 +136,12 @@ def _reset_sequences(target: Connection) -> None:
 def _failures_named(store: Store, doing: str) -> Iterator[None]:
     try:
         yield
+    except sqlite3.Error as exc:                 # the backup file (the raw backup API)
+        raise _BackupFileError(str(exc).strip() or type(exc).__name__) from None
     except SQLAlchemyError as exc:
+        if store.backend != "sqlite" and isinstance(getattr(exc, "orig", None), sqlite3.Error):
+            # Copying from a server: a SQLite error is the backup file's, not the server's.
+            raise _BackupFileError(str(exc.orig).strip()) from None
         explained = explain(exc, store.engine.url)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise StoreError(f"{doing} failed: " + (explained or (reason[0] if reason else
@@ -198,14 +204,20 @@ def backup(store: Store, path: str | os.PathLike) -> BackupSummary:
         os.replace(partial, path)
     except OSError as exc:
         raise InputError(f"cannot write the backup '{path}': {exc.strerror}") from None
+    except _BackupFileError as exc:
+        raise InputError(f"cannot write the backup '{path}': {exc}; the previous file "
+                         "(if any) is unchanged") from None
     finally:
-        partial.unlink(missing_ok=True)
+        for leftover in ("", "-journal", "-wal", "-shm"):
+            Path(f"{partial}{leftover}").unlink(missing_ok=True)
     return summary
 
 
-def _sqlite_backup(store: Store, partial: Path) -> None:
-    import sqlite3
+class _BackupFileError(Exception):
+    """Writing the backup file failed (its disk is full, say), not reading the records."""
 
+
+def _sqlite_backup(store: Store, partial: Path) -> None:
     raw = store.engine.raw_connection()
     try:
         target = sqlite3.connect(partial)
@@ -233,8 +245,6 @@ def _snapshot_copy(store: Store, partial: Path) -> None:
             source.rollback()
     finally:
         empty.close()
-    import sqlite3
-
     single = sqlite3.connect(partial, isolation_level=None)
     try:
         single.execute("PRAGMA journal_mode = DELETE")   # one file to copy: no WAL beside it
