@@ -593,3 +593,24 @@ def test_kill_9_during_backup_or_restore_leaves_whole_files_or_none(store, db_ur
         restore(fresh, target_file)
     assert len(list_patients(fresh)) == summary.patients
     fresh.close()
+
+
+def test_reading_does_not_wait_for_another_programs_write_lock(tmp_path, first, monkeypatch):
+    """WAL readers never block: `history` and the Records page read while another program
+    holds the write lock; only saving waits (and then says so)."""
+    monkeypatch.setattr(store_db, "SQLITE_BUSY_S", 1)
+    path = tmp_path / "records.db"
+    store = open_store(f"sqlite:///{path}")
+    visit_id = save(store, first)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        # The lock is held throughout: a read that waited for it would fail as the save does.
+        assert [p.subject for p in list_patients(store)] == ["leo"]
+        assert load_visit(store, visit_id).rows
+        with pytest.raises(StoreError, match="locked by another program"):
+            save(store, first)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.close()

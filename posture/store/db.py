@@ -47,6 +47,8 @@ CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_S = 30
 #: Seconds a SQLite write waits for another program's write to finish (SQLite's busy timeout).
 SQLITE_BUSY_S = 10
+#: Execution option marking a read-only transaction (see `Store.transaction`).
+READ_ONLY = "posture_read_only"
 
 
 def default_url() -> str:
@@ -101,7 +103,12 @@ def _sqlite_setup(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front, waiting (timeout below) for another writer.
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another session wrote in between: two browser tabs saving together.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reading only, a deferred transaction reads one snapshot (WAL) and never waits for a
+        # writer: a program holding the write lock does not stop `history` or the Records page.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_store_engine(url: str) -> Engine:
@@ -256,6 +263,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._reading = sessionmaker(engine.execution_options(**{READ_ONLY: True}),
+                                     expire_on_commit=False)
 
     @property
     def url(self) -> str:
@@ -267,9 +276,10 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any exception."""
-        with self._sessions() as session, session.begin():
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any exception.
+        read_only: the caller only reads (SQLite then does not wait for another writer)."""
+        with (self._reading if read_only else self._sessions)() as session, session.begin():
             yield session
 
     def close(self) -> None:

@@ -102,7 +102,7 @@ def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Itera
     what went wrong: the server not answering, the file locked or damaged, or (writing) the
     change refused. `what` ("visit 12") names what was being read."""
     try:
-        with store.transaction() as session:
+        with store.transaction(read_only=not writing) as session:
             yield session
     except SQLAlchemyError as exc:
         prefix = f"{what} cannot be read: " if what and not writing else ""
