@@ -614,3 +614,41 @@ def test_reading_does_not_wait_for_another_programs_write_lock(tmp_path, first, 
         other.execute("ROLLBACK")
         other.close()
     store.close()
+
+
+# --- the Records page shows these faults as one line, never a traceback ---------------------------
+
+
+def _records_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "posture" / "app" / "records.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_records_page_names_a_hung_server_within_seconds(monkeypatch):
+    with silent_server() as port:
+        monkeypatch.setenv("POSTURE_DATABASE_URL",
+                           f"postgresql://clinic:secret@127.0.0.1:{port}/posture")
+        started = time.monotonic()
+        at = _records_page()
+        assert time.monotonic() - started < store_db.CONNECT_TIMEOUT_S + 20
+    [error] = [e.value for e in at.error]
+    assert f"127.0.0.1:{port}/posture did not answer within" in error
+    assert "secret" not in error
+
+
+def test_the_records_page_names_a_damaged_analysis(tmp_path, first, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    store = open_store(url)
+    visit_id = save(store, first)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE analyses SET result_json = '{\"photos\": [' "))
+    store.close()
+    monkeypatch.setenv("POSTURE_DATABASE_URL", url)
+    at = _records_page()
+    errors = [e.value for e in at.error]
+    assert any(f"of visit {visit_id} is damaged: its stored result cannot be read" in e
+               for e in errors), errors
