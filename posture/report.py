@@ -402,7 +402,8 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
                              _reference(r.get("reference", "")), "not measured")
                 else:
                     outside = r.get("flag") == FLAG_OUTSIDE
-                    other = r.get("flag") not in (FLAG_OUTSIDE, FLAG_WITHIN, FLAG_NO_RANGE, "")
+                    other = r.get("flag") not in (FLAG_OUTSIDE, FLAG_WITHIN, FLAG_NO_RANGE,
+                                                   "", None)
                     style = FontFace(color=OUTSIDE_INK, fill_color=OUTSIDE_FILL,
                                      emphasis="BOLD") if outside else FontFace(
                         color=OUTSIDE_INK, fill_color=BORDERLINE_FILL) if other else None

@@ -488,7 +488,7 @@ def test_cli_backup_and_restore(db_url, first, tmp_path, capsys):
     store = open_store(db_url)
     save(store, first)
     store.close()
-    backup_file = tmp_path / "clinic-2025-06-01.db"
+    backup_file = tmp_path / "clinic backup #1 (2025-06-01)?.db"     # any file name
     assert main(["records", "backup", str(backup_file), "--db", db_url]) == 0
     out = capsys.readouterr().out
     assert "Backed up 1 patient(s), 1 visit(s), 2 photo(s)" in out

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import MetaData, create_engine, func, select, text
 from sqlalchemy.engine import Connection
@@ -150,7 +151,8 @@ def _failures_named(store: Store, doing: str) -> Iterator[None]:
 
 def _check_file(path: Path, what: str) -> BackupSummary:
     """A backup file's quick check, revision and photo hashes (opened read-only)."""
-    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    uri = f"file:{quote(str(path))}?mode=ro"         # any file name, read-only
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
     try:
         with engine.connect() as conn:
             problems = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check")]
@@ -167,7 +169,8 @@ def _check_file(path: Path, what: str) -> BackupSummary:
 
 
 def _temp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    # A name of our own (a URL holds it: no '?' or '#' from the clinic's file name).
+    fd, name = tempfile.mkstemp(prefix=".posture-backup-", suffix=".partial", dir=path.parent)
     os.close(fd)
     return Path(name)
 
@@ -310,9 +313,11 @@ def _restore_into(store: Store, source: Store) -> None:
         held = {t.name: target.execute(select(func.count()).select_from(t)).scalar()
                 for t in _tables(target)}
         if any(held.values()):
+            what = (f"{held['patients']} patient(s)" if held.get("patients") else ", ".join(
+                f"{n} row(s) in {table}" for table, n in held.items() if n))
             raise StoreError(
-                f"the records {where} are not empty ({held.get('patients', 0)} patient(s)): "
-                "a backup is restored into an empty database only; point --db at a new "
-                "one, or move the current file aside first")
+                f"the records {where} are not empty ({what}): a backup is restored into an "
+                "empty database only; point --db at a new one, or move the current file aside "
+                "first")
         _copy_rows(backup_conn, target)
         _reset_sequences(target)

@@ -178,7 +178,12 @@ def explain(exc: BaseException, url) -> str | None:
     name = type(orig).__name__
     where = server_name(url)
     if name == "ConnectionTimeout":          # psycopg: connect_timeout passed
-        return (f"the records {where} did not answer within {CONNECT_TIMEOUT_S} s: check that "
+        try:
+            waited = make_url(url).query.get("connect_timeout", CONNECT_TIMEOUT_S) \
+                if isinstance(url, str) else url.query.get("connect_timeout", CONNECT_TIMEOUT_S)
+        except ArgumentError:
+            waited = CONNECT_TIMEOUT_S
+        return (f"the records {where} did not answer within {waited} s: check that "
                 "the database server is running and reachable")
     if name == "QueryCanceled":              # PostgreSQL: statement_timeout passed
         return (f"the records {where} took longer than {STATEMENT_TIMEOUT_S} s to answer and "
@@ -188,10 +193,12 @@ def explain(exc: BaseException, url) -> str | None:
     if first == "database is locked":
         return (f"the records {where} is locked by another program (waited {SQLITE_BUSY_S} "
                 "s): close other programs using it, then try again")
-    if first in ("database disk image is malformed", "file is not a database") \
-            or first.startswith("disk I/O error"):
-        return (f"the records {where} is damaged ({first}); restore the latest backup "
-                "(posture records restore)")
+    if first == "database or disk is full":
+        return (f"the disk of the records {where} is full: nothing was saved; free some space, "
+                "then try again")
+    if first in ("database disk image is malformed", "file is not a database"):
+        return (f"the records {where} is damaged ({first}): move it aside and restore the "
+                "latest backup (posture records restore FILE)")
     return None
 
 
@@ -237,7 +244,8 @@ def check_sqlite_file(engine: Engine) -> None:
     if problems != ["ok"]:
         raise DamagedError(f"the records file {engine.url.database} is damaged (SQLite's check: "
                          f"{problems[0]}; {len(problems)} problem(s)); nothing was written to "
-                         "it: restore the latest backup (posture records restore)")
+                         "it: move it aside and restore the latest backup (posture records "
+                         "restore FILE)")
 
 
 def migrate(engine: Engine) -> None:
