@@ -600,6 +600,11 @@ def test_cli_backup_and_restore(db_url, first, tmp_path, capsys):
     assert err.count("\n") == 1 and "not empty" in err
     assert main(["records", "backup", str(tmp_path / "no" / "b.db"), "--db", db_url]) == 2
     assert "create it first" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["records"])
+    assert usage.value.code == 2
+    assert capsys.readouterr().err == ("posture: the following arguments are required: "
+                                       "backup|restore (see `posture records --help`)\n")
 
 
 @pytest.fixture
