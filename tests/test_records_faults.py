@@ -344,6 +344,19 @@ def test_text_at_the_limits_round_trips_on_every_backend(store, first):
     assert len(photos["side"][0]) == MAX_FILENAME and photos["side"][0].endswith("s.jpg")
 
 
+def test_an_uploaded_file_name_no_backend_accepts_is_stored_cleaned(store, first):
+    from posture import AnalysisOptions, analyze
+
+    name = "front\x00" + "é" * 300 + ".jpg"          # a browser may send any name
+    assessment = analyze(first.photos["front"], None, AnalysisOptions(passes=1),
+                         front_name=name)
+    visit_id = save_visit(store, "leo", assessment, {"front": first.photos["front"]},
+                          filenames={"front": name})
+    images = {r["image"] for r in load_visit(store, visit_id).rows}
+    assert images == {visit_photos(store, visit_id)["front"][0]}
+    assert len(images.pop()) == MAX_FILENAME
+
+
 def test_looking_up_text_no_patient_id_can_be_finds_no_one(store, first):
     save(store, first)
     for subject in ("leo\x00", "x" * 500, "\udcff"):

@@ -188,8 +188,10 @@ def _analysis_row(prepared: _Prepared) -> Analysis:
     analysis = Analysis(posture_version=prepared.posture_version,
                         analysed_at=prepared.analysed_at, result_json=prepared.result_json)
     for position, row in enumerate(prepared.rows):
-        analysis.measurements.append(
-            Measurement(position=position, **{k: row[k] for k in ROW_FIELDS}))
+        fields = {k: row[k] for k in ROW_FIELDS}
+        # The photo's name, as uploaded: storable on every backend (see `clean_filename`).
+        fields["image"] = clean_filename(fields["image"])
+        analysis.measurements.append(Measurement(position=position, **fields))
     for slot, png in prepared.images.items():
         analysis.images.append(AnnotatedImage(slot=slot, png=png))
     return analysis
