@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and analysis) to one file, or restore such a file into an "
                                    "empty database. Every photo is checked against its "
                                    "checksum both ways.")
-    rsub = r.add_subparsers(dest="records_command", required=True, parser_class=_Parser)
+    rsub = r.add_subparsers(dest="records_command", metavar="backup|restore", required=True,
+                            parser_class=_Parser)
     rb = rsub.add_parser("backup", help="write a checked backup of the records to FILE",
                          description="Write the records to FILE (one SQLite file, replaced "
                                      "only once the new backup is complete and checked). "

@@ -109,7 +109,7 @@ def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Itera
     what went wrong: the server not answering, the file locked or damaged, or (writing) the
     change refused. `what` ("visit 12") names what was being read."""
     try:
-        with store.transaction() as session:
+        with store.transaction(read_only=not writing) as session:
             yield session
     except SQLAlchemyError as exc:
         prefix = f"{what} cannot be read: " if what and not writing else ""
@@ -195,8 +195,10 @@ def _analysis_row(prepared: _Prepared) -> Analysis:
     analysis = Analysis(posture_version=prepared.posture_version,
                         analysed_at=prepared.analysed_at, result_json=prepared.result_json)
     for position, row in enumerate(prepared.rows):
-        analysis.measurements.append(
-            Measurement(position=position, **{k: row[k] for k in ROW_FIELDS}))
+        fields = {k: row[k] for k in ROW_FIELDS}
+        # The photo's name, as uploaded: storable on every backend (see `clean_filename`).
+        fields["image"] = clean_filename(fields["image"])
+        analysis.measurements.append(Measurement(position=position, **fields))
     for slot, png in prepared.images.items():
         analysis.images.append(AnnotatedImage(slot=slot, png=png))
     return analysis
