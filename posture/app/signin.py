@@ -44,6 +44,9 @@ def client_address() -> tuple[str | None, str | None, bool]:
     headers = st.context.headers
     host = headers.get("host")
     ip = st.context.ip_address
+    # Only text is an address (AppTest's stand-in runtime answers with mock objects).
+    host = host if isinstance(host, str) else None
+    ip = ip if isinstance(ip, str) else None
     if ip is None and host is not None:
         ip = "127.0.0.1"     # Streamlit reports a loopback peer (127.0.0.1 or ::1) as None
     forwarded = any(headers.get(h) for h in ("forwarded", "x-forwarded-for", "x-real-ip"))
