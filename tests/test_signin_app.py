@@ -149,3 +149,56 @@ def test_the_visit_page_lists_its_audit_lines_and_its_exports_are_audited(record
     assert exported == {"visit report (PDF)", "visit measures (CSV)"}
     assert "full history (CSV)" in {a.detail for a in lines(records, subject="leo")}
     assert "audit log of the visit (CSV)" in {a.detail for a in lines(records)}
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_only_an_administrator_may_delete_a_patient(records, monkeypatch, admin):
+    monkeypatch.setenv(auth.SIGN_IN_ENV, "always")
+    s = leo_visit("first")
+    store = open_store(records)
+    save_visit(store, "leo", s.assessment, s.photos, annotated=s.annotated)
+    auth.add_user(store, "someone", PASSWORD, admin=admin)
+    token = auth.sign_in(store, "someone", PASSWORD, "192.0.2.9").token
+    store.close()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["signin_token"] = token
+    at.run()
+    at.switch_page("posture/app/records.py").run()
+    assert not at.exception and at.title[0].value == "Records"
+    refused = "Only an administrator account can delete a patient."
+    assert (refused in texts(at)) is not admin
+    assert bool([b for b in at.button if b.key == "delete_patient"]) is admin
+
+
+def test_hand_placed_landmarks_are_audited_then_named_in_the_saved_visit(records, monkeypatch):
+    from posture.app import intake
+    from posture.landmarks.vocabulary import Landmark
+    from tests.test_app import ClickComponent
+
+    clicks = ClickComponent()
+    monkeypatch.setattr(intake, "streamlit_image_coordinates", clicks)
+    front, side = PAIRS["ana"]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.slider(key="option_passes").set_value(2)
+    at.text_input(key="patient_subject").input("PT-3")
+    for key, name in (("front_upload", front), ("side_upload", side)):
+        at.file_uploader(key=key).set_value((name, sample(name).read_bytes(), "image/jpeg"))
+    at.run()
+    at.selectbox(key="review_landmark_front").set_value(Landmark.LEFT_SHOULDER).run()
+    clicks.click("front", 0.6, 0.3)
+    at.run()
+    at.radio(key="review_mode_front").set_value(intake.SET_VERTICAL).run()
+    for fx, fy in ((0.5, 0.1), (0.51, 0.9)):       # two clicks make one vertical: one line
+        clicks.click("front", fx, fy)
+        at.run()
+    assert not at.exception
+    edits = lines(records, subject="PT-3")
+    assert [(a.action, a.detail) for a in edits] == [
+        ("landmark_edit", "front photo: left shoulder placed by hand (analysis not saved yet)"),
+        ("landmark_edit", "front photo: true vertical marked by hand (analysis not saved yet)")]
+    at.button(key="save_visit").click().run()
+    assert not at.exception
+    saved = lines(records, subject="PT-3")[-1]
+    assert saved.action == "save" and saved.visit_id is not None
+    assert "front landmarks placed by hand: left_shoulder" in saved.detail
+    assert "front true vertical marked by hand" in saved.detail

@@ -25,6 +25,7 @@ from posture.store.audit import EXPORT, local_actor
 
 TOKEN = "signin_token"        # st.session_state: the session token (never shown, never logged)
 ACTOR = "signin_actor"        # st.session_state: the Actor of this rerun
+ADMIN = "signin_admin"        # st.session_state: whether this rerun's user is an administrator
 
 
 def _serving() -> bool:
@@ -67,6 +68,12 @@ def actor() -> Actor:
     return st.session_state.get(ACTOR) or local_actor()
 
 
+def is_admin() -> bool:
+    """Whether this rerun's user may do what only administrators may: delete a patient. True
+    for the person at this computer (no sign-in) and for pages run on their own (tests)."""
+    return st.session_state.get(ADMIN, ACTOR not in st.session_state)
+
+
 def _form(store) -> None:
     st.title("Sign in")
     st.caption("This posture server is reached over the network: sign in with your account.")
@@ -95,10 +102,12 @@ def gate() -> bool:
     """Show the sign-in form and return False unless this session may see the pages."""
     if not required():
         st.session_state[ACTOR] = local_actor()
+        st.session_state[ADMIN] = True       # the person at this computer owns the records
         return True
     from posture.app.records import current_store
 
     st.session_state.pop(ACTOR, None)
+    st.session_state.pop(ADMIN, None)
     store = current_store()         # shows why, if the records cannot be opened
     if store is None:
         return False
@@ -112,6 +121,7 @@ def gate() -> bool:
         _form(store)
         return False
     st.session_state[ACTOR] = user.actor
+    st.session_state[ADMIN] = user.is_admin
     with st.sidebar:
         st.caption(f"Signed in as **{plain(user.name)}**" + (" (admin)" if user.is_admin else ""))
         if st.button("Sign out", icon=":material/logout:", key="signin_sign_out"):
