@@ -164,6 +164,15 @@ def test_one_client_guessing_many_accounts_is_slowed(store):
             match="too many wrong passwords")
     # Another client is not slowed by it.
     assert auth.sign_in(store, "alice", PASSWORD, "192.0.2.67", now=T0 + auth.CLIENT_FREE)
+    # A right password from the guessing client does not clear its count; an hour does.
+    later = T0 + auth.CLIENT_FREE + auth.FIRST_WAIT * 2
+    assert auth.sign_in(store, "alice", PASSWORD, "192.0.2.66", now=later)
+    assert auth.wait_seconds(store, "bob", "192.0.2.66", now=later) == 0    # the last waited
+    refused(store, "bob", "password1", client="192.0.2.66", now=later + 1)
+    refused(store, "bob", "password1", client="192.0.2.66", now=later + 2,
+            match="too many wrong passwords")
+    assert auth.wait_seconds(store, "carol", "192.0.2.66",
+                             now=T0 + auth.CLIENT_WINDOW + 5) == 0
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(store):

@@ -95,8 +95,10 @@ def test_a_session_shows_the_pages_until_it_is_signed_out_or_expires(records, mo
     at.session_state["signin_token"] = token
     at.run()
     assert not at.exception and at.file_uploader
+    at.text_input(key="patient_subject").input("PT-5").run()
     at.sidebar.button[0].click().run()
     assert [t.value for t in at.title] == ["Sign in"] and not at.file_uploader
+    assert "patient_subject" not in at.session_state    # the next user starts empty
     assert [a.action for a in lines(records)][-1] == "sign_out"
     store = open_store(records)
     assert auth.session_user(store, token) is None

@@ -117,7 +117,8 @@ def gate() -> bool:
         st.error(plain(str(exc)), icon=":material/error:")
         return False
     if user is None:
-        st.session_state.pop(TOKEN, None)
+        if st.session_state.get(TOKEN):
+            _forget_session()          # expired: the next to sign in sees none of it
         _form(store)
         return False
     st.session_state[ACTOR] = user.actor
@@ -125,10 +126,17 @@ def gate() -> bool:
     with st.sidebar:
         st.caption(f"Signed in as **{plain(user.name)}**" + (" (admin)" if user.is_admin else ""))
         if st.button("Sign out", icon=":material/logout:", key="signin_sign_out"):
-            auth.sign_out(store, st.session_state.pop(TOKEN, None))
-            st.session_state.pop(ACTOR, None)
+            auth.sign_out(store, st.session_state.get(TOKEN))
+            _forget_session()
             st.rerun()
     return True
+
+
+def _forget_session() -> None:
+    """Drop everything this browser session held (photos, results, entries): whoever signs in
+    next on this browser starts from an empty page."""
+    for key in list(st.session_state):
+        del st.session_state[key]
 
 
 def audited(data: bytes | str | Callable[[], bytes | str], what: str, *,
