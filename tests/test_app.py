@@ -136,7 +136,9 @@ class ClickComponent:
 
 
 @pytest.fixture
-def clicks(monkeypatch) -> ClickComponent:
+def clicks(monkeypatch, tmp_path) -> ClickComponent:
+    # Each placed landmark writes an audit line: into temp records.
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
     component = ClickComponent()
     monkeypatch.setattr(intake, "streamlit_image_coordinates", component)
     return component

@@ -164,6 +164,15 @@ def test_one_client_guessing_many_accounts_is_slowed(store):
             match="too many wrong passwords")
     # Another client is not slowed by it.
     assert auth.sign_in(store, "alice", PASSWORD, "192.0.2.67", now=T0 + auth.CLIENT_FREE)
+    # A right password from the guessing client does not clear its count; an hour does.
+    later = T0 + auth.CLIENT_FREE + auth.FIRST_WAIT * 2
+    assert auth.sign_in(store, "alice", PASSWORD, "192.0.2.66", now=later)
+    assert auth.wait_seconds(store, "bob", "192.0.2.66", now=later) == 0    # the last waited
+    refused(store, "bob", "password1", client="192.0.2.66", now=later + 1)
+    refused(store, "bob", "password1", client="192.0.2.66", now=later + 2,
+            match="too many wrong passwords")
+    assert auth.wait_seconds(store, "carol", "192.0.2.66",
+                             now=T0 + auth.CLIENT_WINDOW + 5) == 0
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(store):
@@ -398,3 +407,27 @@ def test_audit_and_history_exports_from_the_command_line(db_url, first, tmp_path
     assert run(["audit", "--db", db_url], monkeypatch) == 0
     printed = capsys.readouterr().out
     assert "audit_export" in printed and "nurse1" in printed and f"visit {visit}" in printed
+
+
+def test_a_database_of_revision_0001_upgrades_keeping_its_records(db_url):
+    """A clinic's records made before accounts existed: migration 0002 adds the tables."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from posture.store.db import alembic_config, create_store_engine
+
+    engine = create_store_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.execute(text("INSERT INTO patients (subject, name, notes, created_at) "
+                          "VALUES ('P1', 'n', '', '2026-01-01T00:00:00+00:00')"))
+    engine.dispose()
+    store = open_store(db_url)
+    try:
+        tables = set(inspect(store.engine).get_table_names())
+        assert {"users", "user_sessions", "sign_in_attempts", "audit_log"} <= tables
+        assert count(store, "patients") == 1
+        delete_patient(store, "P1", actor=NURSE)
+        assert [a.action for a in audit_lines(store)] == ["delete_patient"]
+    finally:
+        store.close()

@@ -755,7 +755,8 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
     for column, (kind, label, data, name, mime) in zip(columns, files):
         # on_click="ignore": downloading must not re-run the page.
-        data = signin.audited(data, f"{label} of an analysis not saved", subject=patient.subject)
+        data = signin.audited(data, f"{label} of an analysis not saved",
+                              subject=patient.subject or None)
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
                                icon=":material/download:", key=f"download_{kind}")
     st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")

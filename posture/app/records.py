@@ -292,6 +292,10 @@ def _delete_visit_step(store: Store, visit) -> None:
 
 def _delete_patient_step(store: Store, subject: str, n_visits: int) -> None:
     with st.expander("Delete this patient"):
+        if not signin.is_admin():
+            st.info("Only an administrator account can delete a patient.",
+                    icon=":material/lock:")
+            return
         st.write(f"Deletes {plain(subject)} with all {n_visits} visit(s), photos and analyses.")
         typed = st.text_input("Type the patient ID to confirm", key="delete_patient_typed")
         if st.button("Delete patient", type="primary", disabled=typed.strip() != subject,
