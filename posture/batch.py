@@ -19,6 +19,7 @@ error row (status "error", the reason in "detail") and the batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -30,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from posture.assessment import TABLE_COLUMNS, AnalysisOptions, analyze
-from posture.errors import InputError, PostureError
+from posture.errors import InputError, PostureError, WriteError
 from posture.export import safe_cell, write_csv
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
@@ -300,6 +301,22 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _append(fd: int, data: bytes, size: int, out: Path) -> int:
+    """Append one whole block and sync it; the file's new size. On a write error (a full disk)
+    the file is cut back to `size`, its last whole block, and WriteError says so."""
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except OSError as exc:
+        # Cutting frees space, so it works on a full disk; if not, resume cuts the torn rows.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise WriteError(f"Cannot write '{out.name}': {exc.strerror or exc}; every finished "
+                         "subject's rows are kept whole: free some space, then run again with "
+                         "--resume") from None
+    return size + len(data)
+
+
 def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions, *,
               resume: bool = False, workers: int = 1,
               progress: Callable[[Job, int], None] | None = None, filing=None
@@ -336,10 +353,9 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
         if size == 0:
             buf = io.StringIO()
             write_csv([], buf)
-            _write_all(fd, buf.getvalue().encode("utf-8"))
+            size = _append(fd, buf.getvalue().encode("utf-8"), size, out)
         for job, rows in _results(todo, options, workers, filing):
-            _write_all(fd, _block(rows))
-            os.fsync(fd)
+            size = _append(fd, _block(rows), size, out)
             if progress is not None:
                 progress(job, len(rows))
             yield job, len(rows)

@@ -6,6 +6,10 @@
     posture history SUBJECT [--csv FILE] [--db URL]
     posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
     posture app [--port 8501]
+    posture records backup FILE [--db URL]
+    posture records restore FILE [--db URL]
+    posture users add NAME [--admin] | list | disable NAME | enable NAME | passwd NAME
+    posture audit [--subject ID] [--visit N] [--csv FILE] [--db URL]
 
 Exit codes: 0 success; 2 bad usage or input (one line on stderr, no traceback); 130 interrupted.
 """
@@ -22,14 +26,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from posture.errors import PostureError
+from posture.numbers import shown
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for any bad input
-        command = self.prog.split()[-1]
-        self.exit(EXIT_INPUT, f"posture: {message} (see `posture {command} --help`)\n")
+        # prog is the whole command: "posture", "posture history", "posture records backup".
+        self.exit(EXIT_INPUT, f"posture: {message} (see `{self.prog} --help`)\n")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -103,6 +108,51 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port to listen on (default 8501)")
     s.add_argument("--no-preload", action="store_true",
                    help="load the pose model on the first analysis, not at start")
+    r = sub.add_parser("records", help="back up or restore the patient records",
+                       description="Back up the whole records (every patient, visit, photo "
+                                   "and analysis) to one file, or restore such a file into an "
+                                   "empty database. Every photo is checked against its "
+                                   "checksum both ways.")
+    rsub = r.add_subparsers(dest="records_command", required=True, parser_class=_Parser)
+    rb = rsub.add_parser("backup", help="write a checked backup of the records to FILE",
+                         description="Write the records to FILE (one SQLite file, replaced "
+                                     "only once the new backup is complete and checked). "
+                                     "Safe while others keep saving.")
+    rb.add_argument("file", metavar="FILE", help="the backup file to write")
+    _records(rb)
+    rr = rsub.add_parser("restore", help="restore a backup FILE into an empty database",
+                         description="Restore a backup made by `posture records backup` into "
+                                     "an empty records database (a damaged or full one: move "
+                                     "it aside first), all or nothing, then check every "
+                                     "photo against the backup's checksums.")
+    rr.add_argument("file", metavar="FILE", help="the backup file to restore")
+    _records(rr)
+    u = sub.add_parser("users", help="sign-in accounts for the app served beyond localhost",
+                       description="Accounts for signing in to the app on a clinic network. "
+                                   "The password is asked without echo, or read as one line "
+                                   "from standard input when it is not a terminal.")
+    users = u.add_subparsers(dest="users_command", required=True, parser_class=_Parser,
+                            metavar="add|list|disable|enable|passwd")
+    ua = users.add_parser("add", help="create an account")
+    ua.add_argument("name", metavar="NAME")
+    ua.add_argument("--admin", action="store_true", help="an administrator account")
+    _records(ua)
+    _records(users.add_parser("list", help="every account"))
+    for command, what in (("disable", "disable an account and end its sessions"),
+                          ("enable", "enable a disabled account"),
+                          ("passwd", "set an account's password (its sessions end)")):
+        x = users.add_parser(command, help=what)
+        x.add_argument("name", metavar="NAME")
+        _records(x)
+
+    au = sub.add_parser("audit", help="the audit log: who saved, edited, exported, deleted",
+                        description="Print the newest audit lines, or write them all as CSV.")
+    au.add_argument("--subject", metavar="ID", help="only this patient's lines")
+    au.add_argument("--visit", type=int, metavar="N", help="only this visit's lines")
+    au.add_argument("--csv", metavar="FILE", help="write the lines as CSV")
+    au.add_argument("--last", type=int, default=30, metavar="N",
+                    help="lines to print without --csv (default 30)")
+    _records(au)
     return parser
 
 
@@ -139,8 +189,8 @@ def _summary(result) -> str:
             lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<8} "
                          f"not measured: {m.detail}")
         else:
-            unc = f"{m.uncertainty:.1f}" if m.uncertainty is not None else ""
-            lines.append(f"{m.label:<40} {m.value:>9.1f}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            unc = shown(m.uncertainty, missing="")
+            lines.append(f"{m.label:<40} {shown(m.value):>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
                          f"{m.direction}")
     return "\n".join(lines)
 
@@ -154,14 +204,15 @@ def _analyze(args) -> int:
         raise _usage("give --front PHOTO, --side PHOTO, or both")
     filing = _filing(args, [args.subject]) if args.save else None
     result = analyze(args.front, args.side, _options(args, subject=args.subject))
+    from posture.files import write_atomic
+
     out = Path(args.out)
-    try:
+    files = {"results.csv": csv_text(result.rows()), "results.json": json_text(result)}
+    files.update({f"annotated_{p.slot}.png": render_png(p) for p in result.photos})
+    try:  # each file whole or not at all: a full disk leaves the old file, never 0 bytes
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results.csv").write_text(csv_text(result.rows()), encoding="utf-8")
-        (out / "results.json").write_text(json_text(result), encoding="utf-8")
-        for p in result.photos:
-            (out / f"annotated_{p.slot}.png").write_bytes(render_png(p))
-        pngs = {p.slot: (out / f"annotated_{p.slot}.png").read_bytes() for p in result.photos}
+        for name, data in files.items():
+            write_atomic(out / name, data)
     except OSError as exc:
         raise _usage(f"cannot write to '{out}': {exc.strerror}") from None
     print(_summary(result))
@@ -172,6 +223,7 @@ def _analyze(args) -> int:
         store = process_store(filing.db_url)
         photos = {slot: path for slot, path in (("front", args.front), ("side", args.side))
                   if path}
+        pngs = {p.slot: files[f"annotated_{p.slot}.png"] for p in result.photos}
         filed = file_visit(store, args.subject, result, photos, filing, annotated=pngs)
         day = filing.visit_date.isoformat()
         if filed.already:
@@ -240,12 +292,11 @@ def _app(args) -> int:
 
 
 def _cell(value, width: int) -> str:
-    if value is None:
-        return f"{'-':>{width}}"
-    return f"{float(value):>{width}.2f}"
+    return f"{shown(value, 2):>{width}}"
 
 
 def _history(args) -> int:
+    from posture.files import write_atomic
     from posture.store import NotFoundError, history_csv, history_rows, list_visits, open_store
 
     store = open_store(args.db)
@@ -277,11 +328,107 @@ def _history(args) -> int:
             print(f"(the last {len(shown)} visits; --csv FILE writes all {len(visits)})")
     if args.csv:
         try:
-            Path(args.csv).write_text(csv_data, encoding="utf-8")
+            write_atomic(args.csv, csv_data)
         except OSError as exc:
             raise _usage(f"cannot write '{args.csv}': {exc.strerror}") from None
+        _log_export(args.db, "full history (CSV) from the command line", subject=args.subject)
         print(f"\nWrote {args.csv}.")
     return EXIT_OK
+
+
+def _log_export(db, what: str, **where) -> None:
+    from posture.store import log, open_store
+    from posture.store.audit import EXPORT, local_actor
+
+    store = open_store(db)
+    try:
+        log(store, local_actor("command line"), EXPORT, detail=what, **where)
+    finally:
+        store.close()
+
+
+def _password(prompt: str) -> str:
+    """A new password: asked twice without echo on a terminal, else one line of stdin."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass("Again: ") != first:
+        raise _usage("the two passwords differ; nothing was changed")
+    return first
+
+
+def _users(args) -> int:
+    from posture import auth
+    from posture.store import open_store
+    from posture.store.audit import local_actor
+
+    who = local_actor("command line")
+    if args.users_command in ("add", "passwd"):
+        name = auth.clean_name(args.name)     # refused before a password is asked
+        password = _password(f"Password for {name}")
+    store = open_store(args.db)
+    try:
+        if args.users_command == "add":
+            auth.add_user(store, name, password, admin=args.admin, actor=who)
+            print(f"Account '{name}' created" + (" (admin)." if args.admin else "."))
+        elif args.users_command == "passwd":
+            auth.set_password(store, name, password, actor=who)
+            print(f"Password of '{name}' changed; its sessions are ended.")
+        elif args.users_command in ("disable", "enable"):
+            auth.set_disabled(store, args.name, args.users_command == "disable", actor=who)
+            print(f"Account '{auth.clean_name(args.name)}' {args.users_command}d.")
+        else:
+            found = auth.list_users(store)
+            if not found:
+                print("No accounts: `posture users add NAME --admin` creates the first.")
+            for user in found:
+                state = "disabled" if user.disabled else f"{user.sessions} open session(s)"
+                print(f"{user.name:<30} {'admin' if user.is_admin else 'user':<6} {state:<22} "
+                      f"created {user.created_at[:10]}, password set "
+                      f"{user.password_changed_at[:10]}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _audit(args) -> int:
+    from posture.store import audit_lines, log, open_store
+    from posture.store.audit import AUDIT_EXPORT, format_line, local_actor, to_csv
+
+    store = open_store(args.db)
+    try:
+        if args.csv:
+            found = audit_lines(store, subject=args.subject, visit_id=args.visit)
+            _write_atomically(Path(args.csv), to_csv(found))
+            log(store, local_actor("command line"), AUDIT_EXPORT, subject=args.subject,
+                visit_id=args.visit, detail=f"{len(found)} audit line(s) (CSV)")
+            print(f"Wrote {len(found)} audit line(s) to {args.csv}.")
+            return EXIT_OK
+        found = audit_lines(store, subject=args.subject, visit_id=args.visit,
+                            limit=max(1, args.last))
+    finally:
+        store.close()
+    for a in found:
+        print(format_line(a))
+    if not found:
+        print("No audit lines.")
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and a rename: a failure leaves the old file."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise _usage(f"cannot write '{path}': {exc.strerror}") from None
 
 
 def _date(text: str | None, flag: str):
@@ -327,6 +474,25 @@ def _compare(args) -> int:
           "uncertainty of the two values and the minimal detectable change (MDC): "
           "forward-head angle 5 deg (published, Gallego-Izquierdo et al. 2020); the other "
           "MDCs are screening defaults, not published MDCs.")
+    return EXIT_OK
+
+
+def _records_command(args) -> int:
+    from posture.store import open_store
+    from posture.store.backup import backup, restore
+
+    store = open_store(args.db)
+    try:
+        if args.records_command == "backup":
+            done = backup(store, args.file)
+            print(f"Backed up {done.describe()} from {store.url} to {args.file} "
+                  f"({done.size_bytes / 1e6:.1f} MB); every photo matches its checksum.")
+        else:
+            done = restore(store, args.file)
+            print(f"Restored {done.describe()} from {args.file} into {store.url}; every photo "
+                  "matches the backup's checksum.")
+    finally:
+        store.close()
     return EXIT_OK
 
 
@@ -397,7 +563,7 @@ def _native_logs_filtered_live():
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare,
-                "app": _app}
+                "app": _app, "records": _records_command, "users": _users, "audit": _audit}
     filtered = _native_logs_filtered_live if args.command == "app" else _native_logs_filtered
     try:
         with filtered() as console:

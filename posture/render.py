@@ -13,7 +13,8 @@ from posture.assessment import PhotoAnalysis
 from posture.images import strip_metadata_png
 from posture.landmarks.vocabulary import MIRROR_ORDER, SKELETON
 from posture.landmarks.vocabulary import Landmark as L
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import shown
 
 # Colours (RGB).
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
@@ -75,11 +76,12 @@ SHORT = {
 
 
 def _value_text(p: PhotoAnalysis, metric_id: str) -> tuple[str, tuple[int, int, int]] | None:
-    """Label text and colour (orange when outside its reference range)."""
+    """Label text and colour (orange when outside its reference range, yellow when
+    borderline)."""
     for m in p.metrics:
         if m.metric == metric_id and m.status == STATUS_OK:
-            colour = ORANGE if m.flag == FLAG_OUTSIDE else WHITE
-            return f"{SHORT.get(metric_id, m.label)} {m.value:+.1f} {m.unit}", colour
+            colour = {FLAG_OUTSIDE: ORANGE, FLAG_BORDERLINE: YELLOW}.get(m.flag, WHITE)
+            return f"{SHORT.get(metric_id, m.label)} {shown(m.value, sign=True)} {m.unit}", colour
     return None
 
 
@@ -98,7 +100,7 @@ def render(p: PhotoAnalysis) -> np.ndarray:
         # The true vertical the clinician marked: tilts were measured against it.
         top, bottom = (np.asarray(pt, dtype=float) for pt in p.roll.points)
         c.line(top, bottom, (30, 120, 255), thick=c.thick + 1)
-        c.label(top, f"true vertical ({p.roll.degrees:+.1f} deg)", (30, 120, 255))
+        c.label(top, f"true vertical ({shown(p.roll.degrees, sign=True)} deg)", (30, 120, 255))
     if p.view.view == "side":
         _side(c, p)
     elif p.view.view in ("front", "back"):

@@ -30,7 +30,8 @@ from posture.compare import (
     VisitRecord,
     compare_visits,
 )
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import shown
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),        # Debian, Ubuntu
@@ -42,6 +43,7 @@ FONT_DIRS = (
 INK, MUTED, RULE = (33, 37, 41), (108, 117, 125), (206, 212, 218)
 PANEL, HEAD_FILL = (248, 249, 250), (233, 236, 239)
 OUTSIDE_FILL, OUTSIDE_INK = (255, 232, 204), (122, 46, 0)
+BORDERLINE_FILL = (255, 243, 191)  # a range bound within 2 uncertainties: pale yellow
 REAL_FILL = (219, 234, 254)
 NOT_MEASURED_INK = (134, 142, 150)
 
@@ -69,6 +71,9 @@ LIMITS = (
     "times the combined +/- of the two values and the minimal detectable change: 5 degrees for "
     "the forward-head angle (Gallego-Izquierdo et al. 2020); for the other measures no "
     "published value exists and a screening default is used.",
+    "Each photo is assumed not mirrored: a mirror, or a front (selfie) camera that saves its "
+    "photos mirrored, swaps the patient's left and right. Where a photo's camera data names a "
+    "front camera, the warnings above say so.",
     "This report is a screening aid, not a diagnosis.",
 )
 
@@ -254,7 +259,7 @@ def photo_row(pdf: _Report, images: Sequence[tuple[str, bytes]], max_height: flo
 
 
 def _number(value, digits: int = 1) -> str:
-    return "-" if value is None else f"{float(value):.{digits}f}"
+    return shown(value, digits)  # the one rule: no "-0.0"
 
 
 def _reference(text: str) -> str:
@@ -292,7 +297,10 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
                     outside = r.get("flag") == FLAG_OUTSIDE
                     style = FontFace(color=OUTSIDE_INK, fill_color=OUTSIDE_FILL,
                                      emphasis="BOLD") if outside else None
-                    flag = {"within": "within", "outside": "OUTSIDE"}.get(r["flag"], r["flag"])
+                    if r.get("flag") == FLAG_BORDERLINE:
+                        style = FontFace(color=OUTSIDE_INK, fill_color=BORDERLINE_FILL)
+                    flag = {"within": "within", "outside": "OUTSIDE",
+                            "borderline": "borderline"}.get(r["flag"], r["flag"])
                     if r.get("manual"):
                         flag += ", hand-placed"
                     cells = (r["label"], _number(r["value"]), _number(r.get("uncertainty")),
@@ -329,7 +337,7 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
                 verdict += ("" if c.mdc.basis == "screening default"
                             else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
             row = table.row()
-            change = "-" if c.change is None else f"{c.change:+.1f}"
+            change = shown(c.change, sign=True)
             for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
                          _number(c.threshold), verdict):
                 row.cell(pdf.text_(text), style=style)

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -36,18 +37,27 @@ SIDE_LABELS = {m.label for m in METRICS if m.view == "side"}
 
 
 @pytest.fixture
-def downloads(monkeypatch) -> list[tuple[str, bytes]]:
+def downloads(monkeypatch, tmp_path) -> list[tuple[str, bytes]]:
     """(file name, bytes) of each download button rendered, in order (AppTest keeps media in
-    memory, out of reach once a run ends: record it as it is added)."""
+    memory, out of reach once a run ends: record it as it is added). A download made on click
+    (a callable: it writes its audit line first) is made as it is rendered, into temp records."""
     files: list[tuple[str, bytes]] = []
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
 
     def recording(self, path_or_data, mimetype, kind, filename=None):
         if filename is not None:
             files.append((filename, path_or_data))
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def clicked(self, data_callable, mimetype, coordinates, file_name=None):
+        data = data_callable()
+        files.append((file_name, data.encode() if isinstance(data, str) else data))
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", clicked)
     return files
 
 

@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from posture.app import signin
 from posture.app.records import GAP, PHOTO_HEIGHT, current_store, same_height
 from posture.app.widgets import file_stem, plain
 from posture.compare import (
@@ -25,6 +26,7 @@ from posture.compare import (
 )
 from posture.errors import PostureError
 from posture.export import csv_text
+from posture.numbers import shown
 from posture.store import history_rows, list_patients, list_visits, load_visit
 
 STORED, UPLOADED = "Saved visits", "Upload two pairs (nothing saved)"
@@ -57,7 +59,7 @@ def photo_pairs(comparison: Comparison) -> None:
 
 def changes_frame(comparison: Comparison) -> pd.DataFrame:
     def number(v, sign=False):
-        return "—" if v is None else (f"{v:+.1f}" if sign else f"{v:.1f}")
+        return shown(v, sign=sign, missing="—")
 
     return pd.DataFrame({
         "Measure": [plain(c.label) for c in comparison.changes],
@@ -89,7 +91,10 @@ def comparison_view(comparison: Comparison, stem: str) -> None:
     st.caption(f"{n_real} real change(s). " + RULE)
     changes_table(comparison)
     st.download_button(
-        "Comparison (CSV)", csv_text(comparison_table(comparison.changes), COMPARISON_COLUMNS),
+        "Comparison (CSV)",
+        signin.audited(csv_text(comparison_table(comparison.changes), COMPARISON_COLUMNS),
+                       f"comparison (CSV) of {comparison.before.label} and "
+                       f"{comparison.after.label}", subject=comparison.after.subject or None),
         file_name=f"{stem}_comparison.csv", mime="text/csv", on_click="ignore",
         icon=":material/download:", key="download_comparison_csv")
 

@@ -26,9 +26,16 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+from posture.app import signin
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
-from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
+from posture.assessment import (
+    MIRROR_ASSUMPTION,
+    AnalysisOptions,
+    Assessment,
+    PhotoAnalysis,
+    analyze,
+)
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
 from posture.export import assessment_json, csv_text
@@ -36,9 +43,10 @@ from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
-from posture.metrics.compute import FLAG_OUTSIDE
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
+from posture.store.audit import LANDMARK_EDIT
 
 # What posture.images.load_photo reads (phones write JPEG or HEIC). The uploader refuses other
 # types itself; a damaged or disguised file gets load_photo's message.
@@ -326,6 +334,10 @@ def photo_summary(p: PhotoAnalysis) -> str:
         parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected")
     elif p.roll is not None and p.roll.degrees is not None:
         parts.append(f"camera tilt about {p.roll.degrees:+.1f} deg, not corrected")
+    else:
+        parts.append("camera level unknown")
+    if not any(f.code == "mirror_possible" for f in p.findings):
+        parts.append(MIRROR_ASSUMPTION)
     return " · ".join(parts)
 
 
@@ -494,9 +506,16 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
             return
         if mode == PLACE_LANDMARK:
             applied = place_landmark(held, p.slot, landmark, click)
+            what = f"{landmark_label(landmark)} placed by hand"
         else:
             applied = mark_vertical_point(held, p.slot, click)
+            # The first click only holds a point; a refused pair changes nothing.
+            set_now = p.slot not in held.first_point and p.slot not in held.refused
+            what = "true vertical marked by hand" if set_now else ""
         if applied:
+            if what:
+                signin.log_action(LANDMARK_EDIT, f"{p.slot} photo: {what} (analysis not saved "
+                                  "yet)", subject=st.session_state.get("patient_subject") or None)
             st.rerun()
 
 
@@ -525,9 +544,14 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
 def outside_summary(result: Assessment) -> None:
     outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
                if m.flag == FLAG_OUTSIDE]
+    borderline = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+                  if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
-    else:
+    if borderline:
+        st.markdown(f"**Borderline** (a range bound within 2 ± of the value): "
+                    f"{', '.join(borderline)}.")
+    if not outside and not borderline:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
 
 
@@ -549,6 +573,7 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
     for column, (kind, label, data, name, mime) in zip(columns, files):
         # on_click="ignore": downloading must not re-run the page.
+        data = signin.audited(data, f"{label} of an analysis not saved", subject=patient.subject)
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
                                icon=":material/download:", key=f"download_{kind}")
     st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")

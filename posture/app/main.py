@@ -6,7 +6,7 @@ library calls and show results.
 
 import streamlit as st
 
-from posture.app import compare, intake, records
+from posture.app import compare, intake, records, signin
 from posture.app.serve import preload
 
 
@@ -14,6 +14,8 @@ def run() -> None:
     preload()  # `posture app` started it with the server; `streamlit run` on the first page
     st.set_page_config(page_title="Posture screening", page_icon=":material/accessibility_new:",
                        layout="wide")
+    if not signin.gate():       # beyond localhost: only the sign-in form until signed in
+        return
     pages = [
         st.Page(intake.show, title="Intake", icon=":material/photo_camera:", url_path="intake",
                 default=True),
