@@ -269,7 +269,7 @@ def _filing(args, subjects):
     visit_date = _date(args.visit_date, "--visit-date") or date.today()
     if not any(s.strip() for s in subjects):
         raise _usage("--save files the visit under a patient ID: give --subject ID")
-    check_filing(process_store(args.db), subjects, visit_date)
+    check_filing(process_store(args.db), subjects, visit_date, args.notes)
     return Filing(args.db, visit_date, args.notes)
 
 

@@ -37,33 +37,33 @@ def _key(subject: str) -> str:
     return "".join(subject.split()).casefold()
 
 
-def check_filing(store, subjects: Iterable[str], visit_date: date, *,
+def check_filing(store, subjects: Iterable[str], visit_date: date, notes: str = "", *,
                  today: date | None = None) -> None:
     """Refuse, before analysing, what would file a visit wrongly.
 
-    Raises InputError for: a visit date after today; an empty or multi-line ID, or one over
-    the store's length limit; an ID that differs from a stored patient's (or another ID of
-    this batch) only by case or spaces, which is almost always the same person typed twice.
+    Raises InputError for: a visit date after today; an ID or notes the records would refuse
+    (`posture.store.validation`); an ID that differs from a stored patient's (or another ID
+    of this batch) only by case or spaces, which is almost always the same person typed twice.
     """
     from posture.store import list_patients
-    from posture.store.repository import MAX_SUBJECT
+    from posture.store.validation import clean_notes, clean_subject
 
     today = today or date.today()
     if visit_date > today:
         raise InputError(f"the visit date {visit_date.isoformat()} is in the future (today is "
                          f"{today.isoformat()}): check --visit-date")
+    clean_notes(notes)
     known = {_key(p.subject): p.subject for p in list_patients(store)}
     for subject in subjects:
-        shown = " ".join(subject.split())[:MAX_SUBJECT]
-        cleaned = subject.strip()
-        if not cleaned:
-            raise InputError("give the patient ID (--subject) to file the visit")
-        if len(cleaned) > MAX_SUBJECT or not cleaned.isprintable():
-            raise InputError(f"patient ID '{shown[:40]}': one line of at most {MAX_SUBJECT} "
-                             "characters")
+        try:
+            cleaned = clean_subject(subject)
+        except InputError as exc:
+            shown = " ".join(str(subject).split())[:40]
+            raise InputError(f"patient ID '{shown}': {exc}" if shown else
+                             "give the patient ID (--subject) to file the visit") from None
         other = known.setdefault(_key(cleaned), cleaned)
         if other != cleaned:
-            raise InputError(f"patient ID '{shown}' differs from '{other}' only by case or "
+            raise InputError(f"patient ID '{cleaned}' differs from '{other}' only by case or "
                              f"spaces: use '{other}' if it is the same patient, or an ID that "
                              "differs in more than that")
 

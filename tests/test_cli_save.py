@@ -127,8 +127,10 @@ def test_check_filing_refuses_ids_that_clash_within_a_batch(tmp_path):
     try:
         with pytest.raises(Exception, match="'ab 1' differs from 'AB1' only by case"):
             check_filing(store, ["AB1", "x", "ab 1"], date(2026, 1, 1))
-        with pytest.raises(Exception, match="one line of at most 100"):
+        with pytest.raises(Exception, match="patient ID 'aaaa.*one line of at most 100"):
             check_filing(store, ["a" * 101], date(2026, 1, 1))
+        with pytest.raises(Exception, match="visit notes hold a control character"):
+            check_filing(store, ["AB1"], date(2026, 1, 1), "bell \x07")
         check_filing(store, ["AB1", "AB2"], date(2026, 1, 1), today=date(2026, 1, 1))
     finally:
         store.close()

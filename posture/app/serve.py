@@ -168,8 +168,11 @@ def serve(port: int = DEFAULT_PORT, *, preload_model: bool = True, say=_say,
 
     # As `streamlit run` does: the main script's path first, so that its config file is read.
     config._main_script_path = str(MAIN_SCRIPT)
-    # Streamlit's own welcome lines are replaced by ours, printed once the server answers.
-    flags = {"server.port": port, "logger.hideWelcomeMessage": True}
+    # Streamlit's own welcome lines are replaced by ours, printed once the server answers. No
+    # file watching: installed code does not change under a running clinic server, and
+    # without watchdog Streamlit would poll every module file.
+    flags = {"server.port": port, "logger.hideWelcomeMessage": True,
+             "server.fileWatcherType": "none"}
     if network is not None:
         flags.update({"server.address": "0.0.0.0",
                       "server.sslCertFile": str(network.certificate.cert_file),
