@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from types import MappingProxyType
 
 from posture.camera import RollEstimate, roll_from_edges
 from posture.errors import InputError, NoPersonError
@@ -38,7 +40,14 @@ from posture.metrics.compute import (
 )
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
+from posture.outline.points import FRONT_POINTS, AnatomicalPoint, complete
+from posture.outline.side import side_points
 from posture.scene import SceneWork, one_blas_thread
+
+try:  # the front/back finder (the `front` branch); until it is merged, those points say so
+    from posture.outline.frontal import frontal_points
+except ImportError:  # pragma: no cover - present once the front branch is merged
+    frontal_points = None
 
 # A camera roll this large, when the photo's lines show it confidently, is worth a warning:
 # it reads one-for-one as shoulder or pelvic tilt (METRICS.md).
@@ -96,6 +105,9 @@ class PhotoAnalysis:
     roll_applied: float | None
     findings: tuple[Finding, ...]
     metrics: tuple[MetricResult, ...]
+    # Every anatomical point of the photo's view by name (posture.outline), each with a status.
+    anatomical_points: Mapping[str, AnatomicalPoint] = field(
+        default_factory=lambda: MappingProxyType({}))
 
     @property
     def name(self) -> str:
@@ -225,7 +237,33 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
         return tuple(not_measured(m, STATUS_WRONG_VIEW, detail, p.cm_per_px, ranges.get(m.id))
                      for m in METRICS if m.view == group)
     return compute_metrics(p.landmarks, _frame(p.view), ranges=ranges, cm_per_px=p.cm_per_px,
-                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
+                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility,
+                           points=p.anatomical_points)
+
+
+def _anatomical_points(view: ViewClass, detection: Detection, photo: Photo,
+                       roll_degrees: float | None) -> Mapping[str, AnatomicalPoint]:
+    """The outline stage: every anatomical point of the photo's view, with its status."""
+    lm = detection.landmarks
+    if view.view == "side":
+        pts = side_points(detection.mask, photo.scale, lm, view.forward, photo.rgb,
+                          roll_degrees=roll_degrees)
+    elif view.view in ("front", "back") and frontal_points is not None:
+        pts = frontal_points(detection.mask, photo.scale, lm,
+                             1 if view.left_on_image_right else -1, photo.rgb)
+    elif view.view in ("front", "back"):
+        pts = complete({}, FRONT_POINTS, "front outline points are not in this version")
+    else:
+        pts = {}
+    return MappingProxyType(dict(pts))
+
+
+def outline_extent(points: Mapping[str, AnatomicalPoint]) -> BodyExtent | None:
+    """Standing height from the outline's vertex to its sole, when both are found."""
+    top, bottom = points.get("vertex"), points.get("sole")
+    if top is None or bottom is None or not (top.ok and bottom.ok) or bottom.y <= top.y:
+        return None
+    return BodyExtent(top=float(top.y), bottom=float(bottom.y), method="outline")
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,9 +304,6 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
             photo.rgb, lm.xy / photo.scale, detector, detection.people_seen):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
                                 "photograph the patient alone; landmarks may mix two bodies."))
-    extent = body_extent(lm, detection.mask, photo.scale)
-    cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
-
     roll = roll_from_edges(scene.edges(), exclude_box=detection.crop_box)
     confident = roll.degrees is not None and roll.confidence >= ROLL_MIN_CONFIDENCE
     if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
@@ -277,9 +312,12 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                                 "off; hold the camera level, apply the level correction, or "
                                 "mark a true vertical by hand."))
     applied = roll.degrees if (options.correct_camera_roll and confident) else None
+    points = _anatomical_points(view, detection, photo, applied)
+    extent = outline_extent(points) or body_extent(lm, detection.mask, photo.scale)
+    cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
-                      findings=tuple(findings), metrics=())
+                      findings=tuple(findings), metrics=(), anatomical_points=points)
     return replace(p, metrics=_metrics_for(p, options, ranges))
 
 

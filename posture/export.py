@@ -63,6 +63,17 @@ def _photo_json(p: PhotoAnalysis) -> dict:
             "points": None if p.roll.points is None else [list(pt) for pt in p.roll.points],
         },
         "findings": [{"code": f.code, "message": f.message} for f in p.findings],
+        "anatomical_points": [
+            {
+                "name": q.name, "status": q.status, "reason": q.reason, "manual": q.manual,
+                "x": None if q.x is None else round(q.x, 2),
+                "y": None if q.y is None else round(q.y, 2),
+                "uncertainty_px": None if q.uncertainty_px is None else round(q.uncertainty_px, 2),
+                "uncertainty_xy_px": None if q.uncertainty_xy is None else [
+                    round(v, 2) for v in q.uncertainty_xy],
+            }
+            for q in p.anatomical_points.values()
+        ],
         "landmarks": [
             {
                 "name": Landmark(i).name.lower(),

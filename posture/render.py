@@ -168,6 +168,45 @@ def _side(c: _Canvas, p: PhotoAnalysis) -> None:
         text = _value_text(p, metric)
         if text:
             c.label(pnt + (dx, 0), text[0], text[1], right_align=back < 0)
+    _side_outline(c, p)
+
+
+OUTLINE = (255, 255, 60)
+
+
+def _side_outline(c: _Canvas, p: PhotoAnalysis) -> None:
+    """The back's anatomical points: the CVA line (tragus-C7 and C7's horizontal), the
+    thoracic apex's vertical with the two flèches, and the inflection tangents."""
+    pts = {n: np.array([q.x, q.y]) for n, q in p.anatomical_points.items() if q.ok}
+    manual = {n for n, q in p.anatomical_points.items() if q.ok and q.manual}
+    if not pts:
+        return
+    fwd = p.view.forward
+    if "c7" in pts and "tragus" in pts:
+        c7, tragus = pts["c7"], pts["tragus"]
+        c.line(c7, tragus, OUTLINE)
+        reach = abs(tragus[0] - c7[0]) + 0.3 * abs(tragus[1] - c7[1])
+        c.line(c7, (c7[0] + fwd * reach, c7[1]), OUTLINE, dashed=True,
+               thick=max(1, c.thick - 1))
+        text = _value_text(p, "cva")
+        if text:
+            c.label(c7 + (-fwd * 0.25 * reach, -0.1 * reach), text[0], text[1],
+                    right_align=fwd > 0)
+    if "thoracic_apex" in pts:
+        apex = pts["thoracic_apex"]
+        ys = [pts[n][1] for n in ("cervical_apex", "lumbar_apex", "c7", "sacral_point")
+              if n in pts] + [apex[1]]
+        c.line((apex[0], min(ys)), (apex[0], max(ys)), OUTLINE, dashed=True)
+        for n in ("cervical_apex", "lumbar_apex"):
+            if n in pts:
+                c.line(pts[n], (apex[0], pts[n][1]), OUTLINE)
+    for n in ("ict", "itl", "ils"):
+        if n in pts and n + "_tangent" in pts:
+            a, b = pts[n], pts[n + "_tangent"]
+            c.line(2 * a - b, b, ORANGE, thick=max(1, c.thick - 1))
+    for n, xy in pts.items():
+        if not n.endswith("_tangent"):
+            c.dot(xy, MANUAL if n in manual else OUTLINE)
 
 
 def render_png(p: PhotoAnalysis) -> bytes:

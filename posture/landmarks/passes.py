@@ -64,7 +64,9 @@ class Detection:
     """What the landmark stage learns about one photo."""
 
     landmarks: PoseLandmarks
-    mask: np.ndarray | None          # person-segmentation probability at the working size
+    # person-segmentation probability at the working size; with more than one pass, the
+    # average of the photo's and the mirrored photo's (exactly mirror-symmetric)
+    mask: np.ndarray | None
     crop_box: tuple[int, int, int, int]  # (x0, y0, x1, y1) of the person crop, working pixels
     people_seen: int | None = None   # people the base pass's person detector saw
 
@@ -163,6 +165,7 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
         raise ValueError(f"passes must be 1..{MAX_PASSES}, got {passes}")
     h, w = rgb.shape[:2]
     base = detector.detect(rgb, with_mask=with_mask)
+    mask = None if base is None else base.mask
     if base is None:
         raise NoPersonError(
             "No person found in the photo; photograph the whole body, standing, well lit."
@@ -180,6 +183,10 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
             extent = np.vstack([base.xy, back])
         box = _crop_box(extent, w, h)
         results = _crop_passes(rgb, detector, box, PASS_GRID[:passes])
+        if mirrored is not None and base.mask is not None and mirrored.mask is not None:
+            # The photo's and the mirrored photo's masks, averaged: the outline (and every
+            # anatomical point on it) of a mirrored photo is then the exact mirror image.
+            mask = 0.5 * (base.mask + mirrored.mask[:, ::-1])
 
     pass_xy = np.full((passes, N_LANDMARKS, 2), np.nan)
     zs, vis = [], []
@@ -203,7 +210,7 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
         image_size=(int(round(w * scale)), int(round(h * scale))),
         floor_px=resolution_floor(rgb[y0:y1, x0:x1], _detector_pixel(pass_xy / scale)) * scale,
     )
-    return Detection(landmarks=landmarks, mask=base.mask, crop_box=box, people_seen=base.people)
+    return Detection(landmarks=landmarks, mask=mask, crop_box=box, people_seen=base.people)
 
 
 def _crop_passes(rgb: np.ndarray, detector: PoseDetector, box, grid) -> list:

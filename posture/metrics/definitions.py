@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from typing import Union
 
 from posture.landmarks.vocabulary import Landmark as L
+from posture.outline.points import ALL_POINTS
 
-# A point is a landmark, or the midpoint of two.
-Point = Union[L, tuple[L, L]]
+# A point is a landmark, the midpoint of two, or an anatomical point by name
+# (`posture.outline.points.ALL_POINTS`: "c7", "thoracic_apex", ...; checked when a row is made,
+# so a typo fails at import, never as a silent NaN).
+Point = Union[L, tuple[L, L], str]
 
 EARS = (L.LEFT_EAR, L.RIGHT_EAR)
 SHOULDERS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
@@ -39,6 +42,9 @@ class MetricDef:
         per: for PERCENT metrics, the body length (two points) the offset is divided by.
         note: caveat shown with the metric.
         neutral: the value at which neither `positive` nor `negative` words apply.
+
+    A metric using anatomical points is "not_visible" (with the point's reason) when one of
+    them is not ok; its uncertainty comes from the points' `uncertainty_px`.
     """
 
     id: str
@@ -53,12 +59,23 @@ class MetricDef:
     note: str = ""
     neutral: float = 0.0
 
+    def __post_init__(self) -> None:
+        for p in self.points + (self.per or ()):
+            if isinstance(p, str) and p not in ALL_POINTS:
+                raise ValueError(f"metric {self.id}: unknown anatomical point {p!r}")
+
     def landmarks(self) -> frozenset[L]:
         """Every landmark the metric needs (before near-side swapping)."""
         out: set[L] = set()
         for p in self.points + (self.per or ()):
-            out.update(p if isinstance(p, tuple) else (p,))
+            if not isinstance(p, str):
+                out.update(p if isinstance(p, tuple) else (p,))
         return frozenset(out)
+
+    def anatomical(self) -> tuple[str, ...]:
+        """The anatomical points the metric needs, by name, in order of first use."""
+        return tuple(dict.fromkeys(p for p in self.points + (self.per or ())
+                                   if isinstance(p, str)))
 
 
 METRICS: tuple[MetricDef, ...] = (
@@ -129,6 +146,52 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("body_sagittal_lean", "Body sagittal lean", "side", "sagittal_lean",
               (L.RIGHT_ANKLE, L.RIGHT_SHOULDER), DEG, "body leans forward",
               "body leans backward"),
+    # ---- side view, anatomical points on the back's outline (posture.outline.side)
+    MetricDef("cva", "Craniovertebral angle (tragus-C7)", "side", "elevation",
+              ("c7", "tragus"), DEG, "tragus behind C7",
+              "head forward of C7 (smaller = head further forward)",
+              note="Clinical CVA from the outline's C7 and the ear landmark as tragus.",
+              neutral=90.0),
+    MetricDef("fleche_cervicale", "Flèche cervicale", "side", "forward_offset",
+              ("cervical_apex", "thoracic_apex"), LENGTH,
+              "neck anterior to the thoracic-apex vertical", "neck behind the vertical",
+              note="Depth of the neck's curve from the vertical touching the thoracic apex."),
+    MetricDef("fleche_cervicale_pct", "Flèche cervicale (% trunk height)", "side",
+              "forward_offset", ("cervical_apex", "thoracic_apex"), PERCENT,
+              "neck anterior to the thoracic-apex vertical", "neck behind the vertical",
+              per=("c7", "sacral_point")),
+    MetricDef("fleche_lombaire", "Flèche lombaire", "side", "forward_offset",
+              ("lumbar_apex", "thoracic_apex"), LENGTH,
+              "lumbar curve anterior to the thoracic-apex vertical", "lumbar curve behind it",
+              note="Depth of the lumbar curve from the vertical touching the thoracic apex."),
+    MetricDef("fleche_lombaire_pct", "Flèche lombaire (% trunk height)", "side",
+              "forward_offset", ("lumbar_apex", "thoracic_apex"), PERCENT,
+              "lumbar curve anterior to the thoracic-apex vertical", "lumbar curve behind it",
+              per=("c7", "sacral_point")),
+    MetricDef("kyphosis_index", "Kyphosis index (FC + FL)", "side", "depth_sum",
+              ("cervical_apex", "lumbar_apex", "thoracic_apex"), LENGTH,
+              "curves deeper than the thoracic-apex vertical", "curves behind it",
+              note="Sum of the flèche cervicale and the flèche lombaire."),
+    MetricDef("kyphosis_index_pct", "Kyphosis index (% trunk height)", "side", "depth_sum",
+              ("cervical_apex", "lumbar_apex", "thoracic_apex"), PERCENT,
+              "curves deeper than the thoracic-apex vertical", "curves behind it",
+              per=("c7", "sacral_point")),
+    MetricDef("cervical_lumbar_depth", "Cervical vs lumbar curve (FC - FL)", "side",
+              "forward_offset", ("cervical_apex", "lumbar_apex"), LENGTH,
+              "cervical curve deeper than lumbar", "lumbar curve deeper than cervical",
+              note="The flèche cervicale minus the flèche lombaire."),
+    MetricDef("kyphosis_angle", "Kyphosis angle (outline tangents)", "side", "tangent_angle",
+              ("ict", "ict_tangent", "itl", "itl_tangent"), DEG,
+              "thoracic curve kyphotic", "thoracic curve lordotic",
+              note="Angle between the outline's tangents at the cervico-thoracic and "
+                   "thoraco-lumbar inflections (rasterstereography's definition, on the "
+                   "skin outline: not a Cobb angle)."),
+    MetricDef("lordosis_angle", "Lordosis angle (outline tangents)", "side", "tangent_angle",
+              ("ils", "ils_tangent", "itl", "itl_tangent"), DEG,
+              "lumbar curve lordotic", "lumbar curve kyphotic",
+              note="Angle between the outline's tangents at the thoraco-lumbar and "
+                   "lumbo-sacral inflections (rasterstereography's definition, on the skin "
+                   "outline: not a Cobb angle)."),
 )
 
 METRICS_BY_ID = {m.id: m for m in METRICS}
