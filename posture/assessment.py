@@ -40,7 +40,14 @@ from posture.metrics.compute import (
 )
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
-from posture.outline.points import FRONT_POINTS, AnatomicalPoint, complete
+from posture.outline.points import (
+    FRONT_POINTS,
+    MANUAL_POINTS,
+    SIDE_POINTS,
+    AnatomicalPoint,
+    complete,
+    missing,
+)
 from posture.outline.side import side_points
 from posture.scene import SceneWork, one_blas_thread
 
@@ -184,6 +191,29 @@ class Assessment:
         photo = self._photo(slot)
         return self._with(slot, replace(photo, landmarks=photo.landmarks.moved(landmark, x, y)))
 
+    def with_point_placed(self, slot: str, name: str, x: float, y: float) -> Assessment:
+        """An anatomical point placed by hand at (x, y) photo pixels, SAPO's way (palpated,
+        marked on the skin, clicked on the photo): it replaces what the outline found (or
+        gives ASIS and PSIS, which no outline shows), is marked manual with no detection
+        uncertainty, and every metric using it is recomputed and marked manual.
+
+        Raises InputError: no such photo, a point its view does not have, or a position
+        outside the photo."""
+        photo = self._photo(slot)
+        names = placeable_points(photo)
+        if name not in names:
+            raise InputError(f"the {slot} photo has no anatomical point {name!r}: choose one of "
+                             + ", ".join(names))
+        w, h = photo.landmarks.image_size
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (x, y)) or not (
+                0 <= x <= w and 0 <= y <= h):
+            raise InputError(f"place the {name.replace('_', ' ')} inside the photo "
+                             f"({w} x {h} pixels)")
+        points = dict(photo.anatomical_points)
+        current = points.get(name) or missing(name, "")
+        points[name] = current.moved(x, y)
+        return self._with(slot, replace(photo, anatomical_points=MappingProxyType(points)))
+
     def with_camera_roll(self, slot: str, roll: RollEstimate) -> Assessment:
         """The true vertical set by hand (e.g. `posture.camera.roll_from_points` on a door
         frame): it replaces the estimate and is always applied; raw values are kept."""
@@ -256,6 +286,14 @@ def _anatomical_points(view: ViewClass, detection: Detection, photo: Photo,
     else:
         pts = {}
     return MappingProxyType(dict(pts))
+
+
+def placeable_points(p: PhotoAnalysis) -> tuple[str, ...]:
+    """The anatomical points a clinician may place by hand on this photo: its view's outline
+    points, and ASIS and PSIS on a front or back photo."""
+    if p.view.view == "side" or (p.slot == "side" and p.view.view not in ("front", "back")):
+        return SIDE_POINTS
+    return FRONT_POINTS + MANUAL_POINTS
 
 
 def outline_extent(points: Mapping[str, AnatomicalPoint]) -> BodyExtent | None:

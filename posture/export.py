@@ -84,6 +84,18 @@ def _photo_json(p: PhotoAnalysis) -> dict:
             }
             for i in range(len(Landmark))
         ],
+        # The outline's anatomical points (posture.outline), hand-placed ones marked manual.
+        "anatomical_points": [
+            {
+                "name": pt.name, "status": pt.status, "reason": pt.reason,
+                "x": None if pt.x is None else round(float(pt.x), 2),
+                "y": None if pt.y is None else round(float(pt.y), 2),
+                "uncertainty_px": None if pt.uncertainty_px is None
+                else round(float(pt.uncertainty_px), 2),
+                "manual": pt.manual,
+            }
+            for pt in p.anatomical_points.values()
+        ],
     }
 
 

@@ -103,6 +103,7 @@ def render(p: PhotoAnalysis) -> np.ndarray:
         _side(c, p)
     elif p.view.view in ("front", "back"):
         _front(c, p)
+        _front_points(c, p)
     return c.img
 
 
@@ -144,6 +145,46 @@ def _front(c: _Canvas, p: PhotoAnalysis) -> None:
             outward = 1 if k[0] > hip[0] else -1
             c.label(k + (outward * 0.08 * abs(a[1] - h[1]), 0), text[0], text[1],
                     right_align=outward < 0)
+
+
+# The front outline's point pairs: (left, right, metric, colour). Hand-placed ASIS and PSIS
+# are drawn like the rest once placed.
+POINT_LINES = (
+    ("acromion_left", "acromion_right", "shoulder_tilt_acromion", (255, 235, 120)),
+    ("waist_left", "waist_right", "waist_tilt", (120, 255, 200)),
+    ("trochanter_left", "trochanter_right", "trochanter_tilt", (255, 120, 230)),
+    ("asis_left", "asis_right", "asis_tilt", (255, 170, 90)),
+    ("psis_left", "psis_right", "psis_tilt", (255, 170, 90)),
+)
+SHORT.update({"shoulder_tilt_acromion": "Acromions", "waist_tilt": "Waist",
+              "trochanter_tilt": "Trochanters", "asis_tilt": "ASIS", "psis_tilt": "PSIS",
+              "waist_triangle_asymmetry": "Waist triangles"})
+
+
+def _front_points(c: _Canvas, p: PhotoAnalysis) -> None:
+    """The outline's anatomical points (rings; magenta when placed by hand), the line through
+    each pair with its tilt labelled at the left end, and the waist triangles' widths."""
+    pts = {n: pt for n, pt in p.anatomical_points.items() if pt.ok}
+
+    def at(name):
+        return np.array([pts[name].x, pts[name].y], dtype=float)
+
+    for side in ("left", "right"):
+        waist, arm = f"waist_{side}", f"waist_arm_{side}"
+        if waist in pts and arm in pts:
+            c.line(at(waist), at(arm), (120, 255, 200), dashed=True)
+    for left, right, metric, colour in POINT_LINES:
+        if left in pts and right in pts:
+            a, b = at(left), at(right)
+            c.line(a, b, colour)
+            text = _value_text(p, metric)
+            if text:
+                end = a if a[0] < b[0] else b
+                c.label(end - (0.15 * abs(a[0] - b[0]), 0), text[0], text[1], right_align=True)
+    for pt in pts.values():
+        r = max(3, round(5 * c.unit))
+        cv2.circle(c.img, c.pt((pt.x, pt.y)), r, MANUAL if pt.manual else (255, 255, 255),
+                   max(1, c.thick - 1), cv2.LINE_AA)
 
 
 def _side(c: _Canvas, p: PhotoAnalysis) -> None:

@@ -101,6 +101,26 @@ def side_points(facing_right: bool = True, sd_px: float = 2.0, width: float = SI
             for name, (x, y) in SIDE_POINTS.items()}
 
 
+# Anatomical points of a front view (x, y in photo pixels; patient's left on image right), for
+# front(): left acromion 6 px higher, right waist 10 px higher, the left arm-trunk gap 8 px
+# wider; ASIS and PSIS as if placed by hand.
+FRONT_POINTS = {
+    "acromion_left": (640.0, 354.0), "acromion_right": (360.0, 360.0),
+    "waist_left": (585.0, 580.0), "waist_right": (415.0, 570.0),
+    "waist_arm_left": (625.0, 580.0), "waist_arm_right": (447.0, 570.0),
+    "trochanter_left": (598.0, 720.0), "trochanter_right": (402.0, 722.0),
+    "asis_left": (560.0, 660.0), "asis_right": (440.0, 664.0),
+    "psis_left": (530.0, 665.0), "psis_right": (470.0, 663.0),
+}
+
+
+def front_points(sd_px: float = 2.0) -> dict:
+    """FRONT_POINTS as AnatomicalPoints."""
+    from posture.outline.points import found
+
+    return {name: found(name, x, y, sd_px) for name, (x, y) in FRONT_POINTS.items()}
+
+
 def mirror(xy: np.ndarray, width: float = SIZE[0]) -> np.ndarray:
     """The skeleton a detector reports on the left-right mirrored photo: positions reflected,
     and each landmark named by the side it now appears to be on."""

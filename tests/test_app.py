@@ -306,9 +306,9 @@ def test_download_names_are_never_paths(text, stem):
     assert file_stem(text) == stem
 
 
-TILTS = ("Head tilt", "Shoulder tilt", "Pelvic obliquity")
-TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt": "shoulder_tilt",
-            "Pelvic obliquity": "pelvic_obliquity"}
+TILTS = ("Head tilt", "Shoulder tilt (joint centres)", "Pelvic obliquity (hip joint centres)")
+TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt (joint centres)": "shoulder_tilt",
+            "Pelvic obliquity (hip joint centres)": "pelvic_obliquity"}
 ROLLED = "Front photo: The camera looks rolled"  # the front's camera_tilted finding
 
 
@@ -403,7 +403,7 @@ def test_placed_landmark_and_vertical_apply_in_order_and_survive_new_detection_o
     assert held(at).edits == edits
     shoulder = held(at).result.metric("shoulder_tilt")
     assert shoulder.manual and shoulder.corrected
-    assert "Shoulder tilt (manual)" in set(at.table[0].value["Measure"])
+    assert "Shoulder tilt (joint centres) (manual)" in set(at.table[0].value["Measure"])
 
 
 def test_changing_the_height_rescales_lengths_without_detection():

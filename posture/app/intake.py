@@ -6,7 +6,8 @@ detection options (passes, level correction) change: each browser session keeps 
 analysis in st.session_state, keyed by a hash of the photo bytes and those options. Everything
 else is applied to that detected analysis without re-detection, in this order: the height
 (`Assessment.with_height`), then the clinician's edits in the order made (a landmark placed by
-hand, `with_landmark_moved`; a true vertical marked by hand, `with_camera_roll`). The edits are
+hand, `with_landmark_moved`; an anatomical point placed by hand, `with_point_placed`; a true
+vertical marked by hand, `with_camera_roll`). The edits are
 kept with the analysis, so they survive reruns and a change of detection options for the same
 photos. Patient ID, visit date and notes only label the result.
 """
@@ -28,7 +29,13 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
-from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
+from posture.assessment import (
+    AnalysisOptions,
+    Assessment,
+    PhotoAnalysis,
+    analyze,
+    placeable_points,
+)
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
 from posture.export import assessment_json, csv_text
@@ -67,6 +74,7 @@ DETECTION_RUNS = "intake_detection_runs"
 
 # What a click on the review photo does.
 PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
+PLACE_POINT = "Place an anatomical point"
 # The marked vertical drawn on the review photo: blue (the annotation uses no blue), its line
 # width relative to the long side.
 VERTICAL_COLOUR = (40, 120, 255)
@@ -114,7 +122,21 @@ class VerticalEdit:
         return result.with_camera_roll(self.slot, self.roll)
 
 
-Edit = LandmarkEdit | VerticalEdit
+@dataclass(frozen=True)
+class PointEdit:
+    """An anatomical point (acromion, ASIS, C7, ...) placed by hand at (x, y) original photo
+    pixels, SAPO's way: palpated, marked on the skin, clicked on the photo."""
+
+    slot: str
+    name: str
+    x: float
+    y: float
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_point_placed(self.slot, self.name, self.x, self.y)
+
+
+Edit = LandmarkEdit | VerticalEdit | PointEdit
 
 
 @dataclass
@@ -372,6 +394,23 @@ def undo_placed_landmarks(held: SessionAnalysis, slot: str) -> None:
     held.refresh((slot,))
 
 
+def place_point(held: SessionAnalysis, slot: str, name: str, click: dict) -> bool:
+    """Apply one click of the review image: put anatomical point `name` there and re-measure.
+
+    Returns False for a click already applied.
+    """
+    if not _new_click(held, slot, click):
+        return False
+    held.edits.append(PointEdit(slot, name, *click_in_photo_px(held, slot, click)))
+    held.refresh((slot,))
+    return True
+
+
+def undo_placed_points(held: SessionAnalysis, slot: str) -> None:
+    held.edits = [e for e in held.edits if not (isinstance(e, PointEdit) and e.slot == slot)]
+    held.refresh((slot,))
+
+
 def mark_vertical_point(held: SessionAnalysis, slot: str, click: dict) -> bool:
     """Apply one click of the review image in "Set the true vertical" mode.
 
@@ -445,6 +484,34 @@ def landmark_controls(p: PhotoAnalysis, held: SessionAnalysis) -> Landmark:
     return landmark
 
 
+def point_label(name: str) -> str:
+    if name.startswith("waist_arm_"):
+        return f"arm beside the {name.rsplit('_', 1)[1]} waist"
+    return name.replace("_", " ").replace("asis", "ASIS").replace("psis", "PSIS").replace(
+        "c7", "C7")
+
+
+def point_controls(p: PhotoAnalysis, held: SessionAnalysis) -> str:
+    names = placeable_points(p)
+    name = st.selectbox("Anatomical point to place", names, format_func=point_label,
+                        key=f"review_point_{p.slot}")
+    point = p.anatomical_points.get(name)
+    if point is not None and point.manual:
+        st.caption("This point was placed by hand.")
+    elif point is not None and point.ok:
+        st.caption(f"Found on the outline (SD {point.uncertainty_px:.0f} px).")
+    elif point is not None:
+        st.caption(f"Not found: {plain(point.reason)}.")
+    st.markdown("Click the photo where the point is (palpated and marked on the skin, as "
+                "SAPO does): the measures using it update at once and are marked *manual*.")
+    st.caption("Rings: white found on the outline, magenta placed by hand.")
+    if any(pt.manual for pt in p.anatomical_points.values()) and st.button(
+            "Undo placed points", key=f"review_undo_points_{p.slot}"):
+        undo_placed_points(held, p.slot)
+        st.rerun()
+    return name
+
+
 def vertical_controls(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     st.markdown("Click two points on something truly vertical: a door frame, a wall corner, a "
                 "plumb line. Far apart, and near the middle of the photo if you can (verticals "
@@ -477,11 +544,14 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
                      "vertical, by hand"):
         controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
-            mode = st.radio("A click on the photo", [PLACE_LANDMARK, SET_VERTICAL],
+            mode = st.radio("A click on the photo", [PLACE_LANDMARK, PLACE_POINT, SET_VERTICAL],
                             key=f"review_mode_{p.slot}")
-            if mode == PLACE_LANDMARK:
+            if mode != SET_VERTICAL:
                 held.first_point.pop(p.slot, None)  # a vertical half marked is dropped
+            if mode == PLACE_LANDMARK:
                 landmark = landmark_controls(p, held)
+            elif mode == PLACE_POINT:
+                point = point_controls(p, held)
             else:
                 vertical_controls(p, held)
         with picture:
@@ -494,6 +564,8 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
             return
         if mode == PLACE_LANDMARK:
             applied = place_landmark(held, p.slot, landmark, click)
+        elif mode == PLACE_POINT:
+            applied = place_point(held, p.slot, point, click)
         else:
             applied = mark_vertical_point(held, p.slot, click)
         if applied:

@@ -74,6 +74,7 @@ FORMULAS: dict[str, Formula] = {
                                + g.horizontal_offset(p[1], p[2], f.forward)),
     "tangent_angle": lambda p, f: (g.descent_angle(p[2], p[3], f.forward)
                                    - g.descent_angle(p[0], p[1], f.forward)),
+    "gap_difference": lambda p, f: g.distance(p[0], p[1]) - g.distance(p[2], p[3]),
 }
 
 

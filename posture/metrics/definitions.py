@@ -82,13 +82,13 @@ METRICS: tuple[MetricDef, ...] = (
     # ---- front (or back) view: patient's frame, positive = patient's left higher / toward left
     MetricDef("head_tilt", "Head tilt", "front", "tilt", EARS, DEG,
               "left ear higher", "right ear higher"),
-    MetricDef("shoulder_tilt", "Shoulder tilt", "front", "tilt", SHOULDERS, DEG,
+    MetricDef("shoulder_tilt", "Shoulder tilt (joint centres)", "front", "tilt", SHOULDERS, DEG,
               "left shoulder higher", "right shoulder higher",
               note="Shoulder landmark is near the glenohumeral joint, not the acromion."),
     MetricDef("shoulder_height_diff", "Shoulder height difference", "front", "height_diff",
               SHOULDERS, LENGTH, "left shoulder higher", "right shoulder higher"),
-    MetricDef("pelvic_obliquity", "Pelvic obliquity", "front", "tilt", HIPS, DEG,
-              "left hip higher", "right hip higher",
+    MetricDef("pelvic_obliquity", "Pelvic obliquity (hip joint centres)", "front", "tilt", HIPS,
+              DEG, "left hip higher", "right hip higher",
               note="Hip-joint-centre line, not the ASIS or iliac crest line."),
     MetricDef("pelvic_height_diff", "Pelvic height difference", "front", "height_diff", HIPS,
               LENGTH, "left hip higher", "right hip higher"),
@@ -112,6 +112,40 @@ METRICS: tuple[MetricDef, ...] = (
               (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE, HIPS), DEG,
               "knee toward the midline (valgus)", "knee away from the midline (varus)",
               note="Hip-knee-ankle line; not a Q-angle (no patella landmark)."),
+    # ---- front (or back) view, anatomical points (posture.outline.frontal; ASIS and PSIS
+    # placed by hand): positive = the patient's left point higher, as SAPO's alignments
+    MetricDef("shoulder_tilt_acromion", "Shoulder tilt (acromions)", "front", "tilt",
+              ("acromion_left", "acromion_right"), DEG, "left shoulder higher",
+              "right shoulder higher",
+              note="SAPO's acromion line, from the shoulder outline's top-lateral corners (skin "
+                   "over acromion and deltoid); a hand-placed acromion gives the palpated point."),
+    MetricDef("waist_tilt", "Waist line tilt", "front", "tilt", ("waist_left", "waist_right"),
+              DEG, "left waist higher", "right waist higher",
+              note="Line through the narrowest points of the trunk outline on each side."),
+    MetricDef("waist_triangle_asymmetry", "Waist-triangle asymmetry", "front",
+              "gap_difference", ("waist_left", "waist_arm_left", "waist_right",
+                                 "waist_arm_right"), LENGTH,
+              "left arm-trunk gap wider", "right arm-trunk gap wider",
+              note="Width of the gap between the trunk and the hanging arm, measured across "
+                   "at each waist point, left minus right (a scoliosis screening sign; depends "
+                   "on how far each arm hangs from the body)."),
+    MetricDef("waist_triangle_asymmetry_pct", "Waist-triangle asymmetry (% shoulder width)",
+              "front", "gap_difference", ("waist_left", "waist_arm_left", "waist_right",
+                                          "waist_arm_right"), PERCENT,
+              "left arm-trunk gap wider", "right arm-trunk gap wider", per=SHOULDERS),
+    MetricDef("trochanter_tilt", "Trochanter line tilt", "front", "tilt",
+              ("trochanter_left", "trochanter_right"), DEG, "left hip higher",
+              "right hip higher",
+              note="Line through the widest points of the hip outline (greater trochanter "
+                   "region, with the soft tissue over it)."),
+    MetricDef("asis_tilt", "Pelvic tilt (ASIS line)", "front", "tilt",
+              ("asis_left", "asis_right"), DEG, "left ASIS higher", "right ASIS higher",
+              note="SAPO's ASIS line: no outline shows the ASIS; place both by hand (front "
+                   "photo) from palpated skin marks."),
+    MetricDef("psis_tilt", "Pelvic tilt (PSIS line)", "front", "tilt",
+              ("psis_left", "psis_right"), DEG, "left PSIS higher", "right PSIS higher",
+              note="No outline shows the PSIS; place both by hand (back photo) from palpated "
+                   "skin marks."),
     # ---- side view: near side, positive = anterior
     MetricDef("forward_head_angle", "Forward-head angle (CVA proxy)", "side", "elevation",
               (L.RIGHT_SHOULDER, L.RIGHT_EAR), DEG, "ear behind the shoulder",

@@ -24,10 +24,12 @@ SIDE_POINTS = (
     "vertex", "tragus", "cervical_apex", "c7", "thoracic_apex", "lumbar_apex",
     "sacral_point", "sole", "ict", "ict_tangent", "itl", "itl_tangent", "ils", "ils_tangent",
 )
-#: Front or back view, patient's sides (`posture.outline.frontal`).
+#: Front or back view, patient's sides (`posture.outline.frontal`). `waist_arm_*`: the arm's
+#: inner edge level with the waist, the far side of the waist triangle (the gap between arm
+#: and trunk).
 FRONT_POINTS = (
     "acromion_left", "acromion_right", "waist_left", "waist_right",
-    "trochanter_left", "trochanter_right",
+    "trochanter_left", "trochanter_right", "waist_arm_left", "waist_arm_right",
 )
 #: No outline shows them: placed by hand only (palpated and marked on the skin).
 MANUAL_POINTS = ("asis_left", "asis_right", "psis_left", "psis_right")

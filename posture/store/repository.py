@@ -262,8 +262,8 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
 
     options: `AnalysisOptions`; by default those of the visit's latest analysis (passes, height,
     camera-level correction), for the patient's ID. The latest analysis's hand-placed landmarks
-    and marked true vertical are carried over. If the analysis fails, its error is raised and
-    nothing is written.
+    and anatomical points and marked true vertical are carried over. If the analysis fails, its
+    error is raised and nothing is written.
     """
     from dataclasses import replace
 
@@ -283,10 +283,11 @@ def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
 
 
 def _with_manual_edits(assessment, stored: dict):
-    """The clinician's edits in a stored analysis (hand-placed landmarks, a marked true
-    vertical), applied to a new analysis of the same photos: same photo pixels, so the same
-    coordinates. A photo the new analysis lacks, or a landmark name this version does not
-    know, is skipped."""
+    """The clinician's edits in a stored analysis (hand-placed landmarks and anatomical points,
+    a marked true vertical), applied to a new analysis of the same photos: same photo pixels,
+    so the same coordinates. A photo the new analysis lacks, or a landmark or point name this
+    version (or the photo's view) does not know, is skipped."""
+    from posture.assessment import placeable_points
     from posture.landmarks.vocabulary import Landmark
 
     slots = {p.slot for p in assessment.photos}
@@ -299,6 +300,11 @@ def _with_manual_edits(assessment, stored: dict):
             if lm.get("manual") and name in Landmark.__members__:
                 assessment = assessment.with_landmark_moved(slot, Landmark[name],
                                                             lm["x"], lm["y"])
+        placeable = set(placeable_points(assessment._photo(slot)))
+        for pt in photo.get("anatomical_points", []):
+            if pt.get("manual") and pt.get("name") in placeable and None not in (
+                    pt.get("x"), pt.get("y")):
+                assessment = assessment.with_point_placed(slot, pt["name"], pt["x"], pt["y"])
         roll = photo.get("camera_roll") or {}
         if roll.get("method") == "manual" and roll.get("degrees") is not None:
             assessment = assessment.with_camera_roll(slot, _manual_roll(roll))
