@@ -131,6 +131,26 @@ def test_crops_are_the_upright_full_resolution_frame():
     assert panel.size == (700 + 46, round(500 * 700 / 700) + 46)
 
 
+def test_crop_list_covers_both_rounds_of_every_photo_inside_the_photo():
+    """crops.csv (what `make_crops.py round N` redraws) names every photo in both rounds, and
+    every region lies within its upright photo."""
+    import csv
+
+    from posture.images import load_photo
+    from tests.anatomical_set import DATA
+
+    with open(DATA / "crops.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for number in ("1", "2"):
+        assert {r["photo"] for r in rows if r["round"] == number} == set(photos(ANN))
+    sizes = {p: load_photo(sample(p)).original_size for p in photos(ANN)}
+    for r in rows:
+        w, h = sizes[r["photo"]]
+        for box in r["regions"].split():
+            x0, y0, x1, y1 = (int(v) for v in box.split(","))
+            assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (r["image"], box)
+
+
 def test_annotations_share_the_landmarks_frame(detector):
     """The clicks sit where MediaPipe puts the same body parts: the tragus next to the ear
     landmark, each acromion next to its own side's shoulder landmark (a transposed, rotated or

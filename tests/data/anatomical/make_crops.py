@@ -15,6 +15,8 @@ lines every ``step / 5`` (left out when closer than 12 display pixels); a point 
         [--width 900] [--contrast]
     python tests/data/anatomical/make_crops.py sheet PHOTO OUT.png X0,Y0,X1,Y1 ... [--step 50]
         [--width 450] [--contrast]      (several regions side by side, each --width px wide)
+    python tests/data/anatomical/make_crops.py round {1,2} OUTDIR
+        (every crop a round of points.csv was read from, as listed in crops.csv)
 
 PHOTO is a file name from sample_images/ (e.g. ana_test.jpg) or a path. ``--contrast``
 stretches each channel's 1st-99th percentile to full range (for dim photos); it changes the
@@ -24,6 +26,7 @@ display only, never the coordinates.
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
 
@@ -93,6 +96,33 @@ def render(rgb: np.ndarray, box: tuple[int, int, int, int], step: int, width: in
     return canvas
 
 
+def sheet(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]], step: int, width: int,
+          contrast: bool = False) -> Image.Image:
+    """Several regions rendered side by side, each `width` px wide."""
+    panels = [render(rgb, b, step, width, contrast) for b in boxes]
+    out = Image.new("RGB", (sum(p.width + 12 for p in panels), max(p.height for p in panels)),
+                    "white")
+    x = 0
+    for p in panels:
+        out.paste(p, (x, 0))
+        x += p.width + 12
+    return out
+
+
+def render_round(number: str, outdir: Path) -> int:
+    """Every image of one reading round (crops.csv) into outdir; returns how many."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    with open(Path(__file__).with_name("crops.csv"), encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["round"] == number]
+    cache: dict[str, np.ndarray] = {}
+    for r in rows:
+        rgb = cache.setdefault(r["photo"], upright(r["photo"]))
+        boxes = [tuple(int(v) for v in b.split(",")) for b in r["regions"].split()]
+        sheet(rgb, boxes, int(r["step"]), int(r["width"]), r["contrast"] == "1").save(
+            outdir / r["image"])
+    return len(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -116,18 +146,17 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--width", type=int, default=450)
     for p in (ov, cr, sh):
         p.add_argument("--contrast", action="store_true")
+    rd = sub.add_parser("round")
+    rd.add_argument("number", choices=("1", "2"))
+    rd.add_argument("outdir", type=Path)
     a = ap.parse_args(argv)
+    if a.cmd == "round":
+        print(f"{render_round(a.number, a.outdir)} images in {a.outdir}")
+        return
     rgb = upright(a.photo)
     if a.cmd == "sheet":
-        panels = [render(rgb, tuple(int(v) for v in b.split(",")), a.step, a.width, a.contrast)
-                  for b in a.boxes]
-        sheet = Image.new("RGB", (sum(p.width + 12 for p in panels),
-                                  max(p.height for p in panels)), "white")
-        x = 0
-        for p in panels:
-            sheet.paste(p, (x, 0))
-            x += p.width + 12
-        sheet.save(a.out)
+        boxes = [tuple(int(v) for v in b.split(",")) for b in a.boxes]
+        sheet(rgb, boxes, a.step, a.width, a.contrast).save(a.out)
         return
     box = (0, 0, rgb.shape[1], rgb.shape[0]) if a.cmd == "overview" else (a.x0, a.y0, a.x1, a.y1)
     render(rgb, box, a.step, a.width, a.contrast).save(a.out)
