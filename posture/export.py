@@ -63,6 +63,7 @@ def _photo_json(p: PhotoAnalysis) -> dict:
             "points": None if p.roll.points is None else [list(pt) for pt in p.roll.points],
         },
         "findings": [{"code": f.code, "message": f.message} for f in p.findings],
+        # The outline's anatomical points (posture.outline), hand-placed ones marked manual.
         "anatomical_points": [
             {
                 "name": q.name, "status": q.status, "reason": q.reason, "manual": q.manual,
@@ -83,18 +84,6 @@ def _photo_json(p: PhotoAnalysis) -> dict:
                 "manual": Landmark(i) in lm.manual,
             }
             for i in range(len(Landmark))
-        ],
-        # The outline's anatomical points (posture.outline), hand-placed ones marked manual.
-        "anatomical_points": [
-            {
-                "name": pt.name, "status": pt.status, "reason": pt.reason,
-                "x": None if pt.x is None else round(float(pt.x), 2),
-                "y": None if pt.y is None else round(float(pt.y), 2),
-                "uncertainty_px": None if pt.uncertainty_px is None
-                else round(float(pt.uncertainty_px), 2),
-                "manual": pt.manual,
-            }
-            for pt in p.anatomical_points.values()
         ],
     }
 

@@ -68,9 +68,10 @@ MIN_NECK_DEPTH = 0.004
 MIN_LUMBAR_DEPTH = 0.003
 # The lumbar apex lies below this fraction of the shoulder-to-hip landmark distance.
 LUMBAR_LEVEL = 0.45
-# The mask's bottom under the feet should be within this fraction of body height of the heel
-# landmark; further, the floor or a shadow joined the mask.
-MAX_SOLE_GAP = 0.04
+# The mask's bottom under the feet should be within this fraction of body height of the lowest
+# foot landmark: they sit inside the foot, above shoe soles (2-4.5 % of the height on the sample
+# photos); much further, the floor or a shadow joined the mask.
+MAX_SOLE_GAP = 0.08
 
 
 def _near(lm: L, forward: int) -> L:
@@ -168,15 +169,15 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     top, bottom = int(rows[0]), int(rows[-1])
     ear = xy[L.RIGHT_EAR]
     shoulder, hip, knee = xy[L.RIGHT_SHOULDER], xy[L.RIGHT_HIP], xy[L.RIGHT_KNEE]
-    heel, toe = xy[L.RIGHT_HEEL], xy[L.RIGHT_FOOT_INDEX]
-    body_h = max(max(heel[1], toe[1]) - top, 1.0)
+    feet = xy[[L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX, L.LEFT_HEEL, L.LEFT_FOOT_INDEX]]
+    body_h = max(float(feet[:, 1].max()) - top, 1.0)
     floor_w = lm.floor_px / scale
 
     out: dict[str, AnatomicalPoint] = {}
     upright: dict[str, tuple] = {}  # canonical working px, not rotated (the image's vertical)
     # ---- vertex and sole (image vertical: they give the standing height)
     for name, res in (("vertex", _vertex(prob, comp, top, floor_w)),
-                      ("sole", _sole(prob, comp, heel, toe, body_h, floor_w))):
+                      ("sole", _sole(prob, comp, feet, body_h, floor_w))):
         if isinstance(res, AnatomicalPoint):
             out[name] = res
         else:
@@ -373,10 +374,12 @@ def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float) -> Ana
     return x, y, float(max(sd, cols.size / 4.0)), sd
 
 
-def _sole(prob, comp, heel, toe, body_h, floor_w) -> AnatomicalPoint:
+def _sole(prob, comp, feet, body_h, floor_w) -> AnatomicalPoint:
+    """The lowest point of the outline under the feet (heel and toe landmarks of both feet);
+    x midway between the feet's extremes."""
     h, w = comp.shape
-    x0 = int(np.clip(min(heel[0], toe[0]) - 0.02 * body_h, 0, w - 1))
-    x1 = int(np.clip(max(heel[0], toe[0]) + 0.02 * body_h, 0, w - 1)) + 1
+    x0 = int(np.clip(feet[:, 0].min() - 0.02 * body_h, 0, w - 1))
+    x1 = int(np.clip(feet[:, 0].max() + 0.02 * body_h, 0, w - 1)) + 1
     band = comp[:, x0:x1]
     rows = np.flatnonzero(band.any(axis=1))
     if rows.size == 0:
@@ -387,8 +390,8 @@ def _sole(prob, comp, heel, toe, body_h, floor_w) -> AnatomicalPoint:
     cols = x0 + np.flatnonzero(band[b])
     sub = b + 0.5 + _crossing(prob[b + 1, cols], prob[b, cols])
     y = float(sub.max())
-    if y - max(heel[1], toe[1]) > MAX_SOLE_GAP * body_h:
+    if y - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
         return missing("sole", "the floor or a shadow joins the feet on the outline")
-    x = float((heel[0] + toe[0]) / 2.0)
+    x = float((feet[:, 0].min() + feet[:, 0].max()) / 2.0)
     sd = float(np.hypot(floor_w, 0.3))
-    return x, y, float(np.hypot(sd, abs(toe[0] - heel[0]) / 4.0)), sd
+    return x, y, float(np.hypot(sd, np.ptp(feet[:, 0]) / 4.0)), sd
