@@ -233,7 +233,10 @@ def _acromion(mask, f: _Frame, side: int, name: str) -> AnatomicalPoint:
     d /= np.linalg.norm(d)
     e = np.array([-d[1], d[0]])
     reach = f.width * 0.6
-    qs = np.arange(-0.3 * f.width, 0.3 * f.width + 1e-9, 1.0)
+    # A grid symmetric about the shoulder landmark: the mirrored photo scans the mirrored lines
+    # (e turns to -e's mirror image there), so mirrored points come out exactly mirrored.
+    half_n = int(0.3 * f.width)
+    qs = np.arange(-half_n, half_n + 1, dtype=float)
     rs = np.arange(0.0, reach, STEP)
     pts = shoulder + qs[:, None, None] * e + rs[None, :, None] * d
     if _sample(mask, shoulder[None])[0] < 0.5:
