@@ -4,7 +4,8 @@ Runs `posture.analyze` on every photo of the hand-read set (tests/data/anatomica
 photos, each point read twice) and compares `PhotoAnalysis.anatomical_points` with the mean of
 the two clicks:
 
-- per point: the error (distance to the clicks' mean) in px, % of body height and mm, next to
+- per point: the error (distance to the clicks' mean; for the vertex and the sole, which are
+  levels, the vertical distance only) in px, % of body height and mm, next to
   the annotator's own click-to-click distance on the same photos; the issue's goal is an
   automatic error at most 1.5 x the click-to-click distance (RMS over photos, % of height);
 - visibility: points the annotator saw that the finder calls not visible ("missed"), and
@@ -42,6 +43,7 @@ from tests.anatomical_set import (  # noqa: E402
     load,
     photos,
     repeatability,
+    separation,
 )
 from tests.conftest import sample  # noqa: E402
 
@@ -78,7 +80,7 @@ def finder_points(names: list[str], passes: int | None) -> tuple[dict, dict, flo
                              "run with --dry-run to check the benchmark on the annotations")
         found[name] = {k: Found(p.ok, p.x, p.y, p.uncertainty_px, p.reason)
                        for k, p in points.items()}
-        heights[name] = pa.extent.height_px
+        heights[name] = (pa.extent.height_px, pa.extent.method)
     return found, heights, (time.perf_counter() - t0) / max(1, len(names))
 
 
@@ -118,7 +120,7 @@ def print_repeatability(ann: dict[tuple[str, str], Annotation]) -> None:
 
 def report(ann: dict[tuple[str, str], Annotation], found: dict, heights: dict,
            detail: bool) -> None:
-    h = {p: body_height_px(ann, p) or heights.get(p) for p in photos(ann)}
+    h = {p: body_height_px(ann, p) or heights.get(p, (None,))[0] for p in photos(ann)}
     points = list(dict.fromkeys(point for _, point in ann))
     print_repeatability(ann)
 
@@ -144,7 +146,7 @@ def report(ann: dict[tuple[str, str], Annotation], found: dict, heights: dict,
                 if a.visible:
                     line += f"({a.mean[0]:.0f}, {a.mean[1]:.0f}) clicks {a.spread_px:5.1f} px  "
                 if a.visible and f is not None and f.ok and h[photo]:
-                    e = math.dist(a.mean, (f.x, f.y))
+                    e = separation(point, a.mean, (f.x, f.y))
                     line += f"err {e:6.1f} px {100 * e / h[photo]:5.2f} %  "
                 print(line + got)
 
@@ -160,7 +162,7 @@ def report(ann: dict[tuple[str, str], Annotation], found: dict, heights: dict,
             a, f = ann.get((photo, point)), found.get(photo, {}).get(point)
             if a is None or not a.visible or f is None or not f.ok or not h[photo]:
                 continue
-            e = math.dist(a.mean, (f.x, f.y))
+            e = separation(point, a.mean, (f.x, f.y))
             err_px.append(e)
             err_pct.append(100 * e / h[photo])
             err_mm.append(e * NOMINAL_STATURE_MM / h[photo])
@@ -232,6 +234,22 @@ def report(ann: dict[tuple[str, str], Annotation], found: dict, heights: dict,
               f"{max(clicks) if clicks else math.nan:6.2f}   (annotated on {len(clicks)})")
     print("Kyphosis and lordosis tangent angles: not annotated (the set has no inflection "
           "points), so not compared.")
+
+    if heights:
+        print("\n== standing height: the analysis's body extent vs the annotated vertex-to-sole "
+              "(px; hair and soles included in both)")
+        diffs = []
+        for photo in photos(ann):
+            ref = body_height_px(ann, photo)
+            got, method = heights[photo]
+            if ref is None:
+                print(f"{photo:<22} annotated: vertex not seen   analysis {got:7.0f} ({method})")
+                continue
+            diffs.append(100 * (got - ref) / ref)
+            print(f"{photo:<22} annotated {ref:7.0f}   analysis {got:7.0f} ({method})  "
+                  f"{diffs[-1]:+6.2f} %")
+        print(f"{'median |difference|':<22} {median([abs(d) for d in diffs]):.2f} %, "
+              f"worst {max(abs(d) for d in diffs):.2f} %")
 
 
 def main() -> None:

@@ -30,6 +30,11 @@ TOLERANCE_FLOOR_PCT = 1.5
 SIDE_POINTS = ("vertex", "tragus", "c7", "thoracic_apex", "lumbar_apex", "sacral_point", "sole")
 FRONT_POINTS = ("vertex", "acromion_right", "acromion_left", "waist_right", "waist_left",
                 "trochanter_right", "trochanter_left", "sole")
+LEVELS = ("vertex", "sole")
+"""Points that are levels: the top of the body and the floor under it. Only their height (y)
+is compared: where along a flat head top or along the floor under the feet they sit does not
+change the standing height, and the definitions differ there (heel or mid-foot)."""
+
 LINES = {  # front-view lines, (patient's right point, patient's left point)
     "acromion line": ("acromion_right", "acromion_left"),
     "waist line": ("waist_right", "waist_left"),
@@ -73,8 +78,14 @@ class Annotation:
 
     @property
     def spread_px(self) -> float:
-        """Click-to-click distance, px."""
-        return math.dist((self.first.x, self.first.y), (self.second.x, self.second.y))
+        """Click-to-click distance, px (vertical only for a level, see `LEVELS`)."""
+        return separation(self.point, (self.first.x, self.first.y),
+                          (self.second.x, self.second.y))
+
+
+def separation(point: str, p: tuple[float, float], q: tuple[float, float]) -> float:
+    """Distance between two placements of `point`, px: vertical only for a level (`LEVELS`)."""
+    return abs(p[1] - q[1]) if point in LEVELS else math.dist(p, q)
 
 
 def _click(row: dict) -> Click:

@@ -5,7 +5,8 @@ Two parts:
   inside the photo, in anatomical order, in the frame of `PoseLandmarks.xy` (checked against
   MediaPipe's own landmarks), read off crops that are upright full-resolution pixels;
 - the finders (`posture.outline`, collected only when it exists): every point the annotator
-  saw in both rounds and the finder reports ok lies within a tolerance of the clicks' mean;
+  saw in both rounds and the finder reports ok lies within a tolerance of the clicks' mean
+  (the vertex and the sole, levels, by their height only);
   every point the annotator could not see in either round is not reported ok with a confident
   small SD.
 
@@ -34,6 +35,7 @@ from tests.anatomical_set import (
     load,
     photos,
     repeatability,
+    separation,
 )
 from tests.conftest import manifest, sample
 
@@ -175,20 +177,26 @@ def test_annotations_share_the_landmarks_frame(detector):
 
 # --- the finders against the set ------------------------------------------------------------
 
-# Cases the finders (branch outline 736b52c, branch front df14c72) do not yet meet, measured by
-# benchmarks/outline_accuracy.py. Not strict: a finder that improves turns them into XPASS.
+# Cases the finders (branch outline b11f3ab, branch front 6d4d8ea) do not yet meet, as measured
+# by benchmarks/outline_accuracy.py --detail. Not strict: a finder that improves turns a case
+# into XPASS; after merging newer finders, `pytest tests/test_outline_accuracy.py -rxX` shows
+# what to move.
 KNOWN_MISSES = {
-    ("ana_test.jpg", "acromion_right"): "4.4 % of height from the clicks (tolerance 3.6 %): "
+    ("ana_test.jpg", "acromion_right"): "4.2 % of height from the clicks (tolerance 3.6 %): "
                                         "the denim jacket's sloping shoulder has no clear corner",
     ("leo_test.jpeg", "acromion_left"): "4.1 % (tolerance 3.6 %): hoodie, rounded shoulder",
-    ("ana_test_right.jpg", "vertex"): "2.5 % (tolerance 1.5 %): dark hair on dark foliage",
-    ("ana_test_right.jpg", "lumbar_apex"): "1.9 % (tolerance 1.5 %)",
-    ("leo_test_left.jpg", "sole"): "6.5 % (tolerance 1.5 %): finder's sole far from the heel",
-    ("leo_test_right.jpg", "sole"): "7.2 % (tolerance 1.5 %): finder's sole far from the heel",
+    ("ana_test_right.jpg", "vertex"): "1.52 % high (tolerance 1.5 %): dark hair on dark foliage",
+    ("jara_test_side_3.jpg", "sole"): "3.6 % low (tolerance 1.5 %): the finder's sole is the "
+                                      "toe's lowest point, not the floor under the heel",
+    ("leo_test_left.jpg", "sole"): "1.9 % low (tolerance 1.5 %): toe, not heel",
+    ("leo_test_right.jpg", "sole"): "3.0 % low (tolerance 1.5 %): toe, not heel",
     ("ana_test_right.jpg", "tragus"): "reported ok with an SD of 2 px where hair covers the ear",
-    ("leo3_test.jpg", "acromion_right"): "reported ok with an SD of 22 px (a third of the "
-                                         "tolerance: 35 px) where a padded jacket meets dark "
-                                         "furniture",
+    ("leo3_test.jpg", "acromion_right"): "ok with an SD of 21 px (a third of the tolerance: "
+                                         "35 px) where a padded jacket meets dark furniture",
+    ("leo3_test.jpg", "acromion_left"): "ok with an SD of 34 px (a third of the tolerance: "
+                                        "35 px): padded jacket against a dark door frame",
+    ("anibal2_test.jpg", "acromion_left"): "ok with an SD of 14 px (a third of the tolerance: "
+                                           "47 px): dark jacket against a dark doorway",
 }
 
 
@@ -235,7 +243,7 @@ def test_found_point_lies_within_tolerance_of_the_clicks(analyses, photo, point)
     if found is None or not found.ok:  # allowed (a status, not a guess): see the test below
         pytest.skip(f"finder: {'not reported' if found is None else found.reason}")
     height = _height(analyses, photo)
-    err = math.dist(ANN[photo, point].mean, (found.x, found.y))
+    err = separation(point, ANN[photo, point].mean, (found.x, found.y))
     tol = _tolerance_px(photo, point, height)
     assert err <= tol, (f"{photo} {point}: {err:.0f} px ({100 * err / height:.1f} % of height) "
                         f"from the clicks' mean; tolerance {tol:.0f} px")
@@ -263,8 +271,8 @@ MISSED = {  # sharp points the finders call not visible (same commits as KNOWN_M
     ("arsalan2.jpeg", "trochanter_left"): "finder: hip outline too straight to place",
     ("leo2_test.jpg", "trochanter_right"): "finder: hip outline too straight to place",
     ("saif1.jpeg", "trochanter_right"): "finder: hip outline too straight to place",
-    ("ana_test_right.jpg", "sole"): "finder: the floor or a shadow joins the feet",
-    ("jara_test_side_3.jpg", "sole"): "finder: the floor or a shadow joins the feet",
+    ("jara_test_side_3.jpg", "c7"): "finder: no rounded upper back (loose sweater), so no C7 "
+                                    "either, though the neck meets the collar plainly",
 }
 
 
