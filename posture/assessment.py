@@ -193,9 +193,9 @@ class Assessment:
         photo = self._photo(slot)
         photo = replace(photo, landmarks=photo.landmarks.moved(landmark, x, y))
         tragus = photo.anatomical_points.get("tragus")
-        near_ear = L.RIGHT_EAR if photo.view.forward > 0 else L.LEFT_EAR
         if (photo.view.view == "side" and tragus is not None and not tragus.manual
-                and int(landmark) == int(near_ear)):
+                and int(landmark) == int(L.RIGHT_EAR if photo.view.forward > 0
+                                         else L.LEFT_EAR)):
             points = dict(photo.anatomical_points)
             points["tragus"] = tragus.moved(x, y)
             photo = replace(photo, anatomical_points=MappingProxyType(points))
