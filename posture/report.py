@@ -37,6 +37,7 @@ from posture.compare import (
     VisitRecord,
     compare_visits,
 )
+from posture.metrics.chain import levels_chain
 from posture.metrics.compute import (
     FLAG_BORDERLINE,
     FLAG_NO_RANGE,
@@ -44,6 +45,7 @@ from posture.metrics.compute import (
     FLAG_WITHIN,
     STATUS_OK,
 )
+from posture.metrics.summary import patient_lines, region_summary, results_from_rows
 from posture.numbers import value_text
 from posture.store.validation import MAX_NAME, MAX_NOTES, MAX_SUBJECT
 
@@ -318,6 +320,26 @@ def _at_a_glance(pdf: _Report, rows: Sequence[dict]) -> None:
                       "tables.", colour=MUTED)
 
 
+def _by_region(pdf: _Report, rows: Sequence[dict]) -> None:
+    """The screening summary by region, and what the front photo's levels show."""
+    metrics = results_from_rows(rows)
+    summary = region_summary(metrics)
+    pdf.heading("By region")
+    for region in summary:
+        what = "; ".join(line.clinician.split(":")[0] + f" ({line.flag})"
+                         for line in region.lines) or "nothing outside its range"
+        pdf.paragraph(f"{region.title}: {what}", bullet=True)
+    front = [m for m in metrics if m.view == "front"]
+    chain = levels_chain(front) if front else None
+    if chain is not None and chain.levels:
+        pdf.ln(1)
+        pdf.font(9, bold=True)
+        pdf.cell(0, 5, pdf.text_("Levels from the floor up"), new_x=XPos.LMARGIN,
+                 new_y=YPos.NEXT)
+        for observation in chain.observations:
+            pdf.paragraph(observation, bullet=True)
+
+
 def _when(iso: str) -> str:
     """"2025-06-01T09:30:00+00:00" -> "2025-06-01 09:30 UTC"; other text unchanged."""
     from datetime import datetime, timezone
@@ -494,6 +516,7 @@ def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
     pdf.add_page()
     _visit_block(pdf, visit)
     _at_a_glance(pdf, visit.rows)
+    _by_region(pdf, visit.rows)
     _findings(pdf, visit.findings)
     images = [(f"{slot.capitalize()} photo, {visit.label}", visit.images[slot])
               for slot in ("front", "side") if slot in visit.images]
@@ -513,4 +536,44 @@ def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
     for text in LIMITS:
         pdf.paragraph(text, bullet=True)
         pdf.ln(0.8)
+    return bytes(pdf.output())
+
+
+def patient_sheet_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
+                      generated: date | None = None) -> bytes:
+    """One page for the patient, in plain words: what the screening noticed by body region,
+    the annotated photos, and (with an earlier visit) what changed for real since then.
+
+    No numbers beyond the photos' labels, no diagnosis: the clinic's wording
+    (`posture.metrics.summary`) says it.
+    """
+    generated = generated or date.today()
+    day = visit.visit_date.isoformat() if visit.visit_date else visit.label
+    pdf = _Report(f"posture {visit.posture_version}, {generated.isoformat()}. A screening, "
+                  "not a diagnosis: ask your clinician what it means for you.",
+                  f"{_clip(visit.patient_name or visit.subject, MAX_NAME) or 'Patient'} - {day}")
+    pdf.set_auto_page_break(False)  # one page: the photos shrink to what is left
+    pdf.add_page()
+    pdf.font(15, bold=True)
+    pdf.cell(0, 9, pdf.text_("Your posture screening"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.font(9, colour=MUTED)
+    who = " - ".join(t for t in (_clip(visit.patient_name, MAX_NAME), day) if t)
+    pdf.cell(0, 5, pdf.text_(who), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.heading("What we noticed")
+    for title, lines in patient_lines(region_summary(results_from_rows(visit.rows))).items():
+        pdf.paragraph(f"{title}: " + (" ".join(lines) if lines else "nothing to note."),
+                      size=10, bullet=True)
+    if previous is not None:
+        real = [c for c in compare_visits(previous, visit).changes if c.real]
+        pdf.heading(f"Since your visit of {previous.label}")
+        if not real:
+            pdf.paragraph("No change larger than the measurement's own margin.", size=10)
+        for c in real[:8]:
+            pdf.paragraph(f"{c.label}: {c.meaning or 'changed'}.", size=10, bullet=True)
+    images = [(f"{slot.capitalize()} photo", visit.images[slot])
+              for slot in ("front", "side") if slot in visit.images]
+    room = pdf.page_break_trigger - pdf.get_y() - 12
+    if images and room > 40:
+        pdf.heading("Your photos")
+        photo_row(pdf, images, max_height=min(120.0, room - 10))
     return bytes(pdf.output())

@@ -115,7 +115,8 @@ def test_records_page_lists_visits_latest_first(two_visits):
     [measures] = at.table
     assert len(measures.value) == len(METRICS)
     labels = {b.label for b in at.get("download_button")}
-    assert {"Visit report (PDF)", "Visit measures (CSV)", "Full history (CSV)"} <= labels
+    assert {"Visit report (PDF)", "Patient sheet (PDF)", "Visit measures (CSV)",
+            "Full history (CSV)"} <= labels
 
 
 def test_deleting_a_visit_asks_first_and_cancel_keeps_it(two_visits):

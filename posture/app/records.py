@@ -256,6 +256,14 @@ def _report_pdf(store: Store, visit_id: int, previous_id: int | None,
     return visit_report_pdf(load_visit(store, visit_id, analysis_id), previous)
 
 
+def _patient_sheet(store: Store, visit_id: int, previous_id: int | None,
+                   analysis_id: int | None) -> bytes:
+    from posture.report import patient_sheet_pdf
+
+    previous = load_visit(store, previous_id) if previous_id is not None else None
+    return patient_sheet_pdf(load_visit(store, visit_id, analysis_id), previous)
+
+
 def _visits_frame(visits) -> pd.DataFrame:
     return pd.DataFrame({
         "Date": [v.visit_date.isoformat() for v in visits],
@@ -329,7 +337,7 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
     position = [v.visit_id for v in visits].index(visit.visit_id)
     previous_id = visits[position - 1].visit_id if position > 0 else None
     stem = f"posture_{file_stem(subject)}_{visit.visit_date.isoformat()}"
-    pdf_col, csv_col, again_col, delete_col = st.columns(4)
+    pdf_col, sheet_col, csv_col, again_col, delete_col = st.columns(5)
     pdf_col.download_button(
         "Visit report (PDF)",
         signin.audited(
@@ -337,6 +345,15 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
             "visit report (PDF)", subject=subject, visit_id=visit.visit_id),
         file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
         icon=":material/picture_as_pdf:", key="download_visit_pdf")
+    sheet_col.download_button(
+        "Patient sheet (PDF)",
+        signin.audited(
+            functools.partial(_patient_sheet, store, visit.visit_id, previous_id, analysis_id),
+            "patient sheet (PDF)", subject=subject, visit_id=visit.visit_id),
+        file_name=f"{stem}_patient.pdf", mime="application/pdf", on_click="ignore",
+        icon=":material/description:", key="download_patient_sheet",
+        help="One page in plain words for the patient: what was noticed by body region, the "
+             "photos, and what changed since the previous visit.")
     csv_col.download_button(
         "Visit measures (CSV)",
         signin.audited(functools.partial(visit_csv, store, visit.visit_id, analysis_id),
