@@ -21,6 +21,7 @@ from pathlib import Path
 from posture.errors import InputError
 from posture.metrics.compute import STATUS_OK, MetricResult
 from posture.metrics.definitions import METRICS_BY_ID
+from posture.metrics.reference import read_clinic_file
 from posture.numbers import value_text
 
 DEFAULT_PATH = Path(__file__).with_name("regions.csv")
@@ -98,12 +99,7 @@ def load_wording(override: str | os.PathLike | None = None) -> dict[str, Wording
     wording = dict(_default_wording())
     path = override or os.environ.get(ENV_VAR)
     if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = getattr(exc, "strerror", None) or "not a UTF-8 text file"
-            raise InputError(f"Cannot read region wording '{path}': {why}") from None
-        wording.update(parse_wording(text, Path(path).name))
+        wording.update(parse_wording(read_clinic_file(path, "region wording"), Path(path).name))
     return wording
 
 
