@@ -431,3 +431,51 @@ def test_a_database_of_revision_0001_upgrades_keeping_its_records(db_url):
         assert [a.action for a in audit_lines(store)] == ["delete_patient"]
     finally:
         store.close()
+
+
+def test_users_add_on_a_terminal_asks_twice_without_echo(db_url):
+    """`posture users add` on a terminal (a pseudo-terminal as its controlling tty): it prompts
+    twice and the typed password is never echoed."""
+    import os
+    import pty
+    import time
+
+    pid, master = pty.fork()
+    if pid == 0:                                  # the child: the command on the terminal
+        try:
+            os.execv(sys.executable, [sys.executable, "-m", "posture.cli", "users", "add",
+                                      "carol", "--db", db_url])
+        finally:
+            os._exit(127)                         # never back into pytest
+    output = b""
+    deadline = time.monotonic() + 120
+
+    def read_until(marker: bytes) -> None:
+        nonlocal output
+        while marker not in output:
+            assert time.monotonic() < deadline, f"no {marker!r} in {output!r}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:                       # the terminal closed with the process
+                return
+            if not chunk:
+                return
+            output += chunk
+
+    try:
+        read_until(b"Password for carol: ")
+        os.write(master, (PASSWORD + "\n").encode())
+        read_until(b"Again: ")
+        os.write(master, (PASSWORD + "\n").encode())
+        read_until(b"created.")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert PASSWORD.encode() not in output, "the password was echoed"
+    assert b"Account 'carol' created." in output
+    store = open_store(db_url)
+    try:
+        assert auth.sign_in(store, "carol", PASSWORD, "192.0.2.9", now=T0).name == "carol"
+    finally:
+        store.close()
