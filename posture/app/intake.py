@@ -51,6 +51,7 @@ from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
 from posture.store.audit import LANDMARK_EDIT
+from posture.store.validation import MAX_NAME, MAX_NOTES, MAX_SUBJECT
 
 # What posture.images.load_photo reads (phones write JPEG or HEIC). The uploader refuses other
 # types itself; a damaged or disguised file gets load_photo's message.
@@ -314,17 +315,18 @@ def patient_details() -> Patient:
     """The patient fields, once on the page: the results and the save both read them."""
     st.subheader("Patient")
     subject = st.text_input(
-        "Patient ID", key="patient_subject", max_chars=100,
+        "Patient ID", key="patient_subject", max_chars=MAX_SUBJECT,
         help="An existing ID adds the visit to that patient's records; a new one creates the "
              "patient when the visit is saved.")
-    name = st.text_input("Patient name (optional)", key="patient_name", max_chars=200,
+    name = st.text_input("Patient name (optional)", key="patient_name", max_chars=MAX_NAME,
                          help="Left empty, an existing patient's name is kept.")
     height = st.number_input(
         "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
         format="%.0f", key="patient_height",
         help="With the height, offsets are reported in cm; without it, in pixels.")
     visit_date = st.date_input("Visit date", value="today", key="visit_date")
-    notes = st.text_area("Notes (optional)", key="visit_notes", height=100)
+    notes = st.text_area("Notes (optional)", key="visit_notes", height=100,
+                         max_chars=MAX_NOTES)
     return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes,
                    name=name.strip())
 
