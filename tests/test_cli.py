@@ -13,7 +13,7 @@ from PIL import Image
 
 from posture.assessment import TABLE_COLUMNS
 from posture.cli import main
-from posture.metrics.definitions import METRICS
+from posture.metrics.definitions import METRICS, METRICS_BY_ID
 from tests.conftest import PAIRS, sample
 
 
@@ -37,11 +37,9 @@ def test_analyze_writes_csv_json_and_pngs(analysed, capsys):
     assert tuple(reader.fieldnames) == TABLE_COLUMNS
     assert [r["metric"] for r in rows] == [m.id for m in METRICS]
     assert {r["subject"] for r in rows} == {"jara"}
-    # Joint-centre measures are all taken; an anatomical point's measure is taken or says why
-    # not (ASIS and PSIS wait to be placed by hand).
-    anatomical = {m.id for m in METRICS if any(isinstance(p, str) for p in m.points)}
-    assert all(r["status"] == "ok" for r in rows if r["metric"] not in anatomical)
-    assert all(r["status"] == "ok" or r["detail"] for r in rows if r["metric"] in anatomical)
+    # Landmark measures all computed; outline-point ones may say why not (jara's sweater).
+    assert all(r["status"] == "ok" for r in rows if not METRICS_BY_ID[r["metric"]].anatomical())
+    assert all(r["status"] == "ok" or r["detail"] for r in rows)
     assert {r["unit"] for r in rows if r["metric"].startswith("plumb")} == {"cm"}
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [p["view"] for p in data["photos"]] == ["front", "side"]

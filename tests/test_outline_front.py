@@ -11,7 +11,7 @@ import pytest
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.vocabulary import MIRROR_ORDER
 from posture.outline.frontal import frontal_points
-from posture.outline.points import FRONT_POINTS, MANUAL_POINTS
+from posture.outline.points import FRONT_POINTS, MANUAL_POINTS, PointMap
 from tests.skeletons import SIZE, front
 
 CX = 500.0
@@ -410,7 +410,6 @@ def test_annotated_photo_shows_the_points_and_their_lines(saif):
     """Rings at the outline points, a magenta ring at a hand-placed one, the ASIS line once
     both are placed."""
     from dataclasses import replace
-    from types import MappingProxyType
 
     from posture.render import MANUAL, render
 
@@ -418,7 +417,7 @@ def test_annotated_photo_shows_the_points_and_their_lines(saif):
     placed = (a.with_point_placed("front", "asis_left", 520.0, 1094.0)
               .with_point_placed("front", "asis_right", 370.0, 1100.0))
     p = placed.front
-    bare = render(replace(p, anatomical_points=MappingProxyType({})))
+    bare = render(replace(p, anatomical_points=PointMap({})))
     drawn = render(p)
     scale = p.photo.scale
     changed = np.any(bare != drawn, axis=-1)

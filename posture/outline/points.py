@@ -110,3 +110,32 @@ def complete(points: Mapping[str, AnatomicalPoint], names: tuple[str, ...],
              reason: str) -> dict[str, AnatomicalPoint]:
     """Every name of `names`: the given point, or `missing(name, reason)`."""
     return {n: points[n] if n in points else missing(n, reason) for n in names}
+
+
+class PointMap(Mapping):
+    """A read-only name -> AnatomicalPoint mapping: what `PhotoAnalysis.anatomical_points`
+    holds. Unlike `types.MappingProxyType` it pickles (the store's crash test and batch workers
+    pickle assessments)."""
+
+    __slots__ = ("_points",)
+
+    def __init__(self, points: Mapping[str, AnatomicalPoint] | None = None) -> None:
+        object.__setattr__(self, "_points", dict(points or {}))
+
+    def __getitem__(self, name: str) -> AnatomicalPoint:
+        return self._points[name]
+
+    def __iter__(self):
+        return iter(self._points)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("PointMap is read-only")
+
+    def __reduce__(self):
+        return (PointMap, (self._points,))
+
+    def __repr__(self) -> str:
+        return f"PointMap({self._points!r})"
