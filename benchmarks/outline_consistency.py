@@ -69,9 +69,10 @@ def analyse(photo, detector, passes, roll=None):
     res = compute_metrics(d.landmarks, Frame("side", forward=view.forward), ranges=load_ranges(),
                           roll_degrees=roll, points=pts)
     xy = {n: np.array([p.x, p.y]) / photo.scale for n, p in pts.items() if p.ok}
+    sd = {n: np.array(p.sd_xy) / photo.scale for n, p in pts.items() if p.ok}
     height = (xy["sole"][1] - xy["vertex"][1] if "vertex" in xy and "sole" in xy
               else np.ptp(d.landmarks.xy[:, 1]) / photo.scale / 0.9)
-    return xy, {m.metric: m.value for m in res}, view.forward, height, dt
+    return xy, {m.metric: m.value for m in res}, view.forward, height, dt, sd
 
 
 def run(passes: int) -> None:
@@ -81,6 +82,8 @@ def run(passes: int) -> None:
     angle_err: dict[str, list[float]] = {}
     missing: dict[str, int] = {}
     mirror_worst = 0.0
+    in_sd: dict[str, list[float]] = {}
+    worst_by_point: dict[str, dict[str, float]] = {}
     times = []
 
     def note(key, errs, store):
@@ -89,7 +92,7 @@ def run(passes: int) -> None:
     for name in names:
         photo = load_photo(sample(name))
         h, w = photo.rgb.shape[:2]
-        base_xy, base_v, fwd, height, dt = analyse(photo, det, passes)
+        base_xy, base_v, fwd, height, dt, base_sd = analyse(photo, det, passes)
         times.append(dt)
         variants = []
         for ang in ROTATIONS:
@@ -106,12 +109,18 @@ def run(passes: int) -> None:
         f = w / half(photo).rgb.shape[1]
         variants.append(("half resolution", half(photo), lambda xy, f=f: xy * f, None, 0.0))
         for label, ph, back, roll, cva_shift in variants:
-            xy, vals, _, _, dt = analyse(ph, det, passes, roll)
+            xy, vals, _, _, dt, sd = analyse(ph, det, passes, roll)
             times.append(dt)
             errs = []
             for n, p in base_xy.items():
                 if n in xy:
-                    errs.append(float(np.hypot(*(back(xy[n]) - p))) / height * 100)
+                    d = np.abs(back(xy[n]) - p)
+                    errs.append(float(np.hypot(*d)) / height * 100)
+                    scale_back = 1.0 if label.startswith("rotation") or label == "mirror" else f
+                    within = np.all(d <= 2 * np.hypot(base_sd[n], sd[n] * scale_back) + 1e-9)
+                    note(label, [float(within)], in_sd)
+                    worst_by_point.setdefault(label, {})
+                    worst_by_point[label][n] = max(worst_by_point[label].get(n, 0.0), errs[-1])
                     if label == "mirror":
                         mirror_worst = max(mirror_worst, errs[-1] * height / 100)
                 else:
@@ -132,6 +141,10 @@ def run(passes: int) -> None:
         print(f"{key:<44} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "
               f"{missing.get(key, 0):5d}")
     print(f"mirror: worst point difference {mirror_worst:.2e} working px")
+    for key, frac in in_sd.items():
+        worst = sorted(worst_by_point.get(key, {}).items(), key=lambda kv: -kv[1])[:3]
+        print(f"{key}: {100 * np.mean(frac):.0f} % of moves within 2 SD (both photos' SDs); "
+              "worst: " + ", ".join(f"{n} {v:.2f} %" for n, v in worst))
     print(f"{'angles moved (deg)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'n':>5}")
     for key, e in angle_err.items():
         e = np.array(e)

@@ -30,6 +30,7 @@ from posture.landmarks.quality import (
 )
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.views import ViewClass, classify_view
+from posture.landmarks.vocabulary import Landmark as L
 from posture.metrics.compute import (
     MIN_VISIBILITY,
     STATUS_WRONG_VIEW,
@@ -187,9 +188,18 @@ class Assessment:
 
     def with_landmark_moved(self, slot: str, landmark, x: float, y: float) -> Assessment:
         """A landmark placed by hand at (x, y) photo pixels; it and every metric using it are
-        marked manual."""
+        marked manual. On a side photo the near ear is the tragus: moving it moves the tragus
+        point too (unless the tragus itself was placed by hand)."""
         photo = self._photo(slot)
-        return self._with(slot, replace(photo, landmarks=photo.landmarks.moved(landmark, x, y)))
+        photo = replace(photo, landmarks=photo.landmarks.moved(landmark, x, y))
+        tragus = photo.anatomical_points.get("tragus")
+        if (photo.view.view == "side" and tragus is not None and not tragus.manual
+                and int(landmark) == int(L.RIGHT_EAR if photo.view.forward > 0
+                                         else L.LEFT_EAR)):
+            points = dict(photo.anatomical_points)
+            points["tragus"] = tragus.moved(x, y)
+            photo = replace(photo, anatomical_points=MappingProxyType(points))
+        return self._with(slot, photo)
 
     def with_point_placed(self, slot: str, name: str, x: float, y: float) -> Assessment:
         """An anatomical point placed by hand at (x, y) photo pixels, SAPO's way (palpated,

@@ -269,3 +269,24 @@ def test_render_draws_the_outline_points(real):
     for q in drawn:
         x, y = int(round(q.x / p.photo.scale)), int(round(q.y / p.photo.scale))
         assert (img[y, x] == OUTLINE).all(), q.name
+
+
+def test_moving_the_near_ear_by_hand_moves_the_tragus_and_the_cva():
+    from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis
+    from posture.landmarks.quality import BodyExtent
+    from posture.landmarks.views import classify_view
+
+    lm = _lm()
+    pts = _points(silhouette(corner=True))
+    photo = type("P", (), {"name": "drawn", "rgb": None, "scale": 1.0})()
+    p = PhotoAnalysis(slot="side", photo=photo, landmarks=lm, view=classify_view(lm),
+                      extent=BodyExtent(VERTEX_Y, SOLE_Y, "outline"), cm_per_px=None, roll=None,
+                      roll_applied=None, findings=(), metrics=(), anatomical_points=pts)
+    a = Assessment(subject="", options=AnalysisOptions(), front=None, side=p, findings=())
+    a = a._with("side", p)
+    before = a.metric("cva").value
+    ear = lm.xy[8]
+    moved = a.with_landmark_moved("side", 8, ear[0] + 20, ear[1])
+    assert moved.side.anatomical_points["tragus"].manual
+    assert moved.side.anatomical_points["tragus"].x == pytest.approx(ear[0] + 20)
+    assert moved.metric("cva").manual and moved.metric("cva").value < before

@@ -4,7 +4,7 @@ Every point is found in the body's own frame, built from the pose landmarks: `up
 mid-hip to the mid-shoulder point (trunk length T), `lateral` toward the patient's left. The
 outline is the 0.5 level of the segmentation probability, read by bilinear interpolation along
 scan lines of that frame, so a rotated photo gives the rotated points and a mirrored photo
-(mirrored mask, mirrored landmarks) the mirrored points, up to rounding.
+(mirrored mask, mirrored landmarks) the mirrored points.
 
 Definitions (patient's side S, heights as fractions of T above the hip line):
 - acromion_S: the top-lateral corner of the shoulder outline: the outline point furthest out
@@ -16,12 +16,18 @@ Definitions (patient's side S, heights as fractions of T above the hip line):
   arm's).
 - trochanter_S: the widest point of the hip outline on side S between heights -0.40 and 0.15:
   the vertex of a parabola fitted to the hip's half-width over that band.
+- waist_arm_S: the arm's inner edge on the waist's own scan line: the far side of the waist
+  triangle (the gap between arm and trunk), whose width is waist_arm_S - waist_S.
+- asis_S, psis_S: never found here (no outline shows them): always not_visible, saying to
+  place them by hand on the view that shows them.
 
 A point is `not_visible`, with the reason, when: the arm touches the trunk or hip on that side
 (no gap), the outline lies far outside the skeleton (loose clothing, a jacket, hair), there is
-no waist curve (the outline is straight), the arm is raised too far for a shoulder corner, or
-the mask is broken (the trunk is not inside it, or it runs off into the background). It is
-`out_of_frame` when the outline there touches the photo's edge.
+no waist curve (the outline is straight) or it is too flat to place the extremum within
+MAX_ALONG_SD of the height, the shoulder shows two corners (a hood, a collar, hair), the arm is
+raised too far for a shoulder corner, or the mask is broken (the trunk is not inside it, or it
+runs off into the background). It is `out_of_frame` when the outline there touches the
+photo's edge. Mirrored photos give exactly mirrored points (symmetric scan grids).
 
 Limits, with their reasons (anatomy of adults; METRICS.md):
 - The outline corner is the skin (or cloth) over the acromion and deltoid, not the bone: it
@@ -69,8 +75,9 @@ MAX_ACROMION_REACH = 0.42
 MAX_WAIST_HALF_WIDTH = 0.80
 MAX_HIP_HALF_WIDTH = 0.95
 # A waist or hip extremum is dropped when the outline is so flat that its position along it
-# has an SD above this share of the standing height: the consistency target is 1 %
-# (benchmarks/outline_front_consistency.py), and the SD here is about twice the movement seen.
+# has an SD above this share of the standing height. The consistency target is 1 %;
+# the SD here is the flatness range (where the parabola stays within an edge SD of its
+# extremum), and rotated copies of the sample photos moved such points by up to about that.
 MAX_ALONG_SD = 0.015
 # Beyond this arm abduction (deg from hanging) the shoulder top runs into the arm: no corner.
 MAX_ARM_ABDUCTION = 70.0
@@ -213,7 +220,7 @@ def _second_top(h: np.ndarray, lo: int, hi: int, level: float) -> bool:
     return False
 
 
-def _acromion(mask, f: _Frame, side: int, name: str) -> AnatomicalPoint:
+def _acromion(mask, f: _Frame, side: int, name: str) -> AnatomicalPoint | tuple:
     lm = _LM[side]
     shoulder = f.xy[lm["shoulder"]]
     arm = f.xy[lm["elbow"]] - shoulder
@@ -308,7 +315,7 @@ def _band(mask, f: _Frame, side: int, band: tuple[float, float], limit: float):
 
 
 def _profile_point(mask, f: _Frame, side: int, name: str, band, want: str, limit: float,
-                   what: str):
+                   what: str) -> AnatomicalPoint | tuple:
     s, edge, readable, origins = _band(mask, f, side, band, limit)
     if not np.isfinite(edge).any():
         return _not(name, f"the person's outline is broken at the {what} (busy background?)")
