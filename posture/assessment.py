@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 
 from posture.camera import RollEstimate, roll_from_edges
-from posture.errors import InputError, NoPersonError
+from posture.errors import InputError, NoPersonError, OrientationError
 from posture.images import Photo, load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES, Detection, detect_landmarks
@@ -25,11 +25,16 @@ from posture.landmarks.quality import (
     BodyExtent,
     Finding,
     another_person,
+    body_axis_finding,
     body_extent,
+    findings_text,
     frame_findings,
+    level_unknown_finding,
+    mirror_finding,
+    precision_finding,
 )
 from posture.landmarks.result import PoseLandmarks
-from posture.landmarks.views import ViewClass, classify_view
+from posture.landmarks.views import ViewClass, body_axis, check_upright, classify_view
 from posture.landmarks.vocabulary import Landmark as L
 from posture.metrics.compute import (
     MIN_VISIBILITY,
@@ -41,6 +46,7 @@ from posture.metrics.compute import (
 )
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
+from posture.numbers import stored
 from posture.outline.points import (
     FRONT_POINTS,
     MANUAL_POINTS,
@@ -61,12 +67,17 @@ except ImportError:  # pragma: no cover - present once the front branch is merge
 # it reads one-for-one as shoulder or pelvic tilt (METRICS.md).
 ROLL_WARNING_DEG = 1.0
 ROLL_MIN_CONFIDENCE = 0.5
+# Findings about the camera's level and the body's axis: replaced when a vertical is marked.
+_LEVEL_CODES = ("camera_tilted", "camera_level_unknown", "body_axis_tilted", "body_leans")
+
+#: Said wherever left and right are read, when no evidence points to a mirror.
+MIRROR_ASSUMPTION = "photo assumed not mirrored (a mirror or a selfie camera swaps left and right)"
 
 #: The tidy table, one row per metric. Documented in README.md ("CSV columns"); pinned by a test.
 TABLE_COLUMNS = (
     "subject", "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
     "flag", "reference", "detail", "raw_value", "corrected", "manual", "image", "passes",
-    "analysed_at", "posture_version",
+    "findings", "analysed_at", "posture_version",
 )
 
 
@@ -159,6 +170,8 @@ class Assessment:
         """The tidy table: one dict per metric, keys in TABLE_COLUMNS order."""
         out = []
         for photo in self.photos:
+            # The visit's findings and the photo's own, on each of its rows (" | " between).
+            findings = findings_text(f.message for f in self.findings + photo.findings)
             for m in photo.metrics:
                 out.append({
                     "subject": self.subject,
@@ -178,6 +191,7 @@ class Assessment:
                     "manual": m.manual,
                     "image": photo.name,
                     "passes": photo.landmarks.passes,
+                    "findings": findings,
                     "analysed_at": self.analysed_at,
                     "posture_version": self.posture_version,
                 })
@@ -226,11 +240,17 @@ class Assessment:
 
     def with_camera_roll(self, slot: str, roll: RollEstimate) -> Assessment:
         """The true vertical set by hand (e.g. `posture.camera.roll_from_points` on a door
-        frame): it replaces the estimate and is always applied; raw values are kept."""
+        frame) or measured by the device at the shutter (`roll_from_device`): it replaces the
+        estimate and is always applied; raw values are kept."""
         photo = self._photo(slot)
         if roll.degrees is None:
             raise InputError("a manual camera level needs an angle")
-        findings = tuple(f for f in photo.findings if f.code != "camera_tilted")
+        findings = tuple(f for f in photo.findings
+                         if f.code not in _LEVEL_CODES + ("device_level",)) + tuple(
+            _level_findings(photo.landmarks, roll, roll.degrees, self.options.min_visibility))
+        if roll.method == "device":  # said where the tilts are read: page, CSV, PDF
+            findings += (Finding("device_level", f"Tilts are measured against the true "
+                                 f"vertical {roll.reason}; raw values kept."),)
         return self._with(slot, replace(photo, roll=roll, roll_applied=roll.degrees,
                                         findings=findings))
 
@@ -255,8 +275,7 @@ class Assessment:
                                                                           ranges))})
 
 
-def _round(v: float | None, digits: int = 2) -> float | None:
-    return None if v is None else round(float(v), digits)
+_round = stored  # the one rounding rule (posture.numbers)
 
 
 def _frame(view: ViewClass) -> Frame:
@@ -333,7 +352,23 @@ def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
                                      scale=photo.scale)
     except NoPersonError as exc:
         raise NoPersonError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
+    try:
+        check_upright(detection.landmarks)
+    except OrientationError as exc:
+        raise OrientationError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
     return _Detected(photo, detection, scene)
+
+
+def _level_findings(lm: PoseLandmarks, roll: RollEstimate | None, applied: float | None,
+                    min_visibility: float) -> list[Finding]:
+    """What is known of the vertical the tilts are read against, and whether the body stands
+    along it (both said before the tilts, on every face)."""
+    known = roll is not None and roll.degrees is not None and (
+        roll.method == "manual" or roll.confidence >= ROLL_MIN_CONFIDENCE)
+    out = [] if known else [level_unknown_finding(roll.reason if roll else "")]
+    axis, lower = body_axis(lm, min_visibility)
+    lean = body_axis_finding(axis, lower, roll.degrees if known else None, applied)
+    return out + ([lean] if lean else [])
 
 
 def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
@@ -363,10 +398,19 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
     points = _anatomical_points(view, detection, photo, applied)
     extent = outline_extent(points) or body_extent(lm, detection.mask, photo.scale)
     cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
+    findings += _level_findings(lm, roll, applied, options.min_visibility)
+    mirror = mirror_finding(photo.camera)
+    if mirror:
+        findings.append(mirror)
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
                       findings=tuple(findings), metrics=(), anatomical_points=points)
-    return replace(p, metrics=_metrics_for(p, options, ranges))
+    metrics = _metrics_for(p, options, ranges)
+    imprecise = precision_finding([m.uncertainty for m in metrics if m.unit == "deg"
+                                   and m.value is not None], extent.height_px)
+    if imprecise:
+        findings.append(imprecise)
+    return replace(p, metrics=metrics, findings=tuple(findings))
 
 
 def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,

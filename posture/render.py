@@ -6,6 +6,9 @@ labels stay readable on a phone screen. Output is PNG bytes with no metadata (no
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -13,16 +16,43 @@ from posture.assessment import PhotoAnalysis
 from posture.images import strip_metadata_png
 from posture.landmarks.vocabulary import MIRROR_ORDER, SKELETON
 from posture.landmarks.vocabulary import Landmark as L
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import value_text
 
 # Colours (RGB).
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
 CYAN, YELLOW, MAGENTA = (0, 200, 255), (255, 210, 0), (255, 0, 200)
 GREEN, RED, ORANGE = (40, 220, 90), (235, 40, 40), (255, 140, 0)
 MANUAL = (255, 90, 255)
+# The smallest font scale a label keeps its full text at (Hershey simplex: about 7 px tall).
+MIN_FONT = 0.28
+
+
+@dataclass(frozen=True)
+class LabelBox:
+    """A label as drawn: its text and its box (left, top, right, bottom) in working pixels."""
+
+    text: str
+    box: tuple[int, int, int, int]
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    """The overlapping area of two boxes, in px^2 (0 when apart)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0) * max(h, 0)
 
 
 class _Canvas:
+    """The working image being annotated, with the placement rule for labels.
+
+    Labels are placed last-come around what is already there: `keep_clear` registers a point
+    no label may cover (a landmark or anatomical point a metric uses, in photo pixels) and
+    every label placed is kept out of the next one's way. `label` tries its anchor first, then
+    the other side of the anchor, then steps up and down, and draws at the first place inside
+    the photo that covers nothing; if there is none, at the place that covers the least.
+    """
+
     def __init__(self, rgb: np.ndarray, scale: float) -> None:
         self.img = np.array(rgb, copy=True)
         self.scale = scale
@@ -31,10 +61,19 @@ class _Canvas:
         self.thick = max(1, round(2 * self.unit))
         # About 2.5 % of the long side: readable when a portrait photo is shown phone-sized.
         self.font = 0.85 * max(self.unit, 0.35)
+        self.dot_r = max(2, round(3 * self.unit))
+        self.clear: list[tuple[int, int, int, int]] = []   # boxes around points to keep clear
+        self.labels: list[LabelBox] = []
 
     def pt(self, xy) -> tuple[int, int]:
         x, y = np.asarray(xy) / self.scale
         return int(round(x)), int(round(y))
+
+    def keep_clear(self, xy) -> None:
+        """No label may cover this point (photo pixels) or its dot."""
+        x, y = self.pt(xy)
+        r = self.dot_r + max(1, round(2 * self.unit))
+        self.clear.append((x - r, y - r, x + r, y + r))
 
     def line(self, a, b, colour, dashed=False, thick=None):
         thick = thick or self.thick
@@ -49,20 +88,57 @@ class _Canvas:
             cv2.line(self.img, tuple(map(int, s)), tuple(map(int, e)), colour, thick, cv2.LINE_AA)
 
     def dot(self, xy, colour, r=None):
-        cv2.circle(self.img, self.pt(xy), r or max(2, round(3 * self.unit)), colour, -1,
-                   cv2.LINE_AA)
+        cv2.circle(self.img, self.pt(xy), r or self.dot_r, colour, -1, cv2.LINE_AA)
 
-    def label(self, xy, text, colour, right_align=False):
-        x, y = self.pt(xy)
+    def _fit(self, text: str) -> tuple[str, float, int, int, int]:
+        """Text, font scale, text width, height and baseline: the photo's font, smaller if the
+        text would not fit across the photo; on a very narrow photo, without its words in
+        brackets ("Head (CVA proxy)" -> "Head") before going below a readable size."""
+        w = self.img.shape[1]
+        short = re.sub(r" \([^)]*\)", "", text)
+        for candidate, smallest in ((text, MIN_FONT), (short, 0.1)):
+            font = self.font
+            while True:
+                (tw, th), base = cv2.getTextSize(candidate, cv2.FONT_HERSHEY_SIMPLEX, font,
+                                                 self.thick)
+                if tw + 8 <= w or font < smallest:
+                    break
+                font *= 0.9
+            if tw + 8 <= w:
+                break
+        return candidate, font, tw, th, base
+
+    def _candidates(self, x: int, y: int, tw: int, th: int, base: int, right_align: bool):
+        """Baseline-left corners to try, best first: the anchor's side, the other side, then
+        each stepped up and down by a label's height."""
         h, w = self.img.shape[:2]
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, self.font, self.thick)
-        if right_align:
-            x -= tw
-        x = int(np.clip(x, 2, max(2, w - tw - 2)))
-        y = int(np.clip(y, th + 2, h - base - 2))
-        cv2.rectangle(self.img, (x - 2, y - th - 2), (x + tw + 2, y + base + 1), BLACK, -1)
-        cv2.putText(self.img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, self.font, colour,
+        step = th + base + 6
+        sides = [x - tw if right_align else x, x if right_align else x - tw]
+        for k in range(0, 2 * (h // step) + 2):
+            dy = (k + 1) // 2 * step * (1 if k % 2 else -1)
+            for sx in sides:
+                yield (int(np.clip(sx, 2, max(2, w - tw - 2))),
+                       int(np.clip(y + dy, th + 2, h - base - 2)))
+
+    def label(self, xy, text, colour, right_align=False) -> LabelBox:
+        text, font, tw, th, base = self._fit(text)
+        x, y = self.pt(xy)
+        best, best_cost = None, None
+        for cx, cy in self._candidates(x, y, tw, th, base, right_align):
+            box = (cx - 2, cy - th - 2, cx + tw + 2, cy + base + 1)
+            cost = (sum(_overlap(box, c) for c in self.clear)
+                    + sum(_overlap(box, placed.box) for placed in self.labels))
+            if best_cost is None or cost < best_cost:
+                best, best_cost = (cx, cy, box), cost
+            if cost == 0:
+                break
+        cx, cy, box = best
+        cv2.rectangle(self.img, box[:2], box[2:], BLACK, -1)
+        cv2.putText(self.img, text, (cx, cy), cv2.FONT_HERSHEY_SIMPLEX, font, colour,
                     self.thick, cv2.LINE_AA)
+        placed = LabelBox(text, box)
+        self.labels.append(placed)
+        return placed
 
 
 # Short names keep labels inside a portrait photo; the table beside it has the full names.
@@ -75,19 +151,42 @@ SHORT = {
 
 
 def _value_text(p: PhotoAnalysis, metric_id: str) -> tuple[str, tuple[int, int, int]] | None:
-    """Label text and colour (orange when outside its reference range)."""
+    """Label text and colour (orange when outside its reference range, yellow when
+    borderline)."""
     for m in p.metrics:
         if m.metric == metric_id and m.status == STATUS_OK:
-            colour = ORANGE if m.flag == FLAG_OUTSIDE else WHITE
-            return f"{SHORT.get(metric_id, m.label)} {m.value:+.1f} {m.unit}", colour
+            colour = {FLAG_OUTSIDE: ORANGE, FLAG_BORDERLINE: YELLOW}.get(m.flag, WHITE)
+            value = value_text(m.value, sign=True)
+            return f"{SHORT.get(metric_id, m.label)} {value} {m.unit}", colour
     return None
 
 
 def render(p: PhotoAnalysis) -> np.ndarray:
     """The annotated working image as an RGB array."""
+    return _draw(p).img
+
+
+def label_boxes(p: PhotoAnalysis) -> tuple[LabelBox, ...]:
+    """The labels of the annotated image and where they are (working pixels)."""
+    return tuple(_draw(p).labels)
+
+
+def metric_points(p: PhotoAnalysis) -> list[np.ndarray]:
+    """The points (photo pixels) the photo's measured metrics use, landmarks and anatomical
+    points: no label covers them."""
+    used = {lm for m in p.metrics if m.status == STATUS_OK for lm in m.landmarks}
+    names = {n for m in p.metrics if m.status == STATUS_OK for n in m.points}
+    anatomical = [np.array([pt.x, pt.y]) for n, pt in p.anatomical_points.items()
+                  if n in names and pt.ok]
+    return [p.landmarks.xy[lm] for lm in sorted(used)] + anatomical
+
+
+def _draw(p: PhotoAnalysis) -> _Canvas:
     c = _Canvas(p.photo.rgb, p.photo.scale)
     xy = p.landmarks.xy
     vis = p.landmarks.visibility
+    for point in metric_points(p):
+        c.keep_clear(point)
     for a, b in SKELETON:
         if vis[a] >= 0.5 and vis[b] >= 0.5:
             c.line(xy[a], xy[b], (200, 200, 200), thick=max(1, c.thick - 1))
@@ -98,13 +197,14 @@ def render(p: PhotoAnalysis) -> np.ndarray:
         # The true vertical the clinician marked: tilts were measured against it.
         top, bottom = (np.asarray(pt, dtype=float) for pt in p.roll.points)
         c.line(top, bottom, (30, 120, 255), thick=c.thick + 1)
-        c.label(top, f"true vertical ({p.roll.degrees:+.1f} deg)", (30, 120, 255))
+        c.label(top, f"true vertical ({value_text(p.roll.degrees, sign=True)} deg)",
+                (30, 120, 255))
     if p.view.view == "side":
         _side(c, p)
     elif p.view.view in ("front", "back"):
         _front(c, p)
         _front_points(c, p)
-    return c.img
+    return c
 
 
 def _horizontal(c: _Canvas, a, b, colour, text):

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -23,6 +24,7 @@ from posture.assessment import TABLE_COLUMNS, AnalysisOptions
 from posture.camera import roll_from_points
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.definitions import METRICS
+from posture.numbers import value_text
 from tests.bad_inputs import EXPECTED, make_bad_inputs
 from tests.conftest import PAIRS, sample
 
@@ -36,18 +38,27 @@ SIDE_LABELS = {m.label for m in METRICS if m.view == "side"}
 
 
 @pytest.fixture
-def downloads(monkeypatch) -> list[tuple[str, bytes]]:
+def downloads(monkeypatch, tmp_path) -> list[tuple[str, bytes]]:
     """(file name, bytes) of each download button rendered, in order (AppTest keeps media in
-    memory, out of reach once a run ends: record it as it is added)."""
+    memory, out of reach once a run ends: record it as it is added). A download made on click
+    (a callable: it writes its audit line first) is made as it is rendered, into temp records."""
     files: list[tuple[str, bytes]] = []
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
 
     def recording(self, path_or_data, mimetype, kind, filename=None):
         if filename is not None:
             files.append((filename, path_or_data))
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def clicked(self, data_callable, mimetype, coordinates, file_name=None):
+        data = data_callable()
+        files.append((file_name, data.encode() if isinstance(data, str) else data))
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", clicked)
     return files
 
 
@@ -125,7 +136,9 @@ class ClickComponent:
 
 
 @pytest.fixture
-def clicks(monkeypatch) -> ClickComponent:
+def clicks(monkeypatch, tmp_path) -> ClickComponent:
+    # Each placed landmark writes an audit line: into temp records.
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
     component = ClickComponent()
     monkeypatch.setattr(intake, "streamlit_image_coordinates", component)
     return component
@@ -340,7 +353,7 @@ def test_marked_true_vertical_corrects_the_tilts_and_undo_restores_the_estimate(
         m, raw = result.metric(metric_id), detected.metric(metric_id)
         assert m.corrected and m.raw_value == pytest.approx(raw.value)
         assert m.value == pytest.approx(raw.value - roll.degrees, abs=1e-6)
-        assert cell(at, 0, label, "Value") == plain(f"{round(m.value, 1) or 0.0:.1f}\u00a0deg")
+        assert cell(at, 0, label, "Value") == plain(f"{value_text(m.value)}\u00a0deg")
         assert "level-corrected from" in cell(at, 0, label, "Flag")
     assert not any(ROLLED in w.value for w in at.warning)
     assert any(f"vertical you marked (camera roll {roll.degrees:+.1f} deg)" in c.value

@@ -27,9 +27,13 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+from posture.app import signin
+from posture.app.capture import CAPTURED, PROTOCOL, camera
+from posture.app.chain_view import levels_chain_view, summary_by_region
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
+    MIRROR_ASSUMPTION,
     AnalysisOptions,
     Assessment,
     PhotoAnalysis,
@@ -43,9 +47,10 @@ from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
-from posture.metrics.compute import FLAG_OUTSIDE
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
+from posture.store.audit import LANDMARK_EDIT
 
 # What posture.images.load_photo reads (phones write JPEG or HEIC). The uploader refuses other
 # types itself; a damaged or disguised file gets load_photo's message.
@@ -63,7 +68,7 @@ SAMPLE_PAIRS = {
     "Very low resolution (150 x 300 px)": (
         "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
 }
-UPLOAD, SAMPLE = "Upload photos", "Try a sample pair"
+UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try a sample pair"
 # Tall enough to see the landmarks on a laptop screen, short enough to sit beside the table.
 MAX_IMAGE_HEIGHT_PX = 640
 
@@ -71,6 +76,16 @@ MAX_IMAGE_HEIGHT_PX = 640
 ANALYSIS = "intake_analysis"
 VIEWS_SWAPPED = "views_swapped"  # the finding posture.analyze adds when it swapped the photos
 DETECTION_RUNS = "intake_detection_runs"
+KEPT_PHOTOS = "intake_photos"    # slot -> PhotoInput: the uploads, kept while on other pages
+UNSAVED = "intake_unsaved"       # one line on the intake's unsaved results, or None
+
+# The intake's widgets whose values outlive a visit to another page (Streamlit drops the state
+# of widgets a page run does not draw): exact keys, and every key starting with "review_"
+# (the landmark review). File uploaders cannot be restored; KEPT_PHOTOS keeps their photos.
+KEPT_KEYS = ("patient_subject", "patient_name", "patient_height", "visit_date", "visit_notes",
+             "photo_source", "sample_pair", "option_passes", "option_level")
+KEPT_PREFIXES = ("review_mode_", "review_landmark_")
+UPLOAD_KEYS = {"front": "front_upload", "side": "side_upload"}
 
 # What a click on the review photo does.
 PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
@@ -83,18 +98,23 @@ VERTICAL_WIDTH_FRACTION = 0.004
 
 @dataclass(frozen=True)
 class PhotoInput:
-    """A photo as given: its bytes and a display name (never used as a path)."""
+    """A photo as given: its bytes and a display name (never used as a path); for a photo
+    taken in the app, the device's level at the shutter (tilts are measured against it)."""
 
     name: str
     data: bytes
+    level: RollEstimate | None = None
 
 
 @dataclass(frozen=True)
 class Patient:
+    """The page's one patient identity: what labels the result and what a save files."""
+
     subject: str
     height_cm: float | None
     visit_date: dt.date
     notes: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,18 @@ class VerticalEdit:
 
 
 @dataclass(frozen=True)
+class DeviceLevelEdit:
+    """The device's level at the shutter of a photo taken in the app: applied first, so a
+    true vertical the clinician marks afterwards still overrides it."""
+
+    slot: str
+    roll: RollEstimate
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_camera_roll(self.slot, self.roll)
+
+
+@dataclass(frozen=True)
 class PointEdit:
     """An anatomical point (acromion, ASIS, C7, ...) placed by hand at (x, y) original photo
     pixels, SAPO's way: palpated, marked on the skin, clicked on the photo."""
@@ -136,7 +168,7 @@ class PointEdit:
         return result.with_point_placed(self.slot, self.name, self.x, self.y)
 
 
-Edit = LandmarkEdit | VerticalEdit | PointEdit
+Edit = LandmarkEdit | VerticalEdit | PointEdit | DeviceLevelEdit
 
 
 @dataclass
@@ -250,10 +282,13 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
                                                dataclasses.replace(options, height_cm=None))
             except PostureError as exc:
                 held.error = str(exc)
+        if held.error is None:
+            held.edits = _device_levels(held.detected, front, side)
         if (held.error is None and previous is not None and previous.photos == held.photos
                 and _slot_names(previous.detected) == _slot_names(held.detected)):
             # Same photos, other detection options: the clinician's edits still hold.
-            held.edits, held.last_click = list(previous.edits), dict(previous.last_click)
+            held.edits += [e for e in previous.edits if not isinstance(e, DeviceLevelEdit)]
+            held.last_click = dict(previous.last_click)
             held.first_point = dict(previous.first_point)
         if held.error is None:
             held.height_cm = options.height_cm
@@ -264,19 +299,34 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
     return held
 
 
+def _device_levels(detected: Assessment, *given: PhotoInput | None) -> list[Edit]:
+    """The device level of each photo taken in the app, for the slot its photo ended up in
+    (the library swaps a front and a side photo given the wrong way round)."""
+    slots = {name: slot for slot, name in _slot_names(detected).items()}
+    return [DeviceLevelEdit(slots[p.name], p.level) for p in given
+            if p is not None and p.level is not None and p.name in slots]
+
+
 # --- inputs ----------------------------------------------------------------------------------
 
 
 def patient_details() -> Patient:
+    """The patient fields, once on the page: the results and the save both read them."""
     st.subheader("Patient")
-    subject = st.text_input("Patient ID or name", key="patient_subject", max_chars=120)
+    subject = st.text_input(
+        "Patient ID", key="patient_subject", max_chars=100,
+        help="An existing ID adds the visit to that patient's records; a new one creates the "
+             "patient when the visit is saved.")
+    name = st.text_input("Patient name (optional)", key="patient_name", max_chars=200,
+                         help="Left empty, an existing patient's name is kept.")
     height = st.number_input(
         "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
         format="%.0f", key="patient_height",
         help="With the height, offsets are reported in cm; without it, in pixels.")
     visit_date = st.date_input("Visit date", value="today", key="visit_date")
     notes = st.text_area("Notes (optional)", key="visit_notes", height=100)
-    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes)
+    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes,
+                   name=name.strip())
 
 
 def available_samples() -> dict[str, tuple[Path, Path]]:
@@ -290,13 +340,81 @@ def _uploaded(file) -> PhotoInput | None:
     return None if file is None else PhotoInput(name=file.name, data=file.getvalue())
 
 
+def keep_intake_state() -> None:
+    """Called by the navigation on the other pages' runs: re-set the intake's widget values so
+    Streamlit keeps them (it drops the state of widgets a run does not draw), and the intake is
+    as it was on coming back. Its analysis, edits and photos are plain session values already."""
+    for key in list(st.session_state):
+        if isinstance(key, str) and (key in KEPT_KEYS or key.startswith(KEPT_PREFIXES)):
+            st.session_state[key] = st.session_state[key]
+
+
+def _upload_changed(slot: str) -> None:
+    """The clinician added, replaced or removed a photo in the uploader."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    given = _uploaded(st.session_state.get(UPLOAD_KEYS[slot]))
+    if given is None:
+        kept.pop(slot, None)
+    else:
+        kept[slot] = given
+
+
+def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | None:
+    """The uploader's photo; else the one uploaded earlier in this session (the uploader comes
+    back empty from another page), said under it with a button to remove it."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    with column:
+        given = _uploaded(st.file_uploader(
+            label, type=PHOTO_TYPES, key=UPLOAD_KEYS[slot], help=help_text,
+            on_change=_upload_changed, args=(slot,)))
+        if given is not None:
+            kept[slot] = given
+            return given
+        if slot in kept:
+            st.caption(f"Using {plain(kept[slot].name)}, uploaded earlier in this session. "
+                       "Upload another photo to replace it.")
+            if st.button(f"Remove the {slot} photo", key=f"remove_kept_{slot}",
+                         icon=":material/close:"):
+                kept.pop(slot, None)
+                st.rerun()
+        return kept.get(slot)
+
+
+def _camera_input(column, slot: str) -> PhotoInput | None:
+    """The camera for one view: the photo just taken, else one taken earlier in this session
+    (kept like an upload while on other pages), until "Retake"."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    with column:
+        st.markdown(f"**{slot.capitalize()} photo**")
+        try:
+            state = camera(slot, key=f"camera_{slot}")
+        except PostureError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+            return None
+        if state.photo is not None:
+            kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
+            if state.photo.level is None:
+                st.caption("No level sensor: the camera's tilt is checked from the photo's "
+                           "straight lines instead.")
+            return kept[slot]
+        if state.retaken:
+            kept.pop(slot, None)
+        elif slot in kept and kept[slot].name.startswith(CAPTURED):
+            st.caption(f"Using {plain(kept[slot].name)}, taken earlier in this session.")
+            return kept[slot]
+        return None   # an uploaded photo stays kept for the upload view
+
+
 def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
     st.subheader("Photos")
     samples = available_samples()
-    source = UPLOAD
-    if samples:
-        source = st.radio("Photos", [UPLOAD, SAMPLE], horizontal=True, key="photo_source",
-                          label_visibility="collapsed")
+    source = st.radio("Photos", [UPLOAD, TAKE] + ([SAMPLE] if samples else []),
+                      horizontal=True, key="photo_source", label_visibility="collapsed")
+    if source == TAKE:
+        with st.expander("How to take the photos", icon=":material/info:"):
+            st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
+        columns = wrapping_columns("camera_views", [1, 1], [330, 330])
+        return _camera_input(columns[0], "front"), _camera_input(columns[1], "side")
     if source == SAMPLE:
         label = st.selectbox("Sample pair", list(samples), key="sample_pair",
                              help="Photos published under the MIT license; see "
@@ -305,13 +423,12 @@ def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
         return (PhotoInput(front.name, front.read_bytes()),
                 PhotoInput(side.name, side.read_bytes()))
     front_col, side_col = st.columns(2)
-    front = front_col.file_uploader(
-        "Front photo", type=PHOTO_TYPES, key="front_upload",
-        help="Patient facing the camera (or the back to it), whole body, head to feet.")
-    side = side_col.file_uploader(
-        "Side photo", type=PHOTO_TYPES, key="side_upload",
-        help="Patient side-on to the camera, whole body, arms relaxed.")
-    return _uploaded(front), _uploaded(side)
+    front = _photo_input(front_col, "front", "Front photo",
+                         "Patient facing the camera (or the back to it), whole body, head to "
+                         "feet.")
+    side = _photo_input(side_col, "side", "Side photo",
+                        "Patient side-on to the camera, whole body, arms relaxed.")
+    return front, side
 
 
 def analysis_options(height_cm: float | None) -> AnalysisOptions:
@@ -348,6 +465,10 @@ def photo_summary(p: PhotoAnalysis) -> str:
         parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected")
     elif p.roll is not None and p.roll.degrees is not None:
         parts.append(f"camera tilt about {p.roll.degrees:+.1f} deg, not corrected")
+    else:
+        parts.append("camera level unknown")
+    if not any(f.code == "mirror_possible" for f in p.findings):
+        parts.append(MIRROR_ASSUMPTION)
     return " · ".join(parts)
 
 
@@ -564,11 +685,19 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
             return
         if mode == PLACE_LANDMARK:
             applied = place_landmark(held, p.slot, landmark, click)
+            what = f"{landmark_label(landmark)} placed by hand"
         elif mode == PLACE_POINT:
             applied = place_point(held, p.slot, point, click)
+            what = f"{point.replace('_', ' ')} placed by hand"
         else:
             applied = mark_vertical_point(held, p.slot, click)
+            # The first click only holds a point; a refused pair changes nothing.
+            set_now = p.slot not in held.first_point and p.slot not in held.refused
+            what = "true vertical marked by hand" if set_now else ""
         if applied:
+            if what:
+                signin.log_action(LANDMARK_EDIT, f"{p.slot} photo: {what} (analysis not saved "
+                                  "yet)", subject=st.session_state.get("patient_subject") or None)
             st.rerun()
 
 
@@ -586,7 +715,7 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     with image_col:
         st.image(held.annotated[p.slot], width=display_width(p))
     with table_col:
-        metrics_table(p.metrics)
+        metrics_table(p.metrics, key=f"metrics_table_{p.slot}")
         if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
             st.caption(f"Tilts measured against the vertical you marked (camera roll "
                        f"{p.roll_applied:+.1f} deg); the Flag column keeps each uncorrected "
@@ -597,9 +726,14 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
 def outside_summary(result: Assessment) -> None:
     outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
                if m.flag == FLAG_OUTSIDE]
+    borderline = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+                  if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
-    else:
+    if borderline:
+        st.markdown(f"**Borderline** (a range bound within 2 ± of the value): "
+                    f"{', '.join(borderline)}.")
+    if not outside and not borderline:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
 
 
@@ -621,22 +755,26 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
     for column, (kind, label, data, name, mime) in zip(columns, files):
         # on_click="ignore": downloading must not re-run the page.
+        data = signin.audited(data, f"{label} of an analysis not saved",
+                              subject=patient.subject or None)
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
                                icon=":material/download:", key=f"download_{kind}")
     st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")
 
 
 def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
-               front: PhotoInput | None, side: PhotoInput | None) -> None:
-    """Offer to save the visit in the records (posture.app.records owns the store)."""
+               front: PhotoInput | None, side: PhotoInput | None) -> bool:
+    """Offer to save the visit in the records (posture.app.records owns the store).
+    True when exactly what the page shows is saved."""
     given = {"front": front, "side": side}
     if any(f.code == VIEWS_SWAPPED for f in result.findings):
         # The library analysed each photo as the view it shows: keep bytes with their analysis.
         given = {"front": side, "side": front}
-    save_visit_panel(
+    return save_visit_panel(
         result, *(given[slot].data if given[slot] else None for slot in ("front", "side")),
         filenames={slot: p.name for slot, p in given.items() if p},
-        annotated=held.annotated, visit_date=patient.visit_date, notes=patient.notes)
+        annotated=held.annotated, subject=patient.subject, visit_date=patient.visit_date,
+        notes=patient.notes, patient_name=patient.name)
 
 
 def show() -> None:
@@ -644,6 +782,7 @@ def show() -> None:
     st.title("Posture screening")
     st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
                "measures with their uncertainty and reference ranges. Not a diagnosis.")
+    st.session_state[UNSAVED] = None
     patient_col, photos_col = wrapping_columns("intake_inputs", [1, 2], [260, 440], gap="large")
     with patient_col:
         patient = patient_details()
@@ -667,9 +806,24 @@ def show() -> None:
     st.divider()
     findings_banner(result.all_findings())
     outside_summary(result)
+    summary_by_region(result)
     for p in result.photos:
         photo_section(p, held)
+    for p in result.photos:   # after every photo's own table: the chain reads across them
+        if p.slot == "front" and p.view.view in ("front", "back"):
+            levels_chain_view(p)
     st.divider()
     downloads(result, held, patient)
     st.divider()
-    save_panel(result, held, patient, front, side)
+    if not save_panel(result, held, patient, front, side):
+        st.session_state[UNSAVED] = unsaved_line(result, patient)
+
+
+def unsaved_line(result: Assessment, patient: Patient) -> str:
+    """What the intake holds that is not in the records, in one line."""
+    manual = sum(len(p.landmarks.manual) for p in result.photos)
+    whose = f" for {patient.subject}" if patient.subject else ""
+    parts = [f"{len(result.photos)} photo(s) analysed{whose}"]
+    if manual:
+        parts.append(f"{manual} landmark(s) placed by hand")
+    return "Unsaved intake: " + ", ".join(parts) + "."

@@ -23,6 +23,11 @@ EARS = (L.LEFT_EAR, L.RIGHT_EAR)
 SHOULDERS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
 HIPS = (L.LEFT_HIP, L.RIGHT_HIP)
 ANKLES = (L.LEFT_ANKLE, L.RIGHT_ANKLE)
+KNEES = (L.LEFT_KNEE, L.RIGHT_KNEE)
+EYES = (L.LEFT_EYE, L.RIGHT_EYE)
+
+LEG_LENGTH_PROXY = ("A leg-length proxy only: standing leg length needs a tape measure or a "
+                    "radiograph.")
 
 DEG, LENGTH, PERCENT = "deg", "length", "%"
 
@@ -42,6 +47,7 @@ class MetricDef:
         per: for PERCENT metrics, the body length (two points) the offset is divided by.
         note: caveat shown with the metric.
         neutral: the value at which neither `positive` nor `negative` words apply.
+        face: needs the face (front photos only; a back photo's face landmarks are guessed).
 
     A metric using anatomical points is "not_visible" (with the point's reason) when one of
     them is not ok; its uncertainty comes from the points' `uncertainty_px`.
@@ -58,6 +64,7 @@ class MetricDef:
     per: tuple[Point, Point] | None = None
     note: str = ""
     neutral: float = 0.0
+    face: bool = False
 
     def __post_init__(self) -> None:
         for p in self.points + (self.per or ()):
@@ -146,6 +153,40 @@ METRICS: tuple[MetricDef, ...] = (
               ("psis_left", "psis_right"), DEG, "left PSIS higher", "right PSIS higher",
               note="No outline shows the PSIS; place both by hand (back photo) from palpated "
                    "skin marks."),
+    # ---- the levels chain from the floor up (issue: the pelvis-to-head chain); the pelvis,
+    # shoulder and ear levels are the rows above. Ankle and knee levels are a leg-length proxy.
+    MetricDef("ankle_tilt", "Ankle level", "front", "tilt", ANKLES, DEG,
+              "left ankle higher", "right ankle higher", note=LEG_LENGTH_PROXY),
+    MetricDef("ankle_height_diff", "Ankle height difference", "front", "height_diff", ANKLES,
+              LENGTH, "left ankle higher", "right ankle higher", note=LEG_LENGTH_PROXY),
+    MetricDef("knee_tilt", "Knee level", "front", "tilt", KNEES, DEG,
+              "left knee higher", "right knee higher", note=LEG_LENGTH_PROXY),
+    MetricDef("knee_height_diff", "Knee height difference", "front", "height_diff", KNEES,
+              LENGTH, "left knee higher", "right knee higher", note=LEG_LENGTH_PROXY),
+    MetricDef("eye_tilt", "Eye line tilt", "front", "tilt", EYES, DEG,
+              "left eye higher", "right eye higher"),
+    MetricDef("head_rotation", "Head rotation", "front", "head_yaw",
+              (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR), DEG, "head turned to the patient's left",
+              "head turned to the patient's right", face=True,
+              note="From the nose between the ears with a head model (nose depth 1.3 x half "
+                   "the ear distance, from four people): about 20 % scale uncertainty beyond "
+                   "the stated one."),
+    # ---- lateral shifts over the base of support (the vertical through the mid-ankle point)
+    MetricDef("pelvic_lateral_shift", "Pelvic lateral shift", "front", "lateral_offset",
+              (HIPS, ANKLES), LENGTH, "pelvis shifted to the patient's left",
+              "pelvis shifted to the patient's right"),
+    MetricDef("pelvic_lateral_shift_pct", "Pelvic lateral shift (% hip width)", "front",
+              "lateral_offset", (HIPS, ANKLES), PERCENT, "pelvis shifted to the patient's left",
+              "pelvis shifted to the patient's right", per=HIPS,
+              note="Hip width between the hip-joint landmarks (narrower than the pelvis)."),
+    MetricDef("shoulder_lateral_shift", "Shoulder lateral shift", "front", "lateral_offset",
+              (SHOULDERS, ANKLES), LENGTH, "shoulders shifted to the patient's left",
+              "shoulders shifted to the patient's right"),
+    MetricDef("shoulder_lateral_shift_pct", "Shoulder lateral shift (% hip width)", "front",
+              "lateral_offset", (SHOULDERS, ANKLES), PERCENT,
+              "shoulders shifted to the patient's left",
+              "shoulders shifted to the patient's right", per=HIPS,
+              note="Hip width between the hip-joint landmarks (narrower than the pelvis)."),
     # ---- side view: near side, positive = anterior
     MetricDef("forward_head_angle", "Forward-head angle (CVA proxy)", "side", "elevation",
               (L.RIGHT_SHOULDER, L.RIGHT_EAR), DEG, "ear behind the shoulder",

@@ -100,6 +100,22 @@ def knee_sagittal(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray,
     return bend(hip, knee, ankle) * np.where(sign == 0, 1.0, sign)
 
 
+def head_yaw(nose: np.ndarray, left_ear: np.ndarray, right_ear: np.ndarray, lateral: int,
+             depth_ratio: float) -> np.ndarray:
+    """Head rotation about the vertical in a front photo, degrees; positive = the face turned
+    toward the patient's left (lateral as in the module docstring).
+
+    A head turned by t shows the nose sin(t) x D off the ears' midpoint while the ears appear
+    2 W cos(t) apart (D: the nose's depth ahead of the ear axis, W: half the ear distance), so
+    t = atan(k / (D / W)) with k the nose offset over the apparent half ear distance.
+    `depth_ratio` is D / W for the landmarks used.
+    """
+    mid = (np.asarray(left_ear, dtype=np.float64) + right_ear) / 2.0
+    half = np.abs(_x(left_ear) - _x(right_ear)) / 2.0
+    k = lateral * (_x(nose) - _x(mid)) / np.where(half > 0, half, np.nan)
+    return np.degrees(np.arctan(k / depth_ratio))
+
+
 def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(a, dtype=np.float64) - b, axis=-1)
 

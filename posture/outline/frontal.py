@@ -94,23 +94,18 @@ _LM = {
 }
 
 
-def _sample(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Bilinear mask value at continuous points (..., 2) (pixel centres at +0.5); 0 outside."""
-    h, w = mask.shape
-    x = pts[..., 0] - 0.5
-    y = pts[..., 1] - 0.5
-    x0 = np.floor(x)
-    y0 = np.floor(y)
+def _sample(padded: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Bilinear mask value at continuous points (..., 2) (pixel centres at +0.5); 0 outside.
+    `padded`: the mask with a ring of zeros around it (no bounds checks needed)."""
+    h, w = padded.shape[0] - 2, padded.shape[1] - 2
+    x = np.clip(pts[..., 0] - 0.5, -1.0, w) + 1.0
+    y = np.clip(pts[..., 1] - 0.5, -1.0, h) + 1.0
+    x0 = np.minimum(np.floor(x), w).astype(np.intp)
+    y0 = np.minimum(np.floor(y), h).astype(np.intp)
     fx, fy = x - x0, y - y0
-    out = np.zeros(x.shape)
-    for dx, dy, wt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
-                       (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        xi, yi = x0 + dx, y0 + dy
-        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        v = np.zeros(x.shape)
-        v[inside] = mask[yi[inside].astype(int), xi[inside].astype(int)]
-        out += wt * v
-    return out
+    top = padded[y0, x0] * (1 - fx) + padded[y0, x0 + 1] * fx
+    bottom = padded[y0 + 1, x0] * (1 - fx) + padded[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
 
 
 def _crossings(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -390,6 +385,8 @@ def frontal_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmar
     if mask is None:
         return _with_manual({n: _not(n, "no segmentation mask for this photo")
                              for n in FRONT_POINTS}, lateral)
+    shape = np.shape(mask)
+    mask = np.pad(np.asarray(mask, dtype=np.float64), 1)
     xy = np.asarray(landmarks.xy, dtype=np.float64) / scale
     f = _Frame(xy, lateral)
     out: dict[str, AnatomicalPoint] = {}
@@ -409,7 +406,7 @@ def frontal_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmar
         for kind, res in found_at.items():
             name = f"{kind}_{word}"
             out[name] = res if isinstance(res, AnatomicalPoint) else _point(
-                name, res, scale, mask.shape)
+                name, res, scale, shape)
     return _with_manual({n: out[n] for n in FRONT_POINTS}, lateral)
 
 
