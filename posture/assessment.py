@@ -14,7 +14,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from types import MappingProxyType
 
 from posture.camera import RollEstimate, roll_from_edges
 from posture.errors import InputError, NoPersonError, OrientationError
@@ -126,7 +125,7 @@ class PhotoAnalysis:
     metrics: tuple[MetricResult, ...]
     # Every anatomical point of the photo's view by name (posture.outline), each with a status.
     anatomical_points: Mapping[str, AnatomicalPoint] = field(
-        default_factory=lambda: MappingProxyType({}))
+        default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -212,7 +211,7 @@ class Assessment:
                                          else L.LEFT_EAR)):
             points = dict(photo.anatomical_points)
             points["tragus"] = tragus.moved(x, y)
-            photo = replace(photo, anatomical_points=MappingProxyType(points))
+            photo = replace(photo, anatomical_points=points)
         return self._with(slot, photo)
 
     def with_point_placed(self, slot: str, name: str, x: float, y: float) -> Assessment:
@@ -236,7 +235,7 @@ class Assessment:
         points = dict(photo.anatomical_points)
         current = points.get(name) or missing(name, "")
         points[name] = current.moved(x, y)
-        return self._with(slot, replace(photo, anatomical_points=MappingProxyType(points)))
+        return self._with(slot, replace(photo, anatomical_points=points))
 
     def with_camera_roll(self, slot: str, roll: RollEstimate) -> Assessment:
         """The true vertical set by hand (e.g. `posture.camera.roll_from_points` on a door
@@ -314,7 +313,7 @@ def _anatomical_points(view: ViewClass, detection: Detection, photo: Photo,
         pts = complete({}, FRONT_POINTS, "front outline points are not in this version")
     else:
         pts = {}
-    return MappingProxyType(dict(pts))
+    return dict(pts)  # a plain dict: results are pickled to worker processes and files
 
 
 def placeable_points(p: PhotoAnalysis) -> tuple[str, ...]:
