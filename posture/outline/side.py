@@ -122,8 +122,9 @@ def side_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmarks,
         scale: photo pixels per working pixel (`Photo.scale`).
         landmarks: the photo's landmarks (photo pixels).
         forward: +1 when the patient faces image +x, -1 when image -x.
-        rgb: the working image (unused today: the mask's sub-pixel edge proved steadier than the
-            photo's own edges, which a jacket's folds and a busy patio also have).
+        rgb: the working image (unused today: snapping the outline to the photo's own edges was
+            not tried; the passes' averaged mask already moves a point by a median 0.2 % of the
+            height under rotation, benchmarks/outline_consistency.py).
         roll_degrees: the camera's roll (counter-clockwise, degrees) when known: apexes are then
             taken against the true vertical.
     """
