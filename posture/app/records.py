@@ -20,7 +20,6 @@ from PIL import Image
 
 from posture.app.widgets import (
     METRIC_TABLE_HEADER,
-    METRIC_TEXT_COLUMNS,
     NOT_MEASURED_STYLE,
     OUTSIDE_STYLE,
     file_stem,
@@ -119,8 +118,7 @@ def rows_table(rows) -> None:
             return [NOT_MEASURED_STYLE] * len(line)
         return [OUTSIDE_STYLE if r["flag"] == FLAG_OUTSIDE else ""] * len(line)
 
-    fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1),
-                 METRIC_TEXT_COLUMNS)
+    fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1))
     bases = sorted({basis for r in rows if (basis := split_reference(r["reference"])[1])})
     if bases:
         st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
