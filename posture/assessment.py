@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from types import MappingProxyType
 
 from posture.camera import RollEstimate, roll_from_edges
-from posture.errors import InputError, NoPersonError
+from posture.errors import InputError, NoPersonError, OrientationError
 from posture.images import Photo, load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES, Detection, detect_landmarks
@@ -23,11 +25,17 @@ from posture.landmarks.quality import (
     BodyExtent,
     Finding,
     another_person,
+    body_axis_finding,
     body_extent,
+    findings_text,
     frame_findings,
+    level_unknown_finding,
+    mirror_finding,
+    precision_finding,
 )
 from posture.landmarks.result import PoseLandmarks
-from posture.landmarks.views import ViewClass, classify_view
+from posture.landmarks.views import ViewClass, body_axis, check_upright, classify_view
+from posture.landmarks.vocabulary import Landmark as L
 from posture.metrics.compute import (
     MIN_VISIBILITY,
     STATUS_WRONG_VIEW,
@@ -39,18 +47,37 @@ from posture.metrics.compute import (
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
 from posture.numbers import stored
+from posture.outline.points import (
+    FRONT_POINTS,
+    MANUAL_POINTS,
+    SIDE_POINTS,
+    AnatomicalPoint,
+    complete,
+    missing,
+)
+from posture.outline.side import side_points
 from posture.scene import SceneWork, one_blas_thread
+
+try:  # the front/back finder (the `front` branch); until it is merged, those points say so
+    from posture.outline.frontal import frontal_points
+except ImportError:  # pragma: no cover - present once the front branch is merged
+    frontal_points = None
 
 # A camera roll this large, when the photo's lines show it confidently, is worth a warning:
 # it reads one-for-one as shoulder or pelvic tilt (METRICS.md).
 ROLL_WARNING_DEG = 1.0
 ROLL_MIN_CONFIDENCE = 0.5
+# Findings about the camera's level and the body's axis: replaced when a vertical is marked.
+_LEVEL_CODES = ("camera_tilted", "camera_level_unknown", "body_axis_tilted", "body_leans")
+
+#: Said wherever left and right are read, when no evidence points to a mirror.
+MIRROR_ASSUMPTION = "photo assumed not mirrored (a mirror or a selfie camera swaps left and right)"
 
 #: The tidy table, one row per metric. Documented in README.md ("CSV columns"); pinned by a test.
 TABLE_COLUMNS = (
     "subject", "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
     "flag", "reference", "detail", "raw_value", "corrected", "manual", "image", "passes",
-    "analysed_at", "posture_version",
+    "findings", "analysed_at", "posture_version",
 )
 
 
@@ -97,6 +124,9 @@ class PhotoAnalysis:
     roll_applied: float | None
     findings: tuple[Finding, ...]
     metrics: tuple[MetricResult, ...]
+    # Every anatomical point of the photo's view by name (posture.outline), each with a status.
+    anatomical_points: Mapping[str, AnatomicalPoint] = field(
+        default_factory=lambda: MappingProxyType({}))
 
     @property
     def name(self) -> str:
@@ -140,6 +170,8 @@ class Assessment:
         """The tidy table: one dict per metric, keys in TABLE_COLUMNS order."""
         out = []
         for photo in self.photos:
+            # The visit's findings and the photo's own, on each of its rows (" | " between).
+            findings = findings_text(f.message for f in self.findings + photo.findings)
             for m in photo.metrics:
                 out.append({
                     "subject": self.subject,
@@ -159,6 +191,7 @@ class Assessment:
                     "manual": m.manual,
                     "image": photo.name,
                     "passes": photo.landmarks.passes,
+                    "findings": findings,
                     "analysed_at": self.analysed_at,
                     "posture_version": self.posture_version,
                 })
@@ -169,17 +202,55 @@ class Assessment:
 
     def with_landmark_moved(self, slot: str, landmark, x: float, y: float) -> Assessment:
         """A landmark placed by hand at (x, y) photo pixels; it and every metric using it are
-        marked manual."""
+        marked manual. On a side photo the near ear is the tragus: moving it moves the tragus
+        point too (unless the tragus itself was placed by hand)."""
         photo = self._photo(slot)
-        return self._with(slot, replace(photo, landmarks=photo.landmarks.moved(landmark, x, y)))
+        photo = replace(photo, landmarks=photo.landmarks.moved(landmark, x, y))
+        tragus = photo.anatomical_points.get("tragus")
+        if (photo.view.view == "side" and tragus is not None and not tragus.manual
+                and int(landmark) == int(L.RIGHT_EAR if photo.view.forward > 0
+                                         else L.LEFT_EAR)):
+            points = dict(photo.anatomical_points)
+            points["tragus"] = tragus.moved(x, y)
+            photo = replace(photo, anatomical_points=MappingProxyType(points))
+        return self._with(slot, photo)
+
+    def with_point_placed(self, slot: str, name: str, x: float, y: float) -> Assessment:
+        """An anatomical point placed by hand at (x, y) photo pixels, SAPO's way (palpated,
+        marked on the skin, clicked on the photo): it replaces what the outline found (or
+        gives ASIS and PSIS, which no outline shows), is marked manual with no detection
+        uncertainty, and every metric using it is recomputed and marked manual.
+
+        Raises InputError: no such photo, a point its view does not have, or a position
+        outside the photo."""
+        photo = self._photo(slot)
+        names = placeable_points(photo)
+        if name not in names:
+            raise InputError(f"the {slot} photo has no anatomical point {name!r}: choose one of "
+                             + ", ".join(names))
+        w, h = photo.landmarks.image_size
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (x, y)) or not (
+                0 <= x <= w and 0 <= y <= h):
+            raise InputError(f"place the {name.replace('_', ' ')} inside the photo "
+                             f"({w} x {h} pixels)")
+        points = dict(photo.anatomical_points)
+        current = points.get(name) or missing(name, "")
+        points[name] = current.moved(x, y)
+        return self._with(slot, replace(photo, anatomical_points=MappingProxyType(points)))
 
     def with_camera_roll(self, slot: str, roll: RollEstimate) -> Assessment:
         """The true vertical set by hand (e.g. `posture.camera.roll_from_points` on a door
-        frame): it replaces the estimate and is always applied; raw values are kept."""
+        frame) or measured by the device at the shutter (`roll_from_device`): it replaces the
+        estimate and is always applied; raw values are kept."""
         photo = self._photo(slot)
         if roll.degrees is None:
             raise InputError("a manual camera level needs an angle")
-        findings = tuple(f for f in photo.findings if f.code != "camera_tilted")
+        findings = tuple(f for f in photo.findings
+                         if f.code not in _LEVEL_CODES + ("device_level",)) + tuple(
+            _level_findings(photo.landmarks, roll, roll.degrees, self.options.min_visibility))
+        if roll.method == "device":  # said where the tilts are read: page, CSV, PDF
+            findings += (Finding("device_level", f"Tilts are measured against the true "
+                                 f"vertical {roll.reason}; raw values kept."),)
         return self._with(slot, replace(photo, roll=roll, roll_applied=roll.degrees,
                                         findings=findings))
 
@@ -225,7 +296,41 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
         return tuple(not_measured(m, STATUS_WRONG_VIEW, detail, p.cm_per_px, ranges.get(m.id))
                      for m in METRICS if m.view == group)
     return compute_metrics(p.landmarks, _frame(p.view), ranges=ranges, cm_per_px=p.cm_per_px,
-                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
+                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility,
+                           points=p.anatomical_points)
+
+
+def _anatomical_points(view: ViewClass, detection: Detection, photo: Photo,
+                       roll_degrees: float | None) -> Mapping[str, AnatomicalPoint]:
+    """The outline stage: every anatomical point of the photo's view, with its status."""
+    lm = detection.landmarks
+    if view.view == "side":
+        pts = side_points(detection.mask, photo.scale, lm, view.forward, photo.rgb,
+                          roll_degrees=roll_degrees)
+    elif view.view in ("front", "back") and frontal_points is not None:
+        pts = frontal_points(detection.mask, photo.scale, lm,
+                             1 if view.left_on_image_right else -1, photo.rgb)
+    elif view.view in ("front", "back"):
+        pts = complete({}, FRONT_POINTS, "front outline points are not in this version")
+    else:
+        pts = {}
+    return MappingProxyType(dict(pts))
+
+
+def placeable_points(p: PhotoAnalysis) -> tuple[str, ...]:
+    """The anatomical points a clinician may place by hand on this photo: its view's outline
+    points, and ASIS and PSIS on a front or back photo."""
+    if p.view.view == "side" or (p.slot == "side" and p.view.view not in ("front", "back")):
+        return SIDE_POINTS
+    return FRONT_POINTS + MANUAL_POINTS
+
+
+def outline_extent(points: Mapping[str, AnatomicalPoint]) -> BodyExtent | None:
+    """Standing height from the outline's vertex to its sole, when both are found."""
+    top, bottom = points.get("vertex"), points.get("sole")
+    if top is None or bottom is None or not (top.ok and bottom.ok) or bottom.y <= top.y:
+        return None
+    return BodyExtent(top=float(top.y), bottom=float(bottom.y), method="outline")
 
 
 @dataclass(frozen=True, eq=False)
@@ -247,7 +352,23 @@ def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
                                      scale=photo.scale)
     except NoPersonError as exc:
         raise NoPersonError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
+    try:
+        check_upright(detection.landmarks)
+    except OrientationError as exc:
+        raise OrientationError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
     return _Detected(photo, detection, scene)
+
+
+def _level_findings(lm: PoseLandmarks, roll: RollEstimate | None, applied: float | None,
+                    min_visibility: float) -> list[Finding]:
+    """What is known of the vertical the tilts are read against, and whether the body stands
+    along it (both said before the tilts, on every face)."""
+    known = roll is not None and roll.degrees is not None and (
+        roll.method == "manual" or roll.confidence >= ROLL_MIN_CONFIDENCE)
+    out = [] if known else [level_unknown_finding(roll.reason if roll else "")]
+    axis, lower = body_axis(lm, min_visibility)
+    lean = body_axis_finding(axis, lower, roll.degrees if known else None, applied)
+    return out + ([lean] if lean else [])
 
 
 def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
@@ -266,9 +387,6 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
             photo.rgb, lm.xy / photo.scale, detector, detection.people_seen):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
                                 "photograph the patient alone; landmarks may mix two bodies."))
-    extent = body_extent(lm, detection.mask, photo.scale)
-    cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
-
     roll = roll_from_edges(scene.edges(), exclude_box=detection.crop_box)
     confident = roll.degrees is not None and roll.confidence >= ROLL_MIN_CONFIDENCE
     if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
@@ -277,10 +395,22 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                                 "off; hold the camera level, apply the level correction, or "
                                 "mark a true vertical by hand."))
     applied = roll.degrees if (options.correct_camera_roll and confident) else None
+    points = _anatomical_points(view, detection, photo, applied)
+    extent = outline_extent(points) or body_extent(lm, detection.mask, photo.scale)
+    cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
+    findings += _level_findings(lm, roll, applied, options.min_visibility)
+    mirror = mirror_finding(photo.camera)
+    if mirror:
+        findings.append(mirror)
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
-                      findings=tuple(findings), metrics=())
-    return replace(p, metrics=_metrics_for(p, options, ranges))
+                      findings=tuple(findings), metrics=(), anatomical_points=points)
+    metrics = _metrics_for(p, options, ranges)
+    imprecise = precision_finding([m.uncertainty for m in metrics if m.unit == "deg"
+                                   and m.value is not None], extent.height_px)
+    if imprecise:
+        findings.append(imprecise)
+    return replace(p, metrics=metrics, findings=tuple(findings))
 
 
 def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,

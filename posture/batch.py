@@ -19,6 +19,7 @@ error row (status "error", the reason in "detail") and the batch goes on.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -26,10 +27,11 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from posture.assessment import TABLE_COLUMNS, AnalysisOptions, analyze
-from posture.errors import InputError, PostureError
+from posture.errors import InputError, PostureError, WriteError
 from posture.export import safe_cell, write_csv
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
@@ -145,12 +147,16 @@ def error_row(job: Job, message: str) -> dict:
     return {"subject": job.subject, "status": STATUS_ERROR, "detail": message, "image": image}
 
 
-def analyse_job(job: Job, options: AnalysisOptions, detector=None) -> list[dict]:
+def analyse_job(job: Job, options: AnalysisOptions, detector=None, filing=None) -> list[dict]:
     """The job's tidy rows, or one error row: never raises for a bad photo.
 
     Errors the clinician can act on (PostureError) keep their message. Anything else (a bug,
     a library failing on a strange photo) also becomes an error row naming the exception, so
     one photo cannot stop a batch of hundreds; MemoryError and KeyboardInterrupt propagate.
+
+    With `filing` (a `posture.filing.Filing`), a subject analysed without error is filed as a
+    visit before its rows are returned (an error row files nothing). A failed save raises
+    StoreError: the records, not a photo, are at fault, and the batch stops.
     """
     try:
         opts = replace(options, subject=job.subject,
@@ -165,6 +171,12 @@ def analyse_job(job: Job, options: AnalysisOptions, detector=None) -> list[dict]
         detail = " ".join(str(exc).split())[:200]
         return [error_row(job, f"analysis failed unexpectedly ({type(exc).__name__}: {detail}); "
                                "please report this photo")]
+    if filing is not None:
+        from posture.filing import file_visit, process_store
+
+        photos = {slot: path for slot, path in (("front", job.front), ("side", job.side))
+                  if path is not None}
+        file_visit(process_store(filing.db_url), job.subject, result, photos, filing)
     return result.rows()
 
 
@@ -289,9 +301,25 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _append(fd: int, data: bytes, size: int, out: Path) -> int:
+    """Append one whole block and sync it; the file's new size. On a write error (a full disk)
+    the file is cut back to `size`, its last whole block, and WriteError says so."""
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except OSError as exc:
+        # Cutting frees space, so it works on a full disk; if not, resume cuts the torn rows.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise WriteError(f"Cannot write '{out.name}': {exc.strerror or exc}; every finished "
+                         "subject's rows are kept whole: free some space, then run again with "
+                         "--resume") from None
+    return size + len(data)
+
+
 def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions, *,
               resume: bool = False, workers: int = 1,
-              progress: Callable[[Job, int], None] | None = None
+              progress: Callable[[Job, int], None] | None = None, filing=None
               ) -> Iterator[tuple[Job, int]]:
     """Analyse jobs and append their rows to `out` as each finishes; yields (job, n_rows).
 
@@ -299,7 +327,9 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
     refused with InputError). With it, subjects already in `out` are skipped (and not
     yielded). workers > 1 runs one model per worker process
     (posture.parallel); rows then come in the order subjects finish. `progress`, if given, is
-    called with (job, n_rows) after each subject's rows are on disk.
+    called with (job, n_rows) after each subject's rows are on disk. `filing` (a
+    `posture.filing.Filing`) files each subject analysed without error as a visit, before its
+    rows are written: rows in `out` mean filed, and a resumed batch files nothing twice.
     """
     out = Path(out)
     # Both raise before anything is changed.
@@ -323,10 +353,9 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
         if size == 0:
             buf = io.StringIO()
             write_csv([], buf)
-            _write_all(fd, buf.getvalue().encode("utf-8"))
-        for job, rows in _results(todo, options, workers):
-            _write_all(fd, _block(rows))
-            os.fsync(fd)
+            size = _append(fd, buf.getvalue().encode("utf-8"), size, out)
+        for job, rows in _results(todo, options, workers, filing):
+            size = _append(fd, _block(rows), size, out)
             if progress is not None:
                 progress(job, len(rows))
             yield job, len(rows)
@@ -334,11 +363,12 @@ def run_batch(jobs: list[Job], out: str | os.PathLike, options: AnalysisOptions,
         os.close(fd)
 
 
-def _results(jobs: list[Job], options: AnalysisOptions, workers: int):
+def _results(jobs: list[Job], options: AnalysisOptions, workers: int, filing=None):
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield job, analyse_job(job, options)
+            yield job, analyse_job(job, options, filing=filing)
         return
-    from posture.parallel import map_jobs
+    from posture.parallel import _work, map_jobs
 
-    yield from map_jobs(jobs, options, workers)
+    work = _work if filing is None else partial(_work, filing=filing)
+    yield from map_jobs(jobs, options, workers, work=work)

@@ -158,9 +158,11 @@ class RollEstimate:
         ``degrees`` is within 0.5 deg (not calibrated against ground truth); 1 for "manual";
         0 for "unknown".
     n_lines: line segments that supported the estimate (agreed within 1 deg).
-    method: "lines" (straight edges), "manual" (two clinician-marked points) or "unknown".
+    method: "lines" (straight edges), "manual" (two clinician-marked points), "device" (the
+        device's orientation sensor at the shutter, photos taken in the app) or "unknown".
     reason: one line for the clinician.
     points: for "manual", the two marked points ((x, y), (x, y)) in photo pixels, top first.
+    pitch: for "device", the camera axis's angle above the horizontal, deg.
     """
 
     degrees: float | None
@@ -169,6 +171,7 @@ class RollEstimate:
     method: str
     reason: str
     points: tuple[tuple[float, float], tuple[float, float]] | None = None
+    pitch: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -337,6 +340,25 @@ def roll_from_edges(
             f"agree within {_AGREE_DEG:.0f} deg; standard error {max(se, 0.1):.1f} deg"
         ),
     )
+
+
+def roll_from_device(roll: float, pitch: float | None = None) -> RollEstimate:
+    """Camera roll measured by the device's orientation sensor when the photo was taken.
+
+    roll: deg the scene appears turned counter-clockwise in the photo (the device turned
+    clockwise as its user sees the screen); pitch: the camera axis above the horizontal, deg.
+    Method "device", confidence 1.0: a phone's accelerometer is good to a few tenths of a
+    degree when held still, far better than the photo's lines. Raises InputError for a
+    non-finite roll or one over 45 deg (the photo is not upright).
+    """
+    if not (isinstance(roll, (int, float)) and math.isfinite(roll)) or abs(roll) > 45:
+        raise InputError("The device level must be a roll of at most 45 deg.")
+    if pitch is not None and not math.isfinite(pitch):
+        pitch = None
+    where = "" if pitch is None else f", pitch {pitch:+.1f} deg"
+    return RollEstimate(degrees=float(roll), confidence=1.0, n_lines=0, method="device",
+                        reason=f"from the device level at the shutter (roll {roll:+.1f} deg"
+                               f"{where})", pitch=pitch)
 
 
 def roll_from_points(p1: tuple[float, float], p2: tuple[float, float]) -> RollEstimate:

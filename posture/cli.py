@@ -2,8 +2,14 @@
 
     posture analyze --front F.jpg --side S.jpg [--height-cm 172] [--subject ID] [--out DIR]
     posture batch FOLDER --out results.csv [--manifest M.csv] [--workers N] [--resume]
+        both: [--save [--visit-date YYYY-MM-DD] [--notes TEXT] [--db URL]] files visits
     posture history SUBJECT [--csv FILE] [--db URL]
     posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
+    posture app [--port 8501] [--lan [--cert FILE --key FILE]]
+    posture records backup FILE [--db URL]
+    posture records restore FILE [--db URL]
+    posture users add NAME [--admin] | list | disable NAME | enable NAME | passwd NAME
+    posture audit [--subject ID] [--visit N] [--csv FILE] [--db URL]
 
 Exit codes: 0 success; 2 bad usage or input (one line on stderr, no traceback); 130 interrupted.
 """
@@ -15,18 +21,20 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from posture.errors import PostureError
+from posture.numbers import uncertainty_text, value_text
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, as for any bad input
-        command = self.prog.split()[-1]
-        self.exit(EXIT_INPUT, f"posture: {message} (see `posture {command} --help`)\n")
+        # prog is the whole command: "posture", "posture history", "posture records backup".
+        self.exit(EXIT_INPUT, f"posture: {message} (see `{self.prog} --help`)\n")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -54,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", metavar="DIR", default=".",
                    help="folder for results.csv, results.json and annotated PNGs (default .)")
     _common(a)
+    _saving(a, "file the visit in the records under --subject (see `posture history`)")
 
     b = sub.add_parser("batch", help="analyse many subjects in a folder",
                        description="Pairing: a manifest CSV (subject,front,side[,height_cm]) or "
@@ -69,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the rows already in --out and skip those subjects")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(b)
+    _saving(b, "file each subject analysed without error as a visit in the records (the "
+               "subject is the patient ID; error rows are not filed)")
 
     h = sub.add_parser("history", help="a patient's stored visits and measures",
                        description="Every visit of a patient in the records, and each "
@@ -88,10 +99,80 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--to", dest="date_to", metavar="DATE",
                    help="the last visit on or before DATE, YYYY-MM-DD (default: the latest)")
     _records(c)
+
+    s = sub.add_parser("app", help="start the intake app (in a browser on this computer)",
+                       description="Serve the intake app on http://localhost:PORT, for a "
+                                   "browser on this computer only. The pose model loads as "
+                                   "the server starts. Ctrl+C stops it.")
+    s.add_argument("--port", type=int, default=8501, metavar="N",
+                   help="port to listen on (default 8501)")
+    s.add_argument("--no-preload", action="store_true",
+                   help="load the pose model on the first analysis, not at start")
+    s.add_argument("--lan", action="store_true",
+                   help="serve on the clinic network (tablets taking photos) over HTTPS, "
+                        "everyone signing in; needs an account (posture users add)")
+    s.add_argument("--cert", metavar="FILE", help="with --lan: the clinic's TLS certificate "
+                   "(PEM); without it a self-signed one is made once and kept")
+    s.add_argument("--key", metavar="FILE", help="with --lan: the certificate's key (PEM)")
+    r = sub.add_parser("records", help="back up or restore the patient records",
+                       description="Back up the whole records (every patient, visit, photo "
+                                   "and analysis) to one file, or restore such a file into an "
+                                   "empty database. Every photo is checked against its "
+                                   "checksum both ways.")
+    rsub = r.add_subparsers(dest="records_command", metavar="backup|restore", required=True,
+                            parser_class=_Parser)
+    rb = rsub.add_parser("backup", help="write a checked backup of the records to FILE",
+                         description="Write the records to FILE (one SQLite file, replaced "
+                                     "only once the new backup is complete and checked). "
+                                     "Safe while others keep saving.")
+    rb.add_argument("file", metavar="FILE", help="the backup file to write")
+    _records(rb)
+    rr = rsub.add_parser("restore", help="restore a backup FILE into an empty database",
+                         description="Restore a backup made by `posture records backup` into "
+                                     "an empty records database (a damaged or full one: move "
+                                     "it aside first), all or nothing, then check every "
+                                     "photo against the backup's checksums.")
+    rr.add_argument("file", metavar="FILE", help="the backup file to restore")
+    _records(rr)
+    u = sub.add_parser("users", help="sign-in accounts for the app served beyond localhost",
+                       description="Accounts for signing in to the app on a clinic network. "
+                                   "The password is asked without echo, or read as one line "
+                                   "from standard input when it is not a terminal.")
+    users = u.add_subparsers(dest="users_command", required=True, parser_class=_Parser,
+                            metavar="add|list|disable|enable|passwd")
+    ua = users.add_parser("add", help="create an account")
+    ua.add_argument("name", metavar="NAME")
+    ua.add_argument("--admin", action="store_true", help="an administrator account")
+    _records(ua)
+    _records(users.add_parser("list", help="every account"))
+    for command, what in (("disable", "disable an account and end its sessions"),
+                          ("enable", "enable a disabled account"),
+                          ("passwd", "set an account's password (its sessions end)")):
+        x = users.add_parser(command, help=what)
+        x.add_argument("name", metavar="NAME")
+        _records(x)
+
+    au = sub.add_parser("audit", help="the audit log: who saved, edited, exported, deleted",
+                        description="Print the newest audit lines, or write them all as CSV.")
+    au.add_argument("--subject", metavar="ID", help="only this patient's lines")
+    au.add_argument("--visit", type=int, metavar="N", help="only this visit's lines")
+    au.add_argument("--csv", metavar="FILE", help="write the lines as CSV")
+    au.add_argument("--last", type=int, default=30, metavar="N",
+                    help="lines to print without --csv (default 30)")
+    _records(au)
     return parser
 
 
-def _records(p: argparse.ArgumentParser) -> None:
+def _saving(p: argparse.ArgumentParser, what: str) -> None:
+    g = p.add_argument_group("records (--save)")
+    g.add_argument("--save", action="store_true", help=what)
+    g.add_argument("--visit-date", metavar="DATE",
+                   help="the visit's date, YYYY-MM-DD (default: today)")
+    g.add_argument("--notes", default="", metavar="TEXT", help="the visit's notes")
+    _records(g)
+
+
+def _records(p) -> None:
     p.add_argument("--db", metavar="URL",
                    help="records database URL (default: $POSTURE_DATABASE_URL, else the "
                         "SQLite file in the user data folder)")
@@ -109,16 +190,34 @@ def _summary(result) -> str:
     lines = []
     for f in result.all_findings():
         lines.append(f"! {f.message}")
-    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<8} direction")
+    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} direction")
     for m in result.metrics:
         if m.value is None:
-            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<8} "
+            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
                          f"not measured: {m.detail}")
         else:
-            unc = f"{m.uncertainty:.1f}" if m.uncertainty is not None else ""
-            lines.append(f"{m.label:<40} {m.value:>9.1f}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            unc = uncertainty_text(m.uncertainty)
+            value = value_text(m.value, missing="-")
+            lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<10} "
                          f"{m.direction}")
-    return "\n".join(lines)
+    return "\n".join(lines + _screening_summary(result))
+
+
+def _screening_summary(result) -> list[str]:
+    """The summary by region and the front photo's levels chain, in words."""
+    from posture.metrics.chain import levels_chain
+    from posture.metrics.summary import region_summary
+
+    lines = ["", "Summary by region (screening, not a diagnosis):"]
+    for region in region_summary(result.metrics):
+        if region.clear:
+            lines.append(f"  {region.title}: nothing outside its range")
+        for line in region.lines:
+            lines.append(f"  {region.title}: {line.clinician}")
+    if result.front is not None and result.front.view.view in ("front", "back"):
+        lines += ["", "Levels from the floor up:"]
+        lines += [f"  {o}" for o in levels_chain(result.front.metrics).observations]
+    return lines
 
 
 def _analyze(args) -> int:
@@ -128,19 +227,50 @@ def _analyze(args) -> int:
 
     if not args.front and not args.side:
         raise _usage("give --front PHOTO, --side PHOTO, or both")
+    filing = _filing(args, [args.subject]) if args.save else None
     result = analyze(args.front, args.side, _options(args, subject=args.subject))
+    from posture.files import write_atomic
+
     out = Path(args.out)
-    try:
+    files = {"results.csv": csv_text(result.rows()), "results.json": json_text(result)}
+    files.update({f"annotated_{p.slot}.png": render_png(p) for p in result.photos})
+    try:  # each file whole or not at all: a full disk leaves the old file, never 0 bytes
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results.csv").write_text(csv_text(result.rows()), encoding="utf-8")
-        (out / "results.json").write_text(json_text(result), encoding="utf-8")
-        for p in result.photos:
-            (out / f"annotated_{p.slot}.png").write_bytes(render_png(p))
+        for name, data in files.items():
+            write_atomic(out / name, data)
     except OSError as exc:
         raise _usage(f"cannot write to '{out}': {exc.strerror}") from None
     print(_summary(result))
     print(f"\nWrote {out / 'results.csv'}, results.json and annotated PNGs.")
+    if filing is not None:
+        from posture.filing import file_visit, process_store
+
+        store = process_store(filing.db_url)
+        photos = {slot: path for slot, path in (("front", args.front), ("side", args.side))
+                  if path}
+        pngs = {p.slot: files[f"annotated_{p.slot}.png"] for p in result.photos}
+        filed = file_visit(store, args.subject, result, photos, filing, annotated=pngs)
+        day = filing.visit_date.isoformat()
+        if filed.already:
+            print(f"Already filed: visit {filed.visit_id} of {args.subject.strip()} on {day} "
+                  f"has these photos; not filed again ({store.url}).")
+        else:
+            print(f"Filed visit {day} for {args.subject.strip()} (visit {filed.visit_id}: "
+                  f"{' + '.join(photos)}) in {store.url}.")
     return EXIT_OK
+
+
+def _filing(args, subjects):
+    """The checked `Filing` of `--save`, before anything is analysed."""
+    from datetime import date
+
+    from posture.filing import Filing, check_filing, process_store
+
+    visit_date = _date(args.visit_date, "--visit-date") or date.today()
+    if not any(s.strip() for s in subjects):
+        raise _usage("--save files the visit under a patient ID: give --subject ID")
+    check_filing(process_store(args.db), subjects, visit_date, args.notes)
+    return Filing(args.db, visit_date, args.notes)
 
 
 def _batch(args) -> int:
@@ -149,6 +279,7 @@ def _batch(args) -> int:
     if args.workers < 1:
         raise _usage("--workers must be at least 1")
     jobs = plan_jobs(args.folder, args.manifest)
+    filing = _filing(args, [j.subject for j in jobs]) if args.save else None
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -158,7 +289,7 @@ def _batch(args) -> int:
     errors = 0
     try:
         for _job, _n in run_batch(jobs, args.out, _options(args), resume=args.resume,
-                                  workers=args.workers):
+                                  workers=args.workers, filing=filing):
             if bar is not None:
                 bar.update(1)
     finally:
@@ -169,21 +300,40 @@ def _batch(args) -> int:
     with open(args.out, encoding="utf-8") as f:
         errors = sum(1 for r in csv.DictReader(f) if r["status"] == STATUS_ERROR)
     print(f"{len(jobs)} subjects; rows in {args.out}; {errors} failed (status 'error').")
+    if filing is not None:
+        from posture.filing import process_store
+
+        print(f"Filed {len(jobs) - errors} visit(s) dated {filing.visit_date.isoformat()} in "
+              f"{process_store(filing.db_url).url} (the failed subjects are not filed; photos "
+              "already on file for a patient and date are not filed twice).")
+    return EXIT_OK
+
+
+def _app(args) -> int:
+    from posture.app.serve import lan, serve
+
+    if not args.lan and (args.cert or args.key):
+        raise _usage("--cert and --key go with --lan")
+    network = lan(args.cert, args.key) if args.lan else None
+    serve(args.port, preload_model=not args.no_preload, network=network)
     return EXIT_OK
 
 
 def _cell(value, width: int) -> str:
-    if value is None:
-        return f"{'-':>{width}}"
-    return f"{float(value):>{width}.2f}"
+    return f"{value_text(value, missing='-', digits=2):>{width}}"
 
 
 def _history(args) -> int:
-    from posture.store import history_csv, history_rows, list_visits, open_store
+    from posture.files import write_atomic
+    from posture.store import NotFoundError, history_csv, history_rows, list_visits, open_store
 
     store = open_store(args.db)
     try:
-        visits = list_visits(store, args.subject)
+        try:
+            visits = list_visits(store, args.subject)
+        except NotFoundError as exc:
+            raise _usage(f"{exc} ({store.url}); visits are filed by the app's \"Save visit\" "
+                         "or `posture analyze --save`") from None
         rows = history_rows(store, args.subject)
         csv_data = history_csv(store, args.subject) if args.csv else None
     finally:
@@ -206,11 +356,103 @@ def _history(args) -> int:
             print(f"(the last {len(shown)} visits; --csv FILE writes all {len(visits)})")
     if args.csv:
         try:
-            Path(args.csv).write_text(csv_data, encoding="utf-8")
+            write_atomic(args.csv, csv_data)
         except OSError as exc:
             raise _usage(f"cannot write '{args.csv}': {exc.strerror}") from None
+        _log_export(args.db, "full history (CSV) from the command line", subject=args.subject)
         print(f"\nWrote {args.csv}.")
     return EXIT_OK
+
+
+def _log_export(db, what: str, **where) -> None:
+    from posture.store import log, open_store
+    from posture.store.audit import EXPORT, local_actor
+
+    store = open_store(db)
+    try:
+        log(store, local_actor("command line"), EXPORT, detail=what, **where)
+    finally:
+        store.close()
+
+
+def _password(prompt: str) -> str:
+    """A new password: asked twice without echo on a terminal, else one line of stdin."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass("Again: ") != first:
+        raise _usage("the two passwords differ; nothing was changed")
+    return first
+
+
+def _users(args) -> int:
+    from posture import auth
+    from posture.store import open_store
+    from posture.store.audit import local_actor
+
+    who = local_actor("command line")
+    if args.users_command in ("add", "passwd"):
+        name = auth.clean_name(args.name)     # refused before a password is asked
+        password = _password(f"Password for {name}")
+    store = open_store(args.db)
+    try:
+        if args.users_command == "add":
+            auth.add_user(store, name, password, admin=args.admin, actor=who)
+            print(f"Account '{name}' created" + (" (admin)." if args.admin else "."))
+        elif args.users_command == "passwd":
+            auth.set_password(store, name, password, actor=who)
+            print(f"Password of '{name}' changed; its sessions are ended.")
+        elif args.users_command in ("disable", "enable"):
+            auth.set_disabled(store, args.name, args.users_command == "disable", actor=who)
+            print(f"Account '{auth.clean_name(args.name)}' {args.users_command}d.")
+        else:
+            found = auth.list_users(store)
+            if not found:
+                print("No accounts: `posture users add NAME --admin` creates the first.")
+            for user in found:
+                state = "disabled" if user.disabled else f"{user.sessions} open session(s)"
+                print(f"{user.name:<30} {'admin' if user.is_admin else 'user':<6} {state:<22} "
+                      f"created {user.created_at[:10]}, password set "
+                      f"{user.password_changed_at[:10]}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _audit(args) -> int:
+    from posture.store import audit_lines, log, open_store
+    from posture.store.audit import AUDIT_EXPORT, format_line, local_actor, to_csv
+
+    store = open_store(args.db)
+    try:
+        if args.csv:
+            found = audit_lines(store, subject=args.subject, visit_id=args.visit)
+            _write_atomically(Path(args.csv), to_csv(found))
+            log(store, local_actor("command line"), AUDIT_EXPORT, subject=args.subject,
+                visit_id=args.visit, detail=f"{len(found)} audit line(s) (CSV)")
+            print(f"Wrote {len(found)} audit line(s) to {args.csv}.")
+            return EXIT_OK
+        found = audit_lines(store, subject=args.subject, visit_id=args.visit,
+                            limit=max(1, args.last))
+    finally:
+        store.close()
+    for a in found:
+        print(format_line(a))
+    if not found:
+        print("No audit lines.")
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """posture.files.write_atomic (temp file, fsync, rename): a failure leaves the old file."""
+    from posture.files import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise _usage(f"cannot write '{path}': {exc.strerror}") from None
 
 
 def _date(text: str | None, flag: str):
@@ -259,6 +501,25 @@ def _compare(args) -> int:
     return EXIT_OK
 
 
+def _records_command(args) -> int:
+    from posture.store import open_store
+    from posture.store.backup import backup, restore
+
+    store = open_store(args.db)
+    try:
+        if args.records_command == "backup":
+            done = backup(store, args.file)
+            print(f"Backed up {done.describe()} from {store.url} to {args.file} "
+                  f"({done.size_bytes / 1e6:.1f} MB); every photo matches its checksum.")
+        else:
+            done = restore(store, args.file)
+            print(f"Restored {done.describe()} from {args.file} into {store.url}; every photo "
+                  "matches the backup's checksum.")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 class _UsageError(PostureError):
     pass
 
@@ -296,11 +557,40 @@ def _native_logs_filtered():
                     sys.stderr.write(line)
 
 
+@contextmanager
+def _native_logs_filtered_live():
+    """As `_native_logs_filtered`, line by line as they come: for a server, which runs until
+    stopped and whose log must not wait for its end."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def relay():
+        with os.fdopen(read_end, "rb") as lines, os.fdopen(os.dup(saved), "wb", 0) as out:
+            for line in lines:
+                if not _NATIVE_LOG.match(line.decode("utf-8", errors="replace")):
+                    out.write(line)
+
+    relay_thread = threading.Thread(target=relay, name="posture-stderr", daemon=True)
+    relay_thread.start()
+    try:
+        yield sys.stdout
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)   # closes the pipe's last write end: the relay sees its end
+        os.close(saved)
+        relay_thread.join(timeout=5)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare}
+    commands = {"analyze": _analyze, "batch": _batch, "history": _history, "compare": _compare,
+                "app": _app, "records": _records_command, "users": _users, "audit": _audit}
+    filtered = _native_logs_filtered_live if args.command == "app" else _native_logs_filtered
     try:
-        with _native_logs_filtered() as console:
+        with filtered() as console:
             args.console = console
             return commands[args.command](args)
     except PostureError as exc:

@@ -20,3 +20,13 @@ class NoPersonError(PostureError, ValueError):
 
 class InputError(PostureError, ValueError):
     """Bad usage: a missing file, a malformed manifest or option."""
+
+
+class OrientationError(PostureError, ValueError):
+    """The body lies on its side or stands upside down in the photo (a photo turned by 90 or
+    180 deg, or a wrong EXIF orientation): every tilt would be read against the wrong axis."""
+
+
+class WriteError(PostureError, OSError):
+    """A result file could not be written (disk full, no permission); what was written before
+    is kept whole."""

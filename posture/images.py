@@ -20,6 +20,7 @@ registered on the first call of :func:`load_photo`, and Pillow's global settings
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -144,6 +145,8 @@ class Photo:
         exif_orientation: the EXIF orientation 1..8 as stored in the file; 1 when absent or out
             of range (such values are ignored, never an error).
         name: display name only (the file name, or "upload"); never used as a path.
+        camera: the camera and lens the file's EXIF names (Make, Model, LensModel), "" when
+            none: evidence for or against a mirrored (front-camera) photo.
     """
 
     rgb: np.ndarray
@@ -152,6 +155,7 @@ class Photo:
     source_format: str
     exif_orientation: int
     name: str
+    camera: str = ""
 
 
 def load_photo(
@@ -226,11 +230,45 @@ def load_photo(
 
     _check_bytes(data)
     _register_heif()
+    data, jpeg_exif = _jpeg_without_exif(data)
     im = _open(data)
+    if jpeg_exif is not None:
+        im.info["exif"] = jpeg_exif   # read by exif_tags, never by Pillow
     try:
         return _decode(im, max_side=max_side, name=display)
     finally:
         im.close()
+
+
+def _jpeg_without_exif(data: bytes) -> tuple[bytes, bytes | None]:
+    """A JPEG's bytes with its EXIF segments (APP1 "Exif") taken out, and the first of them.
+
+    Pillow's JPEG reader parses EXIF while opening (for the DPI) and prints a UserWarning with
+    its own file path on a malformed block; `exif_tags` reads what is needed instead. Anything
+    that is not a JPEG with well-formed segments up to the image data is returned unchanged.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return data, None
+    at, kept, exif = 2, [data[:2]], None
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xDA or marker == 0xD9:      # start of scan / end: the rest as it is
+            break
+        if marker == 0xFF:                         # fill byte
+            at += 1
+            continue
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        if length < 2 or at + 2 + length > len(data):
+            return data, None
+        segment = data[at:at + 2 + length]
+        if marker == 0xE1 and segment[4:10] == b"Exif\x00\x00":
+            exif = exif if exif is not None else segment[4:]
+        else:
+            kept.append(segment)
+        at += 2 + length
+    if exif is None:
+        return data, None
+    return b"".join(kept) + data[at:], exif
 
 
 def strip_metadata_png(rgb: np.ndarray) -> bytes:
@@ -348,6 +386,8 @@ def _open(data: bytes) -> Image.Image:
         raise ImageError(_too_many_pixels_message()) from exc
     except _DECODE_ERRORS as exc:
         raise ImageError(_DAMAGED.format(why=_why(exc))) from exc
+    if im is None and data[:4] in (b"II*\x00", b"MM\x00*"):
+        im = _float_rgb_tiff(data)   # a format Pillow cannot open; None if not that either
     if im is None:
         if _has_image_signature(data):
             raise ImageError(_DAMAGED.format(why="corrupt data"))
@@ -396,6 +436,77 @@ def _gif_extent(data: bytes) -> tuple[int, int] | None:
         else:
             return None
     return None
+
+
+# TIFF tags of a floating-point colour image (TIFF 6.0 and its SampleFormat tag 339, value 3
+# = IEEE float): width, height, bits per sample, compression, photometric, strip offsets,
+# samples per pixel, rows per strip, strip byte counts, planar configuration.
+_T_WIDTH, _T_HEIGHT, _T_BITS, _T_COMPRESSION, _T_PHOTOMETRIC = 256, 257, 258, 259, 262
+_T_OFFSETS, _T_SAMPLES, _T_COUNTS, _T_PLANAR, _T_FORMAT = 273, 277, 279, 284, 339
+_TIFF_TYPES = {3: "H", 4: "I"}
+
+
+def _tiff_ifd0(data: bytes) -> dict[int, list[int]] | None:
+    """IFD0's SHORT and LONG tags of a TIFF, as lists of numbers; None if malformed."""
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        (at,) = struct.unpack_from(order + "I", data, 4)
+        (count,) = struct.unpack_from(order + "H", data, at)
+        tags = {}
+        for i in range(min(count, 512)):
+            tag, kind, n = struct.unpack_from(order + "HHI", data, at + 2 + 12 * i)
+            code = _TIFF_TYPES.get(kind)
+            if code is None or not 0 < n <= 1 << 16:
+                continue
+            field = at + 2 + 12 * i + 8
+            size = struct.calcsize(code) * n
+            start = field if size <= 4 else struct.unpack_from(order + "I", data, field)[0]
+            tags[tag] = list(struct.unpack_from(order + code * n, data, start))
+        return tags
+    except struct.error:
+        return None
+
+
+def _float_rgb_tiff(data: bytes) -> Image.Image | None:
+    """An uncompressed, interleaved RGB(A) TIFF of 16, 32 or 64-bit floats (as scientific and
+    HDR tools write), which Pillow cannot open, as an RGB image; None for any other TIFF.
+
+    Values with a nominal 0..1 range (all finite values inside it) map to 0..255; otherwise
+    they are stretched min..max, as float greyscale is. NaN and infinity become 0.
+    Raises ImageError for a float colour TIFF this reader does not handle (compressed, planar).
+    """
+    tags = _tiff_ifd0(data)
+    if not tags or tags.get(_T_FORMAT, [1])[0] != 3:
+        return None
+    samples = tags.get(_T_SAMPLES, [1])[0]
+    bits = tags.get(_T_BITS, [0])[0]
+    if samples not in (3, 4) or tags.get(_T_PHOTOMETRIC, [2])[0] != 2:
+        return None   # float greyscale: Pillow's mode F reads it
+    if (tags.get(_T_COMPRESSION, [1])[0] != 1 or tags.get(_T_PLANAR, [1])[0] != 1
+            or bits not in (16, 32, 64) or _T_OFFSETS not in tags or _T_COUNTS not in tags):
+        raise ImageError("The photo is a floating-point colour TIFF stored in a way this tool "
+                         "cannot read (compressed or planar); export it as an 8- or 16-bit "
+                         "JPEG, PNG or TIFF")
+    width, height = tags[_T_WIDTH][0], tags[_T_HEIGHT][0]
+    _check_pixels(width, height)
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(_too_small_message(width, height))
+    strips = [data[o:o + n] for o, n in zip(tags[_T_OFFSETS], tags[_T_COUNTS])]
+    dtype = np.dtype(f"{'<' if data[:2] == b'II' else '>'}f{bits // 8}")
+    raw = b"".join(strips)
+    need = width * height * samples * dtype.itemsize
+    if len(raw) < need:
+        raise ImageError(_DAMAGED.format(why="truncated"))
+    values = np.frombuffer(raw[:need], dtype=dtype).reshape(height, width, samples)[..., :3]
+    values = values.astype(np.float64)
+    finite = np.isfinite(values)
+    low, high = (values[finite].min(), values[finite].max()) if finite.any() else (0.0, 1.0)
+    if low < 0.0 or high > 1.0:
+        values = (values - low) / (high - low if high > low else 1.0)
+    rgb = np.clip(np.rint(np.where(finite, values, 0.0) * 255.0), 0, 255).astype(np.uint8)
+    im = Image.fromarray(np.ascontiguousarray(rgb), mode="RGB")
+    im.format = "TIFF"
+    return im
 
 
 def _identify(data: bytes) -> ImageFile.ImageFile | None:
@@ -489,6 +600,7 @@ def _decode(im: Image.Image, *, max_side: int, name: str) -> Photo:
         source_format=str(im.format),
         exif_orientation=stored_orientation or orientation,
         name=name,
+        camera=_camera(im),
     )
 
 
@@ -519,12 +631,79 @@ def _working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 def _orientation(im: Image.Image) -> int:
     """The EXIF orientation 1..8, or 1 when absent, out of range or unreadable."""
-    try:
-        value = im.getexif().get(_ORIENTATION_TAG, 1)
-    except _DECODE_ERRORS:
-        # A broken EXIF block must not cost the photo: pixels are fine, assume upright.
-        return 1
-    return _valid_orientation(value)
+    if im.format == "TIFF":
+        # A TIFF's own tags, read by Pillow when it opened the file.
+        tags = getattr(im, "tag_v2", None)
+        return _valid_orientation(tags.get(_ORIENTATION_TAG, 1) if tags is not None else 1)
+    return _valid_orientation(exif_tags(im.info.get("exif")).get(_ORIENTATION_TAG, 1))
+
+
+# EXIF tags read by `exif_tags`: IFD0's Make, Model, Orientation, Software; the Exif IFD's
+# LensMake and LensModel (CIPA DC-008-2019, "Exif 2.32", tags 0x010F, 0x0110, 0x0112, 0x0131,
+# 0xA433, 0xA434; the Exif IFD is found through IFD0's pointer tag 0x8769).
+_EXIF_WANTED = {0x010F, 0x0110, 0x0112, 0x0131, 0xA433, 0xA434}
+_EXIF_IFD_POINTER = 0x8769
+_EXIF_ASCII, _EXIF_SHORT, _EXIF_LONG = 2, 3, 4
+
+
+def exif_tags(raw: bytes | None) -> dict[int, object]:
+    """A few EXIF tags (`_EXIF_WANTED`) from a raw EXIF block: text as str, numbers as int.
+
+    Read here rather than by Pillow's `getexif`, which prints a UserWarning naming its own
+    source file on a malformed block ("Truncated File Read") and is not silenced per call from
+    several threads. Every offset is bounds-checked; a malformed block yields what was read
+    before the fault, or {} (never an error: a broken EXIF block must not cost the photo).
+    """
+    if not raw:
+        return {}
+    data = bytes(raw)
+    if data.startswith(b"Exif\x00\x00"):
+        data = data[6:]
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return {}
+    order = "<" if data[:2] == b"II" else ">"
+    out: dict[int, object] = {}
+
+    def unpack(fmt: str, at: int):
+        size = struct.calcsize(order + fmt)
+        if at < 0 or at + size > len(data):
+            raise IndexError(at)
+        return struct.unpack_from(order + fmt, data, at)
+
+    def read_ifd(at: int, follow: bool) -> None:
+        (count,) = unpack("H", at)
+        for i in range(min(count, 512)):
+            tag, kind, n = unpack("HHI", at + 2 + 12 * i)
+            field = at + 2 + 12 * i + 8
+            if tag == _EXIF_IFD_POINTER and follow and kind in (_EXIF_LONG, 13) and n == 1:
+                (pointer,) = unpack("I", field)
+                read_ifd(pointer, follow=False)
+            elif tag not in _EXIF_WANTED or n == 0:
+                continue
+            elif kind == _EXIF_SHORT:
+                out[tag] = unpack("H", field)[0]
+            elif kind == _EXIF_LONG:
+                out[tag] = unpack("I", field)[0]
+            elif kind == _EXIF_ASCII and n <= 4096:
+                start = field if n <= 4 else unpack("I", field)[0]
+                unpack(f"{n}s", start)   # bounds
+                text = data[start:start + n].split(b"\x00", 1)[0]
+                out[tag] = _one_line(text.decode("utf-8", errors="replace")).strip()
+
+    with contextlib.suppress(IndexError, struct.error, RecursionError):
+        read_ifd(unpack("I", 4)[0], follow=True)
+    return out
+
+
+def _camera(im: Image.Image) -> str:
+    """Make, Model and LensModel from the EXIF, each once, as one line (at most 120 chars)."""
+    tags = exif_tags(im.info.get("exif"))
+    parts: list[str] = []
+    for tag in (0x010F, 0x0110, 0xA434):
+        text = tags.get(tag)
+        if isinstance(text, str) and text and not any(text in p for p in parts):
+            parts.append(text)
+    return " ".join(parts)[:120]
 
 
 def _valid_orientation(value: object) -> int:

@@ -62,10 +62,10 @@ def _exit_with_parent(sentinel: int) -> None:
     os._exit(1)
 
 
-def _work(job, options):
+def _work(job, options, filing=None):
     from posture.batch import analyse_job
 
-    return job, analyse_job(job, options, detector=_detector)
+    return job, analyse_job(job, options, detector=_detector, filing=filing)
 
 
 # Worker processes run one subject at a time on one core. A BLAS or OpenMP library with its
@@ -157,6 +157,10 @@ def map_jobs(jobs, options, workers: int, work=_work):
                         yield bad, [error_row(bad, CRASH_MESSAGE)]
                     crashed.clear()
                     yield future.result()
+                elif isinstance(exc, PostureError):
+                    # A photo's errors are rows: this is beyond the photos (the records
+                    # refused a visit of `batch --save`), and the next subject would fail too.
+                    raise exc
                 elif not isinstance(exc, BrokenProcessPool):  # e.g. MemoryError in a worker
                     yield job, [error_row(job, f"the analysis failed ({type(exc).__name__}); "
                                                "check the photos and analyse them alone")]

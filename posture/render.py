@@ -16,7 +16,7 @@ from posture.assessment import PhotoAnalysis
 from posture.images import strip_metadata_png
 from posture.landmarks.vocabulary import MIRROR_ORDER, SKELETON
 from posture.landmarks.vocabulary import Landmark as L
-from posture.metrics.compute import FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
 from posture.numbers import value_text
 
 # Colours (RGB).
@@ -151,10 +151,11 @@ SHORT = {
 
 
 def _value_text(p: PhotoAnalysis, metric_id: str) -> tuple[str, tuple[int, int, int]] | None:
-    """Label text and colour (orange when outside its reference range)."""
+    """Label text and colour (orange when outside its reference range, yellow when
+    borderline)."""
     for m in p.metrics:
         if m.metric == metric_id and m.status == STATUS_OK:
-            colour = ORANGE if m.flag == FLAG_OUTSIDE else WHITE
+            colour = {FLAG_OUTSIDE: ORANGE, FLAG_BORDERLINE: YELLOW}.get(m.flag, WHITE)
             value = value_text(m.value, sign=True)
             return f"{SHORT.get(metric_id, m.label)} {value} {m.unit}", colour
     return None
@@ -171,9 +172,13 @@ def label_boxes(p: PhotoAnalysis) -> tuple[LabelBox, ...]:
 
 
 def metric_points(p: PhotoAnalysis) -> list[np.ndarray]:
-    """The points (photo pixels) the photo's measured metrics use: no label covers them."""
+    """The points (photo pixels) the photo's measured metrics use, landmarks and anatomical
+    points: no label covers them."""
     used = {lm for m in p.metrics if m.status == STATUS_OK for lm in m.landmarks}
-    return [p.landmarks.xy[lm] for lm in sorted(used)]
+    names = {n for m in p.metrics if m.status == STATUS_OK for n in m.points}
+    anatomical = [np.array([pt.x, pt.y]) for n, pt in p.anatomical_points.items()
+                  if n in names and pt.ok]
+    return [p.landmarks.xy[lm] for lm in sorted(used)] + anatomical
 
 
 def _draw(p: PhotoAnalysis) -> _Canvas:
@@ -192,11 +197,13 @@ def _draw(p: PhotoAnalysis) -> _Canvas:
         # The true vertical the clinician marked: tilts were measured against it.
         top, bottom = (np.asarray(pt, dtype=float) for pt in p.roll.points)
         c.line(top, bottom, (30, 120, 255), thick=c.thick + 1)
-        c.label(top, f"true vertical ({p.roll.degrees:+.1f} deg)", (30, 120, 255))
+        c.label(top, f"true vertical ({value_text(p.roll.degrees, sign=True)} deg)",
+                (30, 120, 255))
     if p.view.view == "side":
         _side(c, p)
     elif p.view.view in ("front", "back"):
         _front(c, p)
+        _front_points(c, p)
     return c
 
 
@@ -240,6 +247,46 @@ def _front(c: _Canvas, p: PhotoAnalysis) -> None:
                     right_align=outward < 0)
 
 
+# The front outline's point pairs: (left, right, metric, colour). Hand-placed ASIS and PSIS
+# are drawn like the rest once placed.
+POINT_LINES = (
+    ("acromion_left", "acromion_right", "shoulder_tilt_acromion", (255, 235, 120)),
+    ("waist_left", "waist_right", "waist_tilt", (120, 255, 200)),
+    ("trochanter_left", "trochanter_right", "trochanter_tilt", (255, 120, 230)),
+    ("asis_left", "asis_right", "asis_tilt", (255, 170, 90)),
+    ("psis_left", "psis_right", "psis_tilt", (255, 170, 90)),
+)
+SHORT.update({"shoulder_tilt_acromion": "Acromions", "waist_tilt": "Waist",
+              "trochanter_tilt": "Trochanters", "asis_tilt": "ASIS", "psis_tilt": "PSIS",
+              "waist_triangle_asymmetry": "Waist triangles"})
+
+
+def _front_points(c: _Canvas, p: PhotoAnalysis) -> None:
+    """The outline's anatomical points (rings; magenta when placed by hand), the line through
+    each pair with its tilt labelled at the left end, and the waist triangles' widths."""
+    pts = {n: pt for n, pt in p.anatomical_points.items() if pt.ok}
+
+    def at(name):
+        return np.array([pts[name].x, pts[name].y], dtype=float)
+
+    for side in ("left", "right"):
+        waist, arm = f"waist_{side}", f"waist_arm_{side}"
+        if waist in pts and arm in pts:
+            c.line(at(waist), at(arm), (120, 255, 200), dashed=True)
+    for left, right, metric, colour in POINT_LINES:
+        if left in pts and right in pts:
+            a, b = at(left), at(right)
+            c.line(a, b, colour)
+            text = _value_text(p, metric)
+            if text:
+                end = a if a[0] < b[0] else b
+                c.label(end - (0.15 * abs(a[0] - b[0]), 0), text[0], text[1], right_align=True)
+    for pt in pts.values():
+        r = max(3, round(5 * c.unit))
+        cv2.circle(c.img, c.pt((pt.x, pt.y)), r, MANUAL if pt.manual else (255, 255, 255),
+                   max(1, c.thick - 1), cv2.LINE_AA)
+
+
 def _side(c: _Canvas, p: PhotoAnalysis) -> None:
     near = (lambda lm: L(MIRROR_ORDER[lm])) if p.view.facing == "image-left" else (lambda lm: lm)
     xy = p.landmarks.xy
@@ -262,6 +309,45 @@ def _side(c: _Canvas, p: PhotoAnalysis) -> None:
         text = _value_text(p, metric)
         if text:
             c.label(pnt + (dx, 0), text[0], text[1], right_align=back < 0)
+    _side_outline(c, p)
+
+
+OUTLINE = (255, 255, 60)
+
+
+def _side_outline(c: _Canvas, p: PhotoAnalysis) -> None:
+    """The back's anatomical points: the CVA line (tragus-C7 and C7's horizontal), the
+    thoracic apex's vertical with the two flèches, and the inflection tangents."""
+    pts = {n: np.array([q.x, q.y]) for n, q in p.anatomical_points.items() if q.ok}
+    manual = {n for n, q in p.anatomical_points.items() if q.ok and q.manual}
+    if not pts:
+        return
+    fwd = p.view.forward
+    if "c7" in pts and "tragus" in pts:
+        c7, tragus = pts["c7"], pts["tragus"]
+        c.line(c7, tragus, OUTLINE)
+        reach = abs(tragus[0] - c7[0]) + 0.3 * abs(tragus[1] - c7[1])
+        c.line(c7, (c7[0] + fwd * reach, c7[1]), OUTLINE, dashed=True,
+               thick=max(1, c.thick - 1))
+        text = _value_text(p, "cva")
+        if text:
+            c.label(c7 + (-fwd * 0.25 * reach, -0.1 * reach), text[0], text[1],
+                    right_align=fwd > 0)
+    if "thoracic_apex" in pts:
+        apex = pts["thoracic_apex"]
+        ys = [pts[n][1] for n in ("cervical_apex", "lumbar_apex", "c7", "sacral_point")
+              if n in pts] + [apex[1]]
+        c.line((apex[0], min(ys)), (apex[0], max(ys)), OUTLINE, dashed=True)
+        for n in ("cervical_apex", "lumbar_apex"):
+            if n in pts:
+                c.line(pts[n], (apex[0], pts[n][1]), OUTLINE)
+    for n in ("ict", "itl", "ils"):
+        if n in pts and n + "_tangent" in pts:
+            a, b = pts[n], pts[n + "_tangent"]
+            c.line(2 * a - b, b, ORANGE, thick=max(1, c.thick - 1))
+    for n, xy in pts.items():
+        if not n.endswith("_tangent"):
+            c.dot(xy, MANUAL if n in manual else OUTLINE)
 
 
 def render_png(p: PhotoAnalysis) -> bytes:

@@ -60,6 +60,31 @@ two_people                     1050x800: ``leo_test.jpeg`` and ``saif1.jpeg`` si
 cut_at_knees                   780x740: ``leo_test.jpeg`` cut just below the knees;
                                ``analysis="body_cut_off"``: that finding, and every metric using
                                an ankle has status "out_of_frame"
+side_blurred_sigma8            ``leo_test_right.jpg`` (3120x4160) blurred by a Gaussian of sigma
+                               8 px, then 1040 px tall, in the side slot;
+                               ``analysis="measured"``: analysed, side measures taken, every
+                               export finite
+side_legs_dark                 ``ana_test_right.jpg``, the lower half at 15 % brightness (legs in
+                               deep shadow), then 1040 px tall; at the default passes some find
+                               nobody (NaN rows, which crashed the JSON export);
+                               ``analysis="measured"``
+side_rotated_90                ``leo_test_right.jpg`` at 1040 px, turned a quarter; side slot;
+                               ``analysis="on_its_side"``: OrientationError "on its side"
+front_rotated_180              ``leo_test.jpeg`` turned upside down: ``analysis="upside_down"``:
+                               OrientationError "upside down" (was read as a back view)
+jpeg_exif_orientation_3        ``leo_test.jpeg``'s upright pixels with EXIF orientation 3
+                               (rotate 180): the loader turns it upside down;
+                               ``analysis="upside_down"``
+=============================  ==================================================================
+
+Must LOAD without a word on stderr (formerly refused or noisy):
+
+=============================  ==================================================================
+tiff_float_rgb                 uncompressed 32-bit float RGB TIFF 120x80 (Pillow cannot open it;
+                               it was refused as "damaged")
+jpeg_malformed_exif            JPEG 120x80 whose EXIF holds orientation 6 and a Make field
+                               pointing past the block's end: loads turned (80x120), and Pillow's
+                               "Truncated File Read" warning (naming a file path) is never printed
 =============================  ==================================================================
 """
 
@@ -72,7 +97,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter, ImageOps
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_images"
 # A real 780x1040 phone-style JPEG (112 KB) and a real low-resolution photo (152x317).
@@ -80,6 +105,9 @@ SAMPLE_JPEG = SAMPLE_DIR / "usize-backend" / "leo_test.jpeg"
 SAMPLE_SMALL = SAMPLE_DIR / "posture-measuremnent" / "front_image.jpg"
 # Another person, standing, 900x1600: pasted beside leo for the two-people photo.
 SAMPLE_SECOND_PERSON = SAMPLE_DIR / "farazBhatti-bodymeas" / "saif1.jpeg"
+# Side photos for the blurred, dark-legged and turned variants.
+SAMPLE_SIDE = SAMPLE_DIR / "usize-backend" / "leo_test_right.jpg"
+SAMPLE_SIDE_DARK_LEGS = SAMPLE_DIR / "usize-backend" / "ana_test_right.jpg"
 
 SYNTH_SIZE = (120, 80)  # (width, height) of the drawn images: landscape, so rotation shows
 
@@ -94,12 +122,16 @@ class Expected:
     refused: regex (re.search) the ImageError message must match; None means it must load.
     size: (width, height) of Photo.rgb when it loads, with the default max_side.
     analysis: for photos that load, what analysing them must give, when it is more than "no
-        person in a synthetic picture": "no_person", "multiple_people" or "body_cut_off".
+        person in a synthetic picture": "no_person", "multiple_people", "body_cut_off",
+        "measured" (analysed, some measure taken), "upside_down" or "on_its_side"
+        (OrientationError).
+    slot: the slot it is analysed in ("front" or "side").
     """
 
     refused: str | None = None
     size: tuple[int, int] | None = None
     analysis: str | None = None
+    slot: str = "front"
 
 
 EXPECTED: dict[str, Expected] = {
@@ -134,6 +166,13 @@ EXPECTED: dict[str, Expected] = {
     "no_person": Expected(size=(250, 1040), analysis="no_person"),
     "two_people": Expected(size=(1050, 800), analysis="multiple_people"),
     "cut_at_knees": Expected(size=(780, 740), analysis="body_cut_off"),
+    "side_blurred_sigma8": Expected(size=(780, 1040), analysis="measured", slot="side"),
+    "side_legs_dark": Expected(size=(780, 1040), analysis="measured", slot="side"),
+    "side_rotated_90": Expected(size=(1040, 780), analysis="on_its_side", slot="side"),
+    "front_rotated_180": Expected(size=(780, 1040), analysis="upside_down"),
+    "jpeg_exif_orientation_3": Expected(size=(780, 1040), analysis="upside_down"),
+    "tiff_float_rgb": Expected(size=SYNTH_SIZE),
+    "jpeg_malformed_exif": Expected(size=(SYNTH_SIZE[1], SYNTH_SIZE[0])),
 }
 
 
@@ -220,7 +259,70 @@ def make_bad_inputs(dirpath: Path | str) -> dict[str, Path]:
     pair.paste(leo.resize((600, 800), Image.Resampling.LANCZOS), (0, 0))
     pair.paste(saif.resize((450, 800), Image.Resampling.LANCZOS), (600, 0))
     put("two_people", "two_people.jpg", encode(pair, "JPEG", quality=92))
+
+    side = _upright(SAMPLE_SIDE, 1040)
+    put("side_blurred_sigma8", "side_blurred.jpg",
+        encode(_upright(SAMPLE_SIDE, 1040, blur=8), "JPEG", quality=92))
+    put("side_legs_dark", "side_legs_dark.jpg",
+        encode(_upright(SAMPLE_SIDE_DARK_LEGS, 1040, legs_gain=0.15), "JPEG", quality=92))
+    put("side_rotated_90", "side_on_its_side.jpg",
+        encode(side.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=92))
+    put("front_rotated_180", "upside_down.jpg",
+        encode(leo.transpose(Image.Transpose.ROTATE_180), "JPEG", quality=92))
+    exif3 = Image.Exif()
+    exif3[0x0112] = 3
+    put("jpeg_exif_orientation_3", "orientation3.jpg",
+        encode(leo, "JPEG", quality=92, exif=exif3.tobytes()))
+
+    ramp_rgb = np.dstack([ramp_float * 0.5 + 0.5] * 3).astype(np.float32)  # 0..1, nominal
+    put("tiff_float_rgb", "float_rgb.tif", float_rgb_tiff(ramp_rgb))
+    put("jpeg_malformed_exif", "malformed_exif.jpg",
+        encode(Image.new("RGB", SYNTH_SIZE, (200, 150, 90)), "JPEG", exif=MALFORMED_EXIF))
     return files
+
+
+def _upright(path: Path, height: int, blur: float | None = None,
+             legs_gain: float | None = None) -> Image.Image:
+    """A sample photo, upright (EXIF orientation applied); at its full resolution blurred by
+    a Gaussian of `blur` pixels, or its lower half darkened to `legs_gain` of its brightness,
+    if given; then scaled to `height` pixels tall."""
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+    if blur:
+        im = im.filter(ImageFilter.GaussianBlur(blur))
+    if legs_gain is not None:
+        pixels = np.asarray(im).copy()
+        low = pixels[pixels.shape[0] // 2:]
+        pixels[pixels.shape[0] // 2:] = (low * legs_gain).astype(np.uint8)
+        im = Image.fromarray(pixels)
+    return im.resize((round(im.width * height / im.height), height), Image.Resampling.LANCZOS)
+
+
+# EXIF, little-endian: IFD0 with orientation 6 and a 1000-byte Make string said to start at
+# offset 5000, past the block's end.
+MALFORMED_EXIF = (b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 2)
+                  + struct.pack("<HHII", 0x0112, 3, 1, 6) + struct.pack("<HHII", 0x010F, 2, 1000,
+                                                                           5000)
+                  + struct.pack("<I", 0))
+
+
+def float_rgb_tiff(rgb: np.ndarray) -> bytes:
+    """An uncompressed little-endian TIFF of 32-bit float RGB (SampleFormat 3), one strip,
+    written by hand (Pillow cannot write one)."""
+    h, w, _ = rgb.shape
+    pixels = np.ascontiguousarray(rgb, dtype="<f4").tobytes()
+    n = 11
+    extra = 8 + 2 + 12 * n + 4                  # after the header and the IFD
+    data_at = extra + 12                        # after BitsPerSample and SampleFormat (3 each)
+    entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, extra), (259, 3, 1, 1),
+               (262, 3, 1, 2), (273, 4, 1, data_at), (277, 3, 1, 3), (278, 4, 1, h),
+               (279, 4, 1, len(pixels)), (284, 3, 1, 1), (339, 3, 3, extra + 6)]
+    ifd = struct.pack("<H", n) + b"".join(
+        struct.pack("<HHI", tag, kind, count)
+        + (struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value))
+        for tag, kind, count, value in entries) + struct.pack("<I", 0)
+    return (b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<HHH", 32, 32, 32)
+            + struct.pack("<HHH", 3, 3, 3) + pixels)
 
 
 SVG = (

@@ -38,3 +38,32 @@ def half(photo: Photo) -> Photo:
     h, w = photo.rgb.shape[:2]
     rgb = cv2.resize(photo.rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     return _photo(rgb, photo, "half resolution")
+
+
+def blurred(photo: Photo, sigma: float) -> Photo:
+    """Gaussian blur of `sigma` pixels (a shaken or badly focused photo)."""
+    rgb = cv2.GaussianBlur(photo.rgb, (0, 0), sigma)
+    return _photo(rgb, photo, f"blurred sigma {sigma:g}")
+
+
+def legs_dark(photo: Photo, from_fraction: float = 0.5, gain: float = 0.1) -> Photo:
+    """Everything below `from_fraction` of the height at `gain` of its brightness: legs in
+    deep shadow."""
+    rgb = photo.rgb.copy()
+    top = int(rgb.shape[0] * from_fraction)
+    rgb[top:] = (rgb[top:].astype(np.float32) * gain).astype(np.uint8)
+    return _photo(rgb, photo, "legs dark")
+
+
+def cropped_to_body(photo: Photo, detector, margin: float = 0.08) -> Photo:
+    """The photo cut to the person's landmark box plus `margin` of its height on each side:
+    little of the room (door frames, wall corners) is left to level the camera by."""
+    from posture.landmarks.passes import detect_landmarks
+
+    xy = detect_landmarks(photo.rgb, detector, passes=1).landmarks.xy
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    pad = margin * (y1 - y0)
+    h, w = photo.rgb.shape[:2]
+    box = (max(0, int(x0 - pad)), max(0, int(y0 - 2 * pad)), min(w, int(x1 + pad)),
+           min(h, int(y1 + pad)))
+    return _photo(photo.rgb[box[1]:box[3], box[0]:box[2]], photo, "cropped to the body")

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -37,18 +38,27 @@ SIDE_LABELS = {m.label for m in METRICS if m.view == "side"}
 
 
 @pytest.fixture
-def downloads(monkeypatch) -> list[tuple[str, bytes]]:
+def downloads(monkeypatch, tmp_path) -> list[tuple[str, bytes]]:
     """(file name, bytes) of each download button rendered, in order (AppTest keeps media in
-    memory, out of reach once a run ends: record it as it is added)."""
+    memory, out of reach once a run ends: record it as it is added). A download made on click
+    (a callable: it writes its audit line first) is made as it is rendered, into temp records."""
     files: list[tuple[str, bytes]] = []
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
 
     def recording(self, path_or_data, mimetype, kind, filename=None):
         if filename is not None:
             files.append((filename, path_or_data))
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def clicked(self, data_callable, mimetype, coordinates, file_name=None):
+        data = data_callable()
+        files.append((file_name, data.encode() if isinstance(data, str) else data))
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", clicked)
     return files
 
 
@@ -126,7 +136,9 @@ class ClickComponent:
 
 
 @pytest.fixture
-def clicks(monkeypatch) -> ClickComponent:
+def clicks(monkeypatch, tmp_path) -> ClickComponent:
+    # Each placed landmark writes an audit line: into temp records.
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
     component = ClickComponent()
     monkeypatch.setattr(intake, "streamlit_image_coordinates", component)
     return component
@@ -149,7 +161,8 @@ def test_uploaded_pair_shows_measures_and_downloads(downloads):
     assert not at.exception and not at.error
     assert table_labels(at, 0) == FRONT_LABELS
     assert table_labels(at, 1) == SIDE_LABELS
-    assert len(at.get("image")) == 2  # the annotated photos
+    # The two annotated photos and the front photo's levels ladder (posture.app.chain_view).
+    assert len(at.get("image")) == 3
     rows = csv_download(downloads)
     assert list(rows[0]) == list(TABLE_COLUMNS)
     assert {r["metric"] for r in rows} == {m.id for m in METRICS}
@@ -307,9 +320,9 @@ def test_download_names_are_never_paths(text, stem):
     assert file_stem(text) == stem
 
 
-TILTS = ("Head tilt", "Shoulder tilt", "Pelvic obliquity")
-TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt": "shoulder_tilt",
-            "Pelvic obliquity": "pelvic_obliquity"}
+TILTS = ("Head tilt", "Shoulder tilt (joint centres)", "Pelvic obliquity (hip joint centres)")
+TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt (joint centres)": "shoulder_tilt",
+            "Pelvic obliquity (hip joint centres)": "pelvic_obliquity"}
 ROLLED = "Front photo: The camera looks rolled"  # the front's camera_tilted finding
 
 
@@ -404,7 +417,7 @@ def test_placed_landmark_and_vertical_apply_in_order_and_survive_new_detection_o
     assert held(at).edits == edits
     shoulder = held(at).result.metric("shoulder_tilt")
     assert shoulder.manual and shoulder.corrected
-    assert "Shoulder tilt (manual)" in set(at.table[0].value["Measure"])
+    assert "Shoulder tilt (joint centres) (manual)" in set(at.table[0].value["Measure"])
 
 
 def test_changing_the_height_rescales_lengths_without_detection():
@@ -424,7 +437,7 @@ def test_changing_the_height_rescales_lengths_without_detection():
     assert result.metric("forward_head_angle").value == at160.metric("forward_head_angle").value
     assert result.options.height_cm == 176
     value = cell(at, 1, "Plumb line: hip", "Value")
-    assert value == plain(f"{round(hip.value * 1.1, 1) or 0.0:.1f}\u00a0cm")
+    assert value == plain(f"{value_text(hip.value * 1.1)}\u00a0cm")
     assert held(at).annotated["side"] != png_before  # the photo's labels re-drawn
 
     at.number_input(key="patient_height").set_value(None).run()

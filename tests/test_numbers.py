@@ -26,11 +26,11 @@ def test_values_are_shown_from_their_kept_two_decimals_half_away_from_zero(value
 
 def test_no_minus_zero_anywhere():
     for v in (-0.0, -0.001, -0.044, -1e-12):
-        assert value_text(v) == "0.0" and value_text(v, sign=True) == "+0.0"
+        assert value_text(v) == "0.0" and value_text(v, sign=True) == "0.0"  # no side
         assert str(shown(v)) == "0.0"
     for v in (-0.0, -0.001, -0.004, -1e-12):
         assert str(stored(v)) == "0.0"
-    assert change_text(0.04, -0.04) == "+0.0"
+    assert change_text(0.04, -0.04) == "0.0"
 
 
 def test_an_uncertainty_never_reads_zero():
@@ -41,7 +41,7 @@ def test_an_uncertainty_never_reads_zero():
 @pytest.mark.parametrize(("before", "after", "text"), [
     (5.54, 6.56, "+1.1"),          # shown 5.5 -> 6.6: +1.1, not the unrounded +1.0
     (-1.66, -0.24, "+1.5"),        # shown -1.7 -> -0.2: +1.5, not +1.4
-    (2.0, 2.0, "+0.0"), (3.04, -3.04, "-6.0"), (None, 1.0, "—")])
+    (2.0, 2.0, "0.0"), (3.04, -3.04, "-6.0"), (None, 1.0, "—")])
 def test_the_change_is_the_difference_of_the_values_shown(before, after, text):
     assert change_text(before, after) == text
 

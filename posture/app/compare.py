@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from posture.app import signin
 from posture.app.records import PHOTO_HEIGHT, current_store, same_height
 from posture.app.widgets import file_stem, fitted_table, plain, wrapping_columns
 from posture.compare import (
@@ -118,7 +119,10 @@ def comparison_view(comparison: Comparison, stem: str) -> None:
     visit_notes(comparison)
     changes_table(comparison)
     st.download_button(
-        "Comparison (CSV)", csv_text(comparison_table(comparison.changes), COMPARISON_COLUMNS),
+        "Comparison (CSV)",
+        signin.audited(csv_text(comparison_table(comparison.changes), COMPARISON_COLUMNS),
+                       f"comparison (CSV) of {comparison.before.label} and "
+                       f"{comparison.after.label}", subject=comparison.after.subject or None),
         file_name=f"{stem}_comparison.csv", mime="text/csv", on_click="ignore",
         icon=":material/download:", key="download_comparison_csv")
 

@@ -6,7 +6,8 @@ detection options (passes, level correction) change: each browser session keeps 
 analysis in st.session_state, keyed by a hash of the photo bytes and those options. Everything
 else is applied to that detected analysis without re-detection, in this order: the height
 (`Assessment.with_height`), then the clinician's edits in the order made (a landmark placed by
-hand, `with_landmark_moved`; a true vertical marked by hand, `with_camera_roll`). The edits are
+hand, `with_landmark_moved`; an anatomical point placed by hand, `with_point_placed`; a true
+vertical marked by hand, `with_camera_roll`). The edits are
 kept with the analysis, so they survive reruns and a change of detection options for the same
 photos. Patient ID, visit date and notes only label the result.
 """
@@ -26,9 +27,19 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+from posture.app import signin
+from posture.app.capture import CAPTURED, PROTOCOL, camera
+from posture.app.chain_view import levels_chain_view, summary_by_region
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
-from posture.assessment import AnalysisOptions, Assessment, PhotoAnalysis, analyze
+from posture.assessment import (
+    MIRROR_ASSUMPTION,
+    AnalysisOptions,
+    Assessment,
+    PhotoAnalysis,
+    analyze,
+    placeable_points,
+)
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
 from posture.export import assessment_json, csv_text
@@ -36,9 +47,10 @@ from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.vocabulary import Landmark
-from posture.metrics.compute import FLAG_OUTSIDE
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
+from posture.store.audit import LANDMARK_EDIT
 
 # What posture.images.load_photo reads (phones write JPEG or HEIC). The uploader refuses other
 # types itself; a damaged or disguised file gets load_photo's message.
@@ -56,7 +68,7 @@ SAMPLE_PAIRS = {
     "Very low resolution (150 x 300 px)": (
         "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
 }
-UPLOAD, SAMPLE = "Upload photos", "Try a sample pair"
+UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try a sample pair"
 # Tall enough to see the landmarks on a laptop screen, short enough to sit beside the table.
 MAX_IMAGE_HEIGHT_PX = 640
 
@@ -77,6 +89,7 @@ UPLOAD_KEYS = {"front": "front_upload", "side": "side_upload"}
 
 # What a click on the review photo does.
 PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
+PLACE_POINT = "Place an anatomical point"
 # The marked vertical drawn on the review photo: blue (the annotation uses no blue), its line
 # width relative to the long side.
 VERTICAL_COLOUR = (40, 120, 255)
@@ -85,10 +98,12 @@ VERTICAL_WIDTH_FRACTION = 0.004
 
 @dataclass(frozen=True)
 class PhotoInput:
-    """A photo as given: its bytes and a display name (never used as a path)."""
+    """A photo as given: its bytes and a display name (never used as a path); for a photo
+    taken in the app, the device's level at the shutter (tilts are measured against it)."""
 
     name: str
     data: bytes
+    level: RollEstimate | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,33 @@ class VerticalEdit:
         return result.with_camera_roll(self.slot, self.roll)
 
 
-Edit = LandmarkEdit | VerticalEdit
+@dataclass(frozen=True)
+class DeviceLevelEdit:
+    """The device's level at the shutter of a photo taken in the app: applied first, so a
+    true vertical the clinician marks afterwards still overrides it."""
+
+    slot: str
+    roll: RollEstimate
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_camera_roll(self.slot, self.roll)
+
+
+@dataclass(frozen=True)
+class PointEdit:
+    """An anatomical point (acromion, ASIS, C7, ...) placed by hand at (x, y) original photo
+    pixels, SAPO's way: palpated, marked on the skin, clicked on the photo."""
+
+    slot: str
+    name: str
+    x: float
+    y: float
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_point_placed(self.slot, self.name, self.x, self.y)
+
+
+Edit = LandmarkEdit | VerticalEdit | PointEdit | DeviceLevelEdit
 
 
 @dataclass
@@ -241,10 +282,13 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
                                                dataclasses.replace(options, height_cm=None))
             except PostureError as exc:
                 held.error = str(exc)
+        if held.error is None:
+            held.edits = _device_levels(held.detected, front, side)
         if (held.error is None and previous is not None and previous.photos == held.photos
                 and _slot_names(previous.detected) == _slot_names(held.detected)):
             # Same photos, other detection options: the clinician's edits still hold.
-            held.edits, held.last_click = list(previous.edits), dict(previous.last_click)
+            held.edits += [e for e in previous.edits if not isinstance(e, DeviceLevelEdit)]
+            held.last_click = dict(previous.last_click)
             held.first_point = dict(previous.first_point)
         if held.error is None:
             held.height_cm = options.height_cm
@@ -253,6 +297,14 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
     elif held.error is None:
         held.set_height(options.height_cm)  # milliseconds: no detection
     return held
+
+
+def _device_levels(detected: Assessment, *given: PhotoInput | None) -> list[Edit]:
+    """The device level of each photo taken in the app, for the slot its photo ended up in
+    (the library swaps a front and a side photo given the wrong way round)."""
+    slots = {name: slot for slot, name in _slot_names(detected).items()}
+    return [DeviceLevelEdit(slots[p.name], p.level) for p in given
+            if p is not None and p.level is not None and p.name in slots]
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -328,13 +380,41 @@ def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | 
         return kept.get(slot)
 
 
+def _camera_input(column, slot: str) -> PhotoInput | None:
+    """The camera for one view: the photo just taken, else one taken earlier in this session
+    (kept like an upload while on other pages), until "Retake"."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    with column:
+        st.markdown(f"**{slot.capitalize()} photo**")
+        try:
+            state = camera(slot, key=f"camera_{slot}")
+        except PostureError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+            return None
+        if state.photo is not None:
+            kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
+            if state.photo.level is None:
+                st.caption("No level sensor: the camera's tilt is checked from the photo's "
+                           "straight lines instead.")
+            return kept[slot]
+        if state.retaken:
+            kept.pop(slot, None)
+        elif slot in kept and kept[slot].name.startswith(CAPTURED):
+            st.caption(f"Using {plain(kept[slot].name)}, taken earlier in this session.")
+            return kept[slot]
+        return None   # an uploaded photo stays kept for the upload view
+
+
 def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
     st.subheader("Photos")
     samples = available_samples()
-    source = UPLOAD
-    if samples:
-        source = st.radio("Photos", [UPLOAD, SAMPLE], horizontal=True, key="photo_source",
-                          label_visibility="collapsed")
+    source = st.radio("Photos", [UPLOAD, TAKE] + ([SAMPLE] if samples else []),
+                      horizontal=True, key="photo_source", label_visibility="collapsed")
+    if source == TAKE:
+        with st.expander("How to take the photos", icon=":material/info:"):
+            st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
+        columns = wrapping_columns("camera_views", [1, 1], [330, 330])
+        return _camera_input(columns[0], "front"), _camera_input(columns[1], "side")
     if source == SAMPLE:
         label = st.selectbox("Sample pair", list(samples), key="sample_pair",
                              help="Photos published under the MIT license; see "
@@ -385,6 +465,10 @@ def photo_summary(p: PhotoAnalysis) -> str:
         parts.append(f"camera tilt of {p.roll_applied:+.1f} deg corrected")
     elif p.roll is not None and p.roll.degrees is not None:
         parts.append(f"camera tilt about {p.roll.degrees:+.1f} deg, not corrected")
+    else:
+        parts.append("camera level unknown")
+    if not any(f.code == "mirror_possible" for f in p.findings):
+        parts.append(MIRROR_ASSUMPTION)
     return " · ".join(parts)
 
 
@@ -428,6 +512,23 @@ def place_landmark(held: SessionAnalysis, slot: str, landmark: Landmark, click: 
 
 def undo_placed_landmarks(held: SessionAnalysis, slot: str) -> None:
     held.edits = [e for e in held.edits if not (isinstance(e, LandmarkEdit) and e.slot == slot)]
+    held.refresh((slot,))
+
+
+def place_point(held: SessionAnalysis, slot: str, name: str, click: dict) -> bool:
+    """Apply one click of the review image: put anatomical point `name` there and re-measure.
+
+    Returns False for a click already applied.
+    """
+    if not _new_click(held, slot, click):
+        return False
+    held.edits.append(PointEdit(slot, name, *click_in_photo_px(held, slot, click)))
+    held.refresh((slot,))
+    return True
+
+
+def undo_placed_points(held: SessionAnalysis, slot: str) -> None:
+    held.edits = [e for e in held.edits if not (isinstance(e, PointEdit) and e.slot == slot)]
     held.refresh((slot,))
 
 
@@ -504,6 +605,34 @@ def landmark_controls(p: PhotoAnalysis, held: SessionAnalysis) -> Landmark:
     return landmark
 
 
+def point_label(name: str) -> str:
+    if name.startswith("waist_arm_"):
+        return f"arm beside the {name.rsplit('_', 1)[1]} waist"
+    return name.replace("_", " ").replace("asis", "ASIS").replace("psis", "PSIS").replace(
+        "c7", "C7")
+
+
+def point_controls(p: PhotoAnalysis, held: SessionAnalysis) -> str:
+    names = placeable_points(p)
+    name = st.selectbox("Anatomical point to place", names, format_func=point_label,
+                        key=f"review_point_{p.slot}")
+    point = p.anatomical_points.get(name)
+    if point is not None and point.manual:
+        st.caption("This point was placed by hand.")
+    elif point is not None and point.ok:
+        st.caption(f"Found on the outline (SD {point.uncertainty_px:.0f} px).")
+    elif point is not None:
+        st.caption(f"Not found: {plain(point.reason)}.")
+    st.markdown("Click the photo where the point is (palpated and marked on the skin, as "
+                "SAPO does): the measures using it update at once and are marked *manual*.")
+    st.caption("Rings: white found on the outline, magenta placed by hand.")
+    if any(pt.manual for pt in p.anatomical_points.values()) and st.button(
+            "Undo placed points", key=f"review_undo_points_{p.slot}"):
+        undo_placed_points(held, p.slot)
+        st.rerun()
+    return name
+
+
 def vertical_controls(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     st.markdown("Click two points on something truly vertical: a door frame, a wall corner, a "
                 "plumb line. Far apart, and near the middle of the photo if you can (verticals "
@@ -536,11 +665,14 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
                      "vertical, by hand"):
         controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
-            mode = st.radio("A click on the photo", [PLACE_LANDMARK, SET_VERTICAL],
+            mode = st.radio("A click on the photo", [PLACE_LANDMARK, PLACE_POINT, SET_VERTICAL],
                             key=f"review_mode_{p.slot}")
-            if mode == PLACE_LANDMARK:
+            if mode != SET_VERTICAL:
                 held.first_point.pop(p.slot, None)  # a vertical half marked is dropped
+            if mode == PLACE_LANDMARK:
                 landmark = landmark_controls(p, held)
+            elif mode == PLACE_POINT:
+                point = point_controls(p, held)
             else:
                 vertical_controls(p, held)
         with picture:
@@ -553,9 +685,19 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
             return
         if mode == PLACE_LANDMARK:
             applied = place_landmark(held, p.slot, landmark, click)
+            what = f"{landmark_label(landmark)} placed by hand"
+        elif mode == PLACE_POINT:
+            applied = place_point(held, p.slot, point, click)
+            what = f"{point.replace('_', ' ')} placed by hand"
         else:
             applied = mark_vertical_point(held, p.slot, click)
+            # The first click only holds a point; a refused pair changes nothing.
+            set_now = p.slot not in held.first_point and p.slot not in held.refused
+            what = "true vertical marked by hand" if set_now else ""
         if applied:
+            if what:
+                signin.log_action(LANDMARK_EDIT, f"{p.slot} photo: {what} (analysis not saved "
+                                  "yet)", subject=st.session_state.get("patient_subject") or None)
             st.rerun()
 
 
@@ -584,9 +726,14 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
 def outside_summary(result: Assessment) -> None:
     outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
                if m.flag == FLAG_OUTSIDE]
+    borderline = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+                  if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
-    else:
+    if borderline:
+        st.markdown(f"**Borderline** (a range bound within 2 ± of the value): "
+                    f"{', '.join(borderline)}.")
+    if not outside and not borderline:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
 
 
@@ -608,6 +755,8 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
     for column, (kind, label, data, name, mime) in zip(columns, files):
         # on_click="ignore": downloading must not re-run the page.
+        data = signin.audited(data, f"{label} of an analysis not saved",
+                              subject=patient.subject or None)
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
                                icon=":material/download:", key=f"download_{kind}")
     st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")
@@ -658,8 +807,12 @@ def show() -> None:
     st.divider()
     findings_banner(result.all_findings())
     outside_summary(result)
+    summary_by_region(result)
     for p in result.photos:
         photo_section(p, held)
+    for p in result.photos:   # after every photo's own table: the chain reads across them
+        if p.slot == "front" and p.view.view in ("front", "back"):
+            levels_chain_view(p)
     st.divider()
     downloads(result, held, patient)
     st.divider()

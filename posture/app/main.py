@@ -8,7 +8,8 @@ so the browser asks first while there is unsaved work.
 
 import streamlit as st
 
-from posture.app import compare, intake, records
+from posture.app import compare, intake, records, signin
+from posture.app.serve import preload
 from posture.app.widgets import plain
 
 # Asks before a reload or closing the tab while the intake holds unsaved work. Browsers show
@@ -37,8 +38,11 @@ def leave_guard(unsaved: str | None) -> None:
 
 
 def run() -> None:
+    preload()  # `posture app` started it with the server; `streamlit run` on the first page
     st.set_page_config(page_title="Posture screening", page_icon=":material/accessibility_new:",
                        layout="wide")
+    if not signin.gate():       # beyond localhost: only the sign-in form until signed in
+        return
     intake_page = st.Page(intake.show, title="Intake", icon=":material/photo_camera:",
                           url_path="intake", default=True)
     pages = [

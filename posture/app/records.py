@@ -18,7 +18,10 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
+from posture.app import signin
 from posture.app.widgets import (
+    BORDERLINE_STYLE,
+    BORDERLINE_TEXT,
     METRIC_TABLE_HEADER,
     NOT_MEASURED_STYLE,
     OUTSIDE_STYLE,
@@ -28,10 +31,12 @@ from posture.app.widgets import (
     split_reference,
 )
 from posture.errors import PostureError
-from posture.metrics.compute import FLAG_NO_RANGE, FLAG_OUTSIDE, STATUS_OK
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_NO_RANGE, FLAG_OUTSIDE, STATUS_OK
 from posture.numbers import uncertainty_text, value_text
 from posture.store import (
     Store,
+    audit_csv,
+    audit_lines,
     database_url,
     delete_patient,
     delete_visit,
@@ -45,6 +50,7 @@ from posture.store import (
     save_visit,
     visit_csv,
 )
+from posture.store.audit import AUDIT_EXPORT, format_line
 
 # st.session_state keys.
 SAVED = "records_saved"                    # {analysis fingerprint: visit id} saved this session
@@ -95,7 +101,8 @@ def rows_frame(rows) -> pd.DataFrame:
     out = []
     for r in rows:
         measured = r["status"] == STATUS_OK and r["value"] is not None
-        flag = {"within": "within range", "outside": "OUTSIDE range"}.get(r["flag"], r["flag"])
+        flag = {"within": "within range", "outside": "OUTSIDE range",
+                "borderline": BORDERLINE_TEXT}.get(r["flag"], r["flag"])
         out.append((
             r["label"] + (" (manual)" if r["manual"] else ""),
             # No-break spaces keep a number with its unit in a narrow column.
@@ -116,7 +123,8 @@ def rows_table(rows) -> None:
         r = rows[line.name]
         if r["status"] != STATUS_OK:
             return [NOT_MEASURED_STYLE] * len(line)
-        return [OUTSIDE_STYLE if r["flag"] == FLAG_OUTSIDE else ""] * len(line)
+        style = {FLAG_OUTSIDE: OUTSIDE_STYLE, FLAG_BORDERLINE: BORDERLINE_STYLE}
+        return [style.get(r["flag"], "")] * len(line)
 
     fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1))
     bases = sorted({basis for r in rows if (basis := split_reference(r["reference"])[1])})
@@ -226,7 +234,7 @@ def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject
     try:
         visit_id = save_visit(store, subject, result, photos, filenames=filenames,
                               annotated=annotated, visit_date=visit_date, notes=notes,
-                              patient_name=patient_name or None)
+                              patient_name=patient_name or None, actor=signin.actor())
     except PostureError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
         return False
@@ -255,7 +263,7 @@ def _visits_frame(visits) -> pd.DataFrame:
         "Analyses": [v.analyses for v in visits],
         "Latest analysis": [f"posture {v.posture_version}, {v.analysed_at[:16].replace('T', ' ')}"
                             for v in visits],
-        "Notes": [plain(v.notes) for v in visits],
+        "Notes": [v.notes for v in visits],  # st.dataframe shows text as is: no escapes
     })
 
 
@@ -271,7 +279,7 @@ def _delete_visit_step(store: Store, visit) -> None:
                icon=":material/warning:")
     yes, no = st.columns(2)
     if yes.button("Yes, delete the visit", type="primary", key="delete_visit_confirm"):
-        delete_visit(store, visit.visit_id)
+        delete_visit(store, visit.visit_id, actor=signin.actor())
         st.session_state.pop(CONFIRM_VISIT, None)
         st.session_state.pop("records_visit", None)
         st.rerun()
@@ -282,11 +290,15 @@ def _delete_visit_step(store: Store, visit) -> None:
 
 def _delete_patient_step(store: Store, subject: str, n_visits: int) -> None:
     with st.expander("Delete this patient"):
+        if not signin.is_admin():
+            st.info("Only an administrator account can delete a patient.",
+                    icon=":material/lock:")
+            return
         st.write(f"Deletes {plain(subject)} with all {n_visits} visit(s), photos and analyses.")
         typed = st.text_input("Type the patient ID to confirm", key="delete_patient_typed")
         if st.button("Delete patient", type="primary", disabled=typed.strip() != subject,
                      key="delete_patient"):
-            delete_patient(store, subject)
+            delete_patient(store, subject, actor=signin.actor())
             st.session_state.pop("records_patient", None)
             st.rerun()
 
@@ -318,12 +330,15 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
     pdf_col, csv_col, again_col, delete_col = st.columns(4)
     pdf_col.download_button(
         "Visit report (PDF)",
-        functools.partial(_report_pdf, store, visit.visit_id, previous_id, analysis_id),
+        signin.audited(
+            functools.partial(_report_pdf, store, visit.visit_id, previous_id, analysis_id),
+            "visit report (PDF)", subject=subject, visit_id=visit.visit_id),
         file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
         icon=":material/picture_as_pdf:", key="download_visit_pdf")
     csv_col.download_button(
         "Visit measures (CSV)",
-        functools.partial(visit_csv, store, visit.visit_id, analysis_id),
+        signin.audited(functools.partial(visit_csv, store, visit.visit_id, analysis_id),
+                       "visit measures (CSV)", subject=subject, visit_id=visit.visit_id),
         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore",
         icon=":material/download:", key="download_visit_csv")
     from posture import __version__
@@ -333,13 +348,33 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
                              "Hand-placed landmarks and a marked vertical are carried over."):
         with st.spinner("Analysing the stored photos…"):
             try:
-                reanalyse_visit(store, visit.visit_id)
+                reanalyse_visit(store, visit.visit_id, actor=signin.actor())
             except PostureError as exc:
                 st.error(plain(str(exc)), icon=":material/error:")
                 return
         st.rerun()
     with delete_col:
         _delete_visit_step(store, visit)
+    audit_section(store, subject, visit.visit_id)
+
+
+def audit_section(store: Store, subject: str, visit_id: int) -> None:
+    """Who saved, edited, re-analysed, exported this visit (and the patient's whole-history
+    exports), newest first; the full lines as CSV."""
+    lines = audit_lines(store, subject=subject, visit_id=visit_id)
+    with st.expander(f"Audit log of this visit ({len(lines)})", icon=":material/history:"):
+        # Newest first, as `posture audit` prints them (times in UTC).
+        st.code("\n".join(format_line(a) for a in reversed(lines)), language=None,
+                wrap_lines=True)
+        st.download_button(
+            "Audit log of this visit (CSV)",
+            signin.audited(functools.partial(audit_csv, store, subject=subject,
+                                             visit_id=visit_id),
+                           "audit log of the visit (CSV)", subject=subject, visit_id=visit_id,
+                           action=AUDIT_EXPORT),
+            file_name=f"posture_{file_stem(subject)}_visit{visit_id}_audit.csv",
+            mime="text/csv", on_click="ignore", icon=":material/download:",
+            key="download_visit_audit")
 
 
 def show() -> None:
@@ -350,7 +385,11 @@ def show() -> None:
         return
     st.caption(f"Patient records in {plain(store.url)}. Photos are kept as uploaded; exports "
                "(PDF, PNG) carry no photo metadata.")
-    patients = list_patients(store)
+    try:
+        patients = list_patients(store)
+    except PostureError as exc:          # the server stopped answering, the file is damaged
+        st.error(f"Records unavailable: {plain(str(exc))}", icon=":material/error:")
+        return
     if not patients:
         st.info("No patients yet: analyse photos on the Intake page, then save the visit.",
                 icon=":material/folder_open:")
@@ -361,7 +400,9 @@ def show() -> None:
         format_func=lambda s: f"{s} — {names[s].name}" if names[s].name else s)
     visits = list_visits(store, subject)
     st.download_button(
-        "Full history (CSV)", functools.partial(history_csv, store, subject),
+        "Full history (CSV)",
+        signin.audited(functools.partial(history_csv, store, subject), "full history (CSV)",
+                       subject=subject),
         file_name=f"posture_{file_stem(subject)}_history.csv", mime="text/csv",
         on_click="ignore", icon=":material/download:", key="download_history_csv")
     if not visits:
@@ -372,7 +413,10 @@ def show() -> None:
         visit_id = st.selectbox("Visit", list(reversed(by_id)), key="records_visit",
                                 format_func=lambda i: by_id[i].label)
         st.divider()
-        _visit_section(store, subject, visits, by_id[visit_id])
+        try:
+            _visit_section(store, subject, visits, by_id[visit_id])
+        except PostureError as exc:      # e.g. this visit's part of the records is damaged
+            st.error(plain(str(exc)), icon=":material/error:")
     st.divider()
     _delete_patient_step(store, subject, len(visits))
 

@@ -13,6 +13,7 @@ import streamlit as st
 
 from posture.landmarks.quality import Finding
 from posture.metrics.compute import (
+    FLAG_BORDERLINE,
     FLAG_NO_RANGE,
     FLAG_OUTSIDE,
     FLAG_WITHIN,
@@ -26,6 +27,9 @@ from posture.numbers import uncertainty_text, value_text
 OUTSIDE_STYLE = "background-color: #ffd8a8; color: #7a2e00; font-weight: 600"
 NOT_MEASURED_STYLE = "background-color: #f1f3f5; color: #6c757d"
 WITHIN_FLAG_STYLE = "color: #2b8a3e"
+# Borderline (a range bound within 2 uncertainties): its own pale yellow, neither calm nor alarm.
+BORDERLINE_STYLE = "background-color: #fff3bf; color: #5c3c00"
+BORDERLINE_TEXT = "borderline: the range bound is within 2 ± of the value"
 
 METRIC_TABLE_HEADER = ("Measure", "Value", "±", "Direction", "Reference range", "Flag")
 
@@ -51,7 +55,8 @@ def file_stem(text: str, fallback: str = "patient") -> str:
 def _flag_text(m: MetricResult) -> str:
     if m.status != STATUS_OK:
         return f"not measured: {m.detail or m.status.replace('_', ' ')}"
-    text = {FLAG_WITHIN: "within", FLAG_OUTSIDE: "OUTSIDE"}.get(m.flag, m.flag)
+    text = {FLAG_WITHIN: "within", FLAG_OUTSIDE: "OUTSIDE",
+            FLAG_BORDERLINE: BORDERLINE_TEXT}.get(m.flag, m.flag)
     if m.manual:
         text += "; hand-placed landmark"
     if m.corrected and m.raw_value is not None:
@@ -101,6 +106,8 @@ def metrics_table(metrics: Sequence[MetricResult], key: str = "metrics_table") -
             return [NOT_MEASURED_STYLE] * len(row)
         if m.flag == FLAG_OUTSIDE:
             return [OUTSIDE_STYLE] * len(row)
+        if m.flag == FLAG_BORDERLINE:
+            return [BORDERLINE_STYLE] * len(row)
         if m.flag == FLAG_WITHIN:
             return [""] * (len(row) - 1) + [WITHIN_FLAG_STYLE]
         return [""] * len(row)

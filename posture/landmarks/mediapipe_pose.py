@@ -14,6 +14,7 @@ landmarks follow only the first. Same landmarks and mask, bit for bit; the count
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -96,6 +97,17 @@ class MediaPipePoseDetector:
             mask = np.asarray(result.segmentation_mask, dtype=np.float32)
         return RawPose(xy=xy, z=raw[:, 2] * w, visibility=raw[:, 3], mask=mask,
                        people=len(result.pose_detections or ()))
+
+    def warm_up(self) -> None:
+        """Create every graph the pool may use and run each once, so that no analysis waits
+        for a model load or a graph's first run (about 1-2 s each). For a server, at start."""
+        blank = np.zeros((64, 64, 3), np.uint8)
+        for with_mask in (False, True):
+            with contextlib.ExitStack() as held:  # hold all at once: each is a new graph
+                graphs = [held.enter_context(self._graph(with_mask))
+                          for _ in range(self.parallelism)]
+                for graph in graphs:
+                    graph.process({"image": blank})
 
 
 _default: MediaPipePoseDetector | None = None

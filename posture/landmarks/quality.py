@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,3 +138,99 @@ def body_extent(lm: PoseLandmarks, mask: np.ndarray | None, scale: float) -> Bod
     eye_y = float(np.mean(xy[[L.LEFT_EYE, L.RIGHT_EYE], 1]))
     stature = (feet_y - eye_y) / EYE_HEIGHT_FRACTION
     return BodyExtent(top=feet_y - stature, bottom=feet_y, method="eye-height ratio")
+
+
+# A standing body's axis (mid-ankles to mid-shoulders, `views.body_axis`) off the camera's
+# vertical by more than this is not normal sway. Measured on the 17 sample photos (default
+# passes; tests/test_harden.py re-measures them): 12 front views within -2.5..+1.5 deg, 5 side
+# views within -2.6..+1.9 deg, SD 1.4 deg over all 17; 3 deg is just above the largest and
+# about 2 SD. Beyond it the camera is rolled or the patient leans, and a tilt reads the
+# difference one for one (METRICS.md), so it is said before the tilts.
+BODY_AXIS_WARNING_DEG = 3.0
+
+
+def body_axis_finding(axis_deg: float, lower: str, roll_deg: float | None,
+                      roll_applied: float | None) -> Finding | None:
+    """A finding when the body axis is BODY_AXIS_WARNING_DEG or more off the vertical the tilts
+    are measured against (the photo's edges, or the true vertical once a level is applied), and
+    a known camera roll does not explain it; None otherwise.
+
+    axis_deg: `views.body_axis`, counter-clockwise positive. roll_deg: the camera roll when
+    known (straight lines agree, or marked by hand), else None. roll_applied: the roll the
+    metrics were corrected by, or None.
+    """
+    residual = axis_deg - (roll_applied or 0.0)
+    if lower != "ankles" or abs(residual) < BODY_AXIS_WARNING_DEG:
+        return None  # the threshold holds for the whole standing body only: a trunk alone
+        # (ankles hidden) leans several degrees in normal posture (side views up to 7.6)
+    where = f"mid-{lower} to mid-shoulders"
+    if roll_deg is not None:
+        lean = axis_deg - roll_deg
+        if abs(lean) < BODY_AXIS_WARNING_DEG:
+            return None  # the camera's roll explains it (and camera_tilted says so)
+        way = "left" if lean > 0 else "right"
+        return Finding("body_leans", f"The patient leans {abs(lean):.0f} deg toward the "
+                       f"image's {way} ({where}, against the true vertical): tilts include "
+                       "that lean; ask the patient to stand evenly on both feet and retake.")
+    way = "left" if residual > 0 else "right"
+    return Finding("body_axis_tilted", f"The body's axis ({where}) is {abs(residual):.0f} deg "
+                   f"off the photo's vertical, toward the image's {way}: the camera is rolled "
+                   "or the patient leans, and tilts read that much off. Hold the camera level "
+                   "(a door frame in view lets it be checked) or mark a true vertical, and have "
+                   "the patient stand evenly.")
+
+
+def level_unknown_finding(reason: str) -> Finding:
+    """The photo's true vertical is not known: say so where the tilts are read."""
+    why = reason.replace("; camera level unknown", "").strip() or "no straight lines found"
+    return Finding("camera_level_unknown", f"Camera level unknown ({why}): tilts and leans are "
+                   "measured against the photo's edges; mark a true vertical (a door frame) "
+                   "to be sure.")
+
+
+#: Between two findings in one CSV cell (a message may hold ";" and ":").
+FINDINGS_SEPARATOR = " | "
+
+
+def findings_text(messages) -> str:
+    """The `findings` cell of a photo's rows: its findings' messages, in order, one line."""
+    return FINDINGS_SEPARATOR.join(" ".join(str(m).split()) for m in messages)
+
+
+# Above this median uncertainty (1 SD, deg) of a photo's angles, the borderline band (value +/-
+# 2 uncertainties, `posture.metrics.compute.BORDERLINE_UNCERTAINTIES`) is at least +/-2 deg: as
+# wide as the +/-2 deg screening ranges of the tilts, so no tilt can be called within or outside.
+# The 152x317 sample photo's front angles have a median of 1.1 deg; every sample photo with the
+# body 700 px tall or more, 0.2-0.4 deg (tests/test_harden.py).
+LOW_RESOLUTION_UNCERTAINTY_DEG = 1.0
+
+
+def precision_finding(angle_uncertainties: list[float], body_px: float) -> Finding | None:
+    """A "low_resolution" finding when the median uncertainty of a photo's measured angles
+    (degrees, one SD each) is above LOW_RESOLUTION_UNCERTAINTY_DEG; None otherwise."""
+    values = [u for u in angle_uncertainties if u is not None and np.isfinite(u)]
+    if not values:
+        return None
+    median = float(np.median(values))
+    if median <= LOW_RESOLUTION_UNCERTAINTY_DEG:
+        return None
+    return Finding("low_resolution", f"The landmarks are too imprecise for the measures (angles "
+                   f"+/-{median:.1f} deg typical, the body {body_px:.0f} px tall): the photo's "
+                   "resolution or sharpness limits them, and no tilt can be called within or "
+                   "outside its range; use a sharp photo with the body at least 700 px tall.")
+
+
+# Words by which phone makers name the front (selfie) camera in the EXIF lens or model fields
+# (e.g. Apple's LensModel "iPhone 13 front camera 2.71mm f/2.2").
+_FRONT_CAMERA = re.compile(r"\b(front|selfie|facetime|user[- ]facing)\b", re.IGNORECASE)
+
+
+def mirror_finding(camera: str) -> Finding | None:
+    """A "mirror_possible" finding when the EXIF names a front (selfie) camera, whose photos
+    many phones save mirrored (left and right swapped); None otherwise. Without such evidence
+    every photo is assumed not mirrored (said on the page and in the PDF)."""
+    if not camera or not _FRONT_CAMERA.search(camera):
+        return None
+    return Finding("mirror_possible", f"Taken with a front (selfie) camera ({camera}): many "
+                   "phones save these mirrored, which swaps the patient's left and right; check "
+                   "which side is which before reading any left/right result.")

@@ -101,3 +101,51 @@ def classify_view(lm: PoseLandmarks) -> ViewClass:
                          "back view: the patient's left is on the image's left")
     return ViewClass("back", None, ratio,
                      "back view: the face is not visible")
+
+
+# Beyond this the body is not standing in the photo's frame: 45 deg is half-way to lying on
+# its side, and 135 half-way from there to upside down. A standing patient's axis is within a
+# few degrees of vertical (BODY_AXIS_WARNING_DEG); a photo turned by 90 or 180 deg reads
+# about +/-90 or 180 (tests/test_harden.py measures every sample photo turned so).
+ON_SIDE_DEG = 45.0
+UPSIDE_DOWN_DEG = 135.0
+_LOWER = ((L.LEFT_ANKLE, L.RIGHT_ANKLE), (L.LEFT_HIP, L.RIGHT_HIP))
+
+
+def body_axis(lm: PoseLandmarks, min_visibility: float = 0.5) -> tuple[float, str]:
+    """The body's long axis: the angle (degrees, counter-clockwise as displayed, -180..180) of
+    the line from the mid-ankles up to the mid-shoulders, 0 when the shoulders stand straight
+    above the ankles; and the lower point used ("ankles", or "hips" when both ankles are hidden
+    or outside the photo). Positive: the top of the body leans to the image's left, as when
+    the camera is rolled counter-clockwise (the sign of `posture.camera`'s roll).
+    """
+    xy = lm.xy
+    top = _mid(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+    lower, name = _LOWER[1], "hips"
+    ankles = _LOWER[0]
+    if any(lm.visibility[a] >= min_visibility and lm.inside_image(a) for a in ankles):
+        lower, name = ankles, "ankles"
+    v = top - _mid(xy, *lower)
+    return float(np.degrees(np.arctan2(-v[0], -v[1]))), name
+
+
+def check_upright(lm: PoseLandmarks) -> float:
+    """The body axis (see `body_axis`) of a body standing upright in the photo.
+
+    Raises OrientationError: the head is below the feet (|axis| > UPSIDE_DOWN_DEG) or the body
+    lies across the photo (|axis| > ON_SIDE_DEG). Tilts measured then would be against the
+    wrong axis: a back view's tilts change sign, a side view's forward head reads -81 deg.
+    """
+    from posture.errors import OrientationError
+
+    axis, _ = body_axis(lm)
+    if abs(axis) > UPSIDE_DOWN_DEG:
+        raise OrientationError(
+            "The body is upside down in the photo (head below the feet): turn the photo "
+            "upright (check the camera's orientation setting) and analyse it again")
+    if abs(axis) > ON_SIDE_DEG:
+        turn = "clockwise" if axis > 0 else "counter-clockwise"
+        raise OrientationError(
+            f"The body lies on its side in the photo (its axis is {abs(axis):.0f} deg from "
+            f"vertical): turn the photo a quarter {turn} so the patient stands upright")
+    return axis

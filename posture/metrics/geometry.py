@@ -54,6 +54,17 @@ def elevation(base: np.ndarray, tip: np.ndarray, toward: int) -> np.ndarray:
     return np.degrees(np.arctan2(_y(base) - _y(tip), toward * (_x(tip) - _x(base))))
 
 
+def descent_angle(upper: np.ndarray, lower: np.ndarray, toward: int) -> np.ndarray:
+    """Direction of the line from upper down to lower vs vertical, degrees in -90..90:
+    positive when it runs toward image direction `toward` (+1 = +x) as it descends.
+
+    The kyphosis angle is descent_angle at the thoraco-lumbar tangent minus that at the
+    cervico-thoracic one (the tangents' angle, rasterstereography's definition).
+    """
+    return np.degrees(np.arctan2(toward * (_x(lower) - _x(upper)),
+                                 np.abs(_y(lower) - _y(upper))))
+
+
 def bend(upper: np.ndarray, middle: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """Deviation of upper-middle-lower from a straight line, degrees, unsigned (0 = straight)."""
     u = np.asarray(upper, dtype=np.float64) - middle
@@ -87,6 +98,22 @@ def knee_sagittal(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray,
     line_x = _x(hip) + t * (_x(ankle) - _x(hip))
     sign = np.sign(forward * (_x(knee) - line_x))
     return bend(hip, knee, ankle) * np.where(sign == 0, 1.0, sign)
+
+
+def head_yaw(nose: np.ndarray, left_ear: np.ndarray, right_ear: np.ndarray, lateral: int,
+             depth_ratio: float) -> np.ndarray:
+    """Head rotation about the vertical in a front photo, degrees; positive = the face turned
+    toward the patient's left (lateral as in the module docstring).
+
+    A head turned by t shows the nose sin(t) x D off the ears' midpoint while the ears appear
+    2 W cos(t) apart (D: the nose's depth ahead of the ear axis, W: half the ear distance), so
+    t = atan(k / (D / W)) with k the nose offset over the apparent half ear distance.
+    `depth_ratio` is D / W for the landmarks used.
+    """
+    mid = (np.asarray(left_ear, dtype=np.float64) + right_ear) / 2.0
+    half = np.abs(_x(left_ear) - _x(right_ear)) / 2.0
+    k = lateral * (_x(nose) - _x(mid)) / np.where(half > 0, half, np.nan)
+    return np.degrees(np.arctan(k / depth_ratio))
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

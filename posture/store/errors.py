@@ -9,3 +9,8 @@ class StoreError(PostureError, RuntimeError):
 
 class NotFoundError(PostureError, LookupError):
     """No such patient, visit or analysis in the records."""
+
+
+class DamagedError(StoreError):
+    """Part of the records no longer reads back as saved (a photo whose bytes do not match
+    their SHA-256, a damaged file). The message names what is damaged."""

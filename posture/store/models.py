@@ -8,6 +8,10 @@ A visit can hold several analyses (re-analysed with a newer `posture` version, s
 the numbers and the version that made them, and the latest is shown by default. Deleting a
 patient or visit cascades in the database (ON DELETE CASCADE) as well as in the ORM.
 
+Beside the records (revision 0002): sign-in accounts (User 1--* UserSession), the sign-in
+attempts that throttle wrong passwords, and the audit log. The audit log holds no foreign keys:
+its lines outlive the users, visits and patients they name (see `posture.store.audit`).
+
 Migrations in `posture/store/migrations/` create exactly this schema; a test compares the two.
 """
 
@@ -158,6 +162,71 @@ class AnnotatedImage(Base):
     png: Mapped[bytes] = mapped_column(LargeBinary)
 
     analysis: Mapped[Analysis] = relationship(back_populates="images")
+
+
+class User(Base):
+    """A sign-in account (`posture users add`). Never deleted, only disabled, so that the audit
+    log's names keep meaning one person."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    #: argon2id, in the PHC string form (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`).
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_admin: Mapped[bool] = mapped_column(Boolean)
+    disabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[str] = mapped_column(String(40))   # ISO 8601, UTC
+    password_changed_at: Mapped[str] = mapped_column(String(40))
+
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class UserSession(Base):
+    """A signed-in browser session. Only the SHA-256 of its token is stored: a copy of the
+    database does not let anyone take over a session."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client: Mapped[str] = mapped_column(String(100))
+    created: Mapped[float] = mapped_column(Float)         # seconds since the epoch (UTC)
+    last_seen: Mapped[float] = mapped_column(Float)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class SignInAttempt(Base):
+    """One sign-in attempt: the record that slows repeated wrong passwords, per account and per
+    client, across every workstation and process using the same records."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[float] = mapped_column(Float, index=True)   # seconds since the epoch (UTC)
+    name: Mapped[str] = mapped_column(String(100), index=True)   # as typed
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEntry(Base):
+    """One line of the audit log: who did what, when, to which patient and visit."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(40))            # ISO 8601, UTC
+    user: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    #: The clinic's patient ID, or None for actions on no patient (sign-in, accounts).
+    subject: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: No foreign key: the line stays when the visit is deleted.
+    visit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str] = mapped_column(String(500))
 
 
 #: Columns of a measurement row copied verbatim from (and back to) the core's tidy rows.

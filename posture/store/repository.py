@@ -8,12 +8,16 @@ to confirm is the caller's job.
 
 What is stored is what the core gives: `Assessment.rows()` verbatim, `assessment_json` for the
 landmarks, `render_png` for the annotated photos. Nothing is recomputed.
+
+Every change writes its audit line (`posture.store.audit`) in the same transaction: `actor`
+says who (None: the computer's user, for local use and the command line).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,8 +31,11 @@ from posture.assessment import TABLE_COLUMNS
 from posture.compare import VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
-from posture.store.db import Store
-from posture.store.errors import NotFoundError, StoreError
+from posture.landmarks.quality import findings_text
+from posture.store import audit
+from posture.store.audit import Actor
+from posture.store.db import Store, explain
+from posture.store.errors import DamagedError, NotFoundError, StoreError
 from posture.store.models import (
     ROW_FIELDS,
     Analysis,
@@ -38,13 +45,20 @@ from posture.store.models import (
     Photo,
     Visit,
 )
+from posture.store.validation import (
+    MAX_SUBJECT,
+    clean_filename,
+    clean_name,
+    clean_notes,
+    clean_subject,
+    is_valid_subject,
+)
 
 #: Visit and history CSV: the core's columns (same positions as `posture analyze`'s
 #: results.csv), then the visit's date and id.
 HISTORY_COLUMNS = TABLE_COLUMNS + ("visit_date", "visit_id")
 
 SLOTS = ("front", "side")
-MAX_SUBJECT = 100
 
 #: Called with the name of each step of a save once it is written ("patient", "visit",
 #: "photos", "analysis"), still inside the transaction: tests inject failures here.
@@ -90,24 +104,46 @@ def _now() -> str:
 
 
 @contextmanager
-def _transaction(store: Store) -> Iterator[Session]:
-    """store.transaction(), with database failures turned into one-line StoreErrors."""
+def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Iterator[Session]:
+    """store.transaction(), with database failures turned into one-line StoreErrors that say
+    what went wrong: the server not answering, the file locked or damaged, or (writing) the
+    change refused. `what` ("visit 12") names what was being read."""
     try:
-        with store.transaction() as session:
+        with store.transaction(read_only=not writing) as session:
             yield session
     except SQLAlchemyError as exc:
+        prefix = f"{what} cannot be read: " if what and not writing else ""
+        explained = explain(exc, store.engine.url)
+        if explained:
+            kind = DamagedError if "is damaged" in explained else StoreError
+            raise kind(prefix + explained) from exc
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(f"the records database refused the change, nothing was saved: "
-                         f"{reason[0] if reason else type(exc).__name__}") from exc
+        reason = reason[0] if reason else type(exc).__name__
+        if writing:
+            raise StoreError(f"the records database refused the change, nothing was saved: "
+                             f"{reason}") from exc
+        raise StoreError(f"{prefix or 'cannot read the records: '}{reason}") from exc
 
 
-def _clean_subject(subject: str) -> str:
-    subject = (subject or "").strip()
-    if not subject:
-        raise InputError("give the patient ID")
-    if len(subject) > MAX_SUBJECT or not subject.isprintable():
-        raise InputError(f"a patient ID is one line of at most {MAX_SUBJECT} characters")
-    return subject
+def _photo_data(photo: Photo) -> bytes:
+    """A stored photo's bytes, checked against the SHA-256 taken when it was saved."""
+    data = bytes(photo.data)
+    if hashlib.sha256(data).hexdigest() != photo.sha256:
+        name = f" ({_shown(photo.filename)})" if photo.filename else ""
+        raise DamagedError(f"the {photo.slot} photo{name} of visit {photo.visit_id} is damaged: "
+                           "its bytes no longer match the checksum taken when it was saved; "
+                           "restore it from a backup (posture records restore)")
+    return data
+
+
+def _result(analysis: Analysis) -> dict:
+    """An analysis's stored JSON, read back."""
+    try:
+        return json.loads(analysis.result_json)
+    except ValueError:
+        raise DamagedError(f"analysis {analysis.id} of visit {analysis.visit_id} is damaged: "
+                           "its stored result cannot be read; analyse the visit again or "
+                           "restore it from a backup") from None
 
 
 def _shown(text: str) -> str:
@@ -116,7 +152,10 @@ def _shown(text: str) -> str:
 
 
 def _patient(session: Session, subject: str) -> Patient:
-    patient = session.scalar(select(Patient).where(Patient.subject == subject))
+    # Text no patient ID can be (a NUL byte, say) is not sent to the database: PostgreSQL
+    # would refuse it where SQLite finds no one.
+    patient = session.scalar(select(Patient).where(Patient.subject == subject)) \
+        if is_valid_subject(subject) else None
     if patient is None:
         raise NotFoundError(f"no patient '{_shown(subject)}' in the records")
     return patient
@@ -156,8 +195,10 @@ def _analysis_row(prepared: _Prepared) -> Analysis:
     analysis = Analysis(posture_version=prepared.posture_version,
                         analysed_at=prepared.analysed_at, result_json=prepared.result_json)
     for position, row in enumerate(prepared.rows):
-        analysis.measurements.append(
-            Measurement(position=position, **{k: row[k] for k in ROW_FIELDS}))
+        fields = {k: row[k] for k in ROW_FIELDS}
+        # The photo's name, as uploaded: storable on every backend (see `clean_filename`).
+        fields["image"] = clean_filename(fields["image"])
+        analysis.measurements.append(Measurement(position=position, **fields))
     for slot, png in prepared.images.items():
         analysis.images.append(AnnotatedImage(slot=slot, png=png))
     return analysis
@@ -171,7 +212,7 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
                filenames: Mapping[str, str] | None = None, visit_date: date | None = None,
                notes: str = "", patient_name: str | None = None,
                annotated: Mapping[str, bytes] | None = None,
-               on_step: StepHook | None = None) -> int:
+               on_step: StepHook | None = None, actor: Actor | None = None) -> int:
     """Save a new visit with its photos and analysis, in one transaction. Returns its id.
 
     Args:
@@ -186,10 +227,14 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
             it (encoding a PNG takes about a second); rendered here otherwise.
 
     Raises:
-        InputError: no patient ID, or photos missing or in an unknown slot.
+        InputError: no patient ID, photos missing or in an unknown slot, or text the records
+            do not accept (too long, a control character: `posture.store.validation`), the
+            same on every backend.
         StoreError: the database refused the write; nothing of the visit was saved.
     """
-    subject = _clean_subject(subject)
+    subject = clean_subject(subject)
+    patient_name = clean_name(patient_name)
+    notes = clean_notes(notes or "")
     if not photos or set(photos) - set(SLOTS) or not all(photos.values()):
         raise InputError("save the visit with the photos that were analysed (front, side)")
     if len(photos) != len(assessment.photos):
@@ -201,8 +246,11 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
     for _attempt in range(2):
         try:
             with _transaction(store) as session:
-                return _write_visit(session, subject, assessment, photos, filenames,
-                                    visit_date, notes, patient_name, prepared, step)
+                visit_id = _write_visit(session, subject, assessment, photos, filenames,
+                                        visit_date, notes, patient_name, prepared, step)
+                audit.record(session, actor, audit.SAVE, subject=subject, visit_id=visit_id,
+                             detail=_analysis_detail(assessment, sorted(photos)))
+                return visit_id
         except _PatientRace:
             continue
     raise StoreError(f"patient '{_shown(subject)}' is being added on another workstation: "
@@ -231,7 +279,7 @@ def _write_visit(session: Session, subject, assessment, photos, filenames, visit
     for slot in SLOTS:
         if slot in photos:
             data = bytes(photos[slot])
-            visit.photos.append(Photo(slot=slot, filename=filenames.get(slot, "")[:255],
+            visit.photos.append(Photo(slot=slot, filename=clean_filename(filenames.get(slot)),
                                       sha256=hashlib.sha256(data).hexdigest(), data=data))
     session.flush()
     step("photos")
@@ -241,9 +289,26 @@ def _write_visit(session: Session, subject, assessment, photos, filenames, visit
     return visit.id
 
 
+def _analysis_detail(assessment, slots=None) -> str:
+    """What an audit line says of an analysis: photos, version, hand-placed landmarks (by
+    name: no coordinates, no measures)."""
+    parts = []
+    if slots:
+        parts.append("photos: " + ", ".join(slots))
+    parts.append(f"posture {assessment.posture_version}")
+    for p in assessment.photos:
+        manual = sorted(lm.name.lower() for lm in p.landmarks.manual)
+        if manual:
+            parts.append(f"{p.slot} landmarks placed by hand: {', '.join(manual)}")
+        if p.roll is not None and p.roll.method == "manual":
+            parts.append(f"{p.slot} true vertical marked by hand")
+    return "; ".join(parts)
+
+
 def add_analysis(store: Store, visit_id: int, assessment, *,
                  annotated: Mapping[str, bytes] | None = None,
-                 on_step: StepHook | None = None) -> int:
+                 on_step: StepHook | None = None, actor: Actor | None = None,
+                 _action: str = audit.ANALYSIS_ADDED) -> int:
     """Add another analysis to a stored visit (e.g. with a newer posture). Earlier analyses and
     their numbers are kept. Returns the new analysis's id. `annotated`: as in `save_visit`."""
     analysis = _analysis_row(_prepare(assessment, annotated))
@@ -253,40 +318,46 @@ def add_analysis(store: Store, visit_id: int, assessment, *,
         session.flush()
         if on_step:
             on_step("analysis")
+        audit.record(session, actor, _action, subject=visit.patient.subject, visit_id=visit_id,
+                     detail=_analysis_detail(assessment))
         return analysis.id
 
 
-def reanalyse_visit(store: Store, visit_id: int, options=None) -> int:
+def reanalyse_visit(store: Store, visit_id: int, options=None, *,
+                    actor: Actor | None = None) -> int:
     """Analyse a stored visit's photos again with this version of posture and store the result
     as a new analysis (the visit's earlier analyses stay). Returns the new analysis's id.
 
     options: `AnalysisOptions`; by default those of the visit's latest analysis (passes, height,
     camera-level correction), for the patient's ID. The latest analysis's hand-placed landmarks
-    and marked true vertical are carried over. If the analysis fails, its error is raised and
-    nothing is written.
+    and anatomical points and marked true vertical are carried over. If the analysis fails, its
+    error is raised and nothing is written.
     """
     from dataclasses import replace
 
     from posture.assessment import AnalysisOptions, analyze
 
-    with _transaction(store) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         visit = _visit(session, visit_id)
         subject = visit.patient.subject
-        photos = {p.slot: (p.filename or None, p.data) for p in visit.photos}
+        photos = {p.slot: (p.filename or None, _photo_data(p)) for p in visit.photos}
         if options is None:
             options = _stored_options(visit)
-        latest = json.loads(visit.analyses[-1].result_json) if visit.analyses else {}
+        latest = _result(visit.analyses[-1]) if visit.analyses else {}
     options = replace(options or AnalysisOptions(), subject=subject)
     front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
     assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
-    return add_analysis(store, visit_id, _with_manual_edits(assessment, latest))
+    return add_analysis(store, visit_id, _with_manual_edits(assessment, latest), actor=actor,
+                        _action=audit.REANALYSE)
 
 
 def _with_manual_edits(assessment, stored: dict):
-    """The clinician's edits in a stored analysis (hand-placed landmarks, a marked true
-    vertical), applied to a new analysis of the same photos: same photo pixels, so the same
-    coordinates. A photo the new analysis lacks, or a landmark name this version does not
+    """The clinician's edits in a stored analysis (hand-placed landmarks and anatomical points,
+    a marked true vertical, the device level of a photo taken in the app), applied to a new
+    analysis of the same photos: same photo pixels, so the same coordinates. A photo the new
+    analysis lacks, or a landmark or point name this version (or the photo's view) does not
     know, is skipped."""
+    from posture.assessment import placeable_points
     from posture.landmarks.vocabulary import Landmark
 
     slots = {p.slot for p in assessment.photos}
@@ -299,9 +370,19 @@ def _with_manual_edits(assessment, stored: dict):
             if lm.get("manual") and name in Landmark.__members__:
                 assessment = assessment.with_landmark_moved(slot, Landmark[name],
                                                             lm["x"], lm["y"])
+        placeable = set(placeable_points(assessment._photo(slot)))
+        for pt in photo.get("anatomical_points", []):
+            if pt.get("manual") and pt.get("name") in placeable and None not in (
+                    pt.get("x"), pt.get("y")):
+                assessment = assessment.with_point_placed(slot, pt["name"], pt["x"], pt["y"])
         roll = photo.get("camera_roll") or {}
         if roll.get("method") == "manual" and roll.get("degrees") is not None:
             assessment = assessment.with_camera_roll(slot, _manual_roll(roll))
+        elif roll.get("method") == "device" and roll.get("degrees") is not None:
+            from posture.camera import roll_from_device
+
+            assessment = assessment.with_camera_roll(
+                slot, roll_from_device(roll["degrees"], roll.get("pitch")))
     return assessment
 
 
@@ -323,7 +404,7 @@ def _stored_options(visit: Visit):
     fallback = AnalysisOptions(height_cm=visit.height_cm)
     if not visit.analyses:
         return fallback
-    stored = json.loads(visit.analyses[-1].result_json).get("options", {})
+    stored = _result(visit.analyses[-1]).get("options", {})
     try:
         return AnalysisOptions(passes=stored.get("passes", fallback.passes),
                                height_cm=stored.get("height_cm"),
@@ -333,29 +414,76 @@ def _stored_options(visit: Visit):
 
 
 def update_patient(store: Store, subject: str, *, name: str | None = None,
-                   notes: str | None = None) -> None:
-    """Change a patient's name or notes (None leaves a field as it is)."""
+                   notes: str | None = None, actor: Actor | None = None) -> None:
+    """Change a patient's name or notes (None leaves a field as it is). Raises InputError for
+    text the records do not accept (see `posture.store.validation`)."""
+    name, notes = clean_name(name), clean_notes(notes, "patient notes")
     with _transaction(store) as session:
         patient = _patient(session, subject)
         if name is not None:
             patient.name = name
         if notes is not None:
             patient.notes = notes
+        changed = [f for f, v in (("name", name), ("notes", notes)) if v is not None]
+        audit.record(session, actor, audit.PATIENT_UPDATED, subject=patient.subject,
+                     detail="changed: " + ", ".join(changed))
 
 
-def delete_visit(store: Store, visit_id: int) -> None:
-    """Delete a visit with its photos and every analysis. Raises NotFoundError."""
+def delete_visit(store: Store, visit_id: int, *, actor: Actor | None = None) -> None:
+    """Delete a visit with its photos and every analysis. Raises NotFoundError. The visit's
+    audit lines stay (the patient's record goes on), with one more saying it was deleted."""
     with _transaction(store) as session:
-        session.delete(_visit(session, visit_id))
+        _secure_delete(session)
+        visit = _visit(session, visit_id)
+        subject, n = visit.patient.subject, len(visit.analyses)
+        session.delete(visit)
+        audit.record(session, actor, audit.DELETE_VISIT, subject=subject, visit_id=visit_id,
+                     detail=f"visit with its photos and {n} analysis/es deleted")
+    _checkpoint(store)
 
 
-def delete_patient(store: Store, subject: str) -> int:
-    """Delete a patient with every visit, photo and analysis. Returns the number of visits."""
+def delete_patient(store: Store, subject: str, *, actor: Actor | None = None) -> int:
+    """Delete a patient with every visit, photo and analysis. Returns the number of visits.
+
+    Erasure: the patient's earlier audit lines go too, and one line remains: the clinic's
+    patient ID, who deleted it and when, and how many visits and audit lines went. On SQLite
+    the freed pages are overwritten with zeros (secure_delete) and the write-ahead log is
+    emptied, so the photos do not linger in the file."""
     with _transaction(store) as session:
+        _secure_delete(session)
         patient = _patient(session, subject)
         n = len(patient.visits)
         session.delete(patient)
-        return n
+        session.flush()
+        forgotten = audit.forget_patient(session, patient.subject)
+        audit.record(session, actor, audit.DELETE_PATIENT, subject=patient.subject,
+                     detail=f"patient deleted with {n} visit(s), their photos and analyses; "
+                            f"{forgotten} earlier audit line(s) of the patient removed")
+    _checkpoint(store)
+    return n
+
+
+def _secure_delete(session: Session) -> None:
+    """SQLite: deleted rows are overwritten with zeros, not left in free pages of the file."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
+
+
+def _checkpoint(store: Store) -> None:
+    """SQLite: copy the write-ahead log into the file and empty it, so no earlier page image
+    of a deleted photo stays in posture.db-wal. PostgreSQL's dead rows are reclaimed by its
+    autovacuum (see docs/security.md)."""
+    if store.backend != "sqlite":
+        return
+    # Outside any transaction (the engine's BEGIN IMMEDIATE would hold the file): the raw
+    # connection is in autocommit mode (db._sqlite_setup).
+    connection = store.engine.raw_connection()
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass    # busy: the next checkpoint empties it; the delete itself is committed
+    finally:
+        connection.close()
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -363,7 +491,7 @@ def delete_patient(store: Store, subject: str) -> int:
 
 def list_patients(store: Store) -> list[PatientSummary]:
     """Every patient, by ID."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False) as session:
         counts = (select(Visit.patient_id, func.count(Visit.id).label("n"),
                          func.max(Visit.visit_date).label("last"))
                   .group_by(Visit.patient_id).subquery())
@@ -391,7 +519,8 @@ def _visits_query(subject: str):
 
 def list_visits(store: Store, subject: str) -> list[VisitSummary]:
     """A patient's visits, oldest first. Raises NotFoundError for an unknown patient."""
-    with _transaction(store) as session:
+    what = f"the visits of '{_shown(subject)}'"
+    with _transaction(store, writing=False, what=what) as session:
         _patient(session, subject)
         # Photo bytes are not loaded: only the slots are needed.
         visits = session.scalars(_visits_query(subject)).all()
@@ -415,16 +544,34 @@ def _summary(visit: Visit, slots: tuple[str, ...]) -> VisitSummary:
 
 def list_analyses(store: Store, visit_id: int) -> list[AnalysisSummary]:
     """A visit's analyses, oldest first (the last is the one shown by default)."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         return [AnalysisSummary(a.id, a.posture_version, a.analysed_at)
                 for a in _visit(session, visit_id).analyses]
 
 
+def _stored_findings(analysis: Analysis) -> dict:
+    """The `findings` cell of each stored photo's rows, by (view, image) and by view, read from
+    the stored result as `Assessment.rows` wrote it."""
+    try:
+        result = json.loads(analysis.result_json)
+    except (TypeError, ValueError):
+        return {}
+    visit = [f.get("message", "") for f in result.get("findings", [])]
+    out = {}
+    for p in result.get("photos", []):
+        text = findings_text(visit + [f.get("message", "") for f in p.get("findings", [])])
+        out[(p.get("view"), p.get("image"))] = text
+        out.setdefault(p.get("view"), text)
+    return out
+
+
 def _rows(analysis: Analysis, subject: str, visit: Visit) -> list[dict]:
     """The core's tidy rows back, plus the visit's date and id."""
+    findings = _stored_findings(analysis)
     out = []
     for m in analysis.measurements:
         row = {k: getattr(m, k) for k in ROW_FIELDS}
+        row.update(findings=findings.get((m.view, m.image), findings.get(m.view, "")))
         row.update(subject=subject, analysed_at=analysis.analysed_at,
                    posture_version=analysis.posture_version,
                    visit_date=visit.visit_date.isoformat(), visit_id=visit.id)
@@ -446,12 +593,14 @@ def _pick(visit: Visit, analysis_id: int | None) -> Analysis:
 def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> VisitRecord:
     """A stored visit as a `VisitRecord`: its latest analysis unless `analysis_id` is given.
     Rows carry visit_date and visit_id beside the core's columns."""
-    with _transaction(store) as session:
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         visit = _visit(session, visit_id)
         analysis = _pick(visit, analysis_id)
-        result = json.loads(analysis.result_json)
+        result = _result(analysis)
         findings = [f["message"] for f in result.get("findings", [])]
-        findings += [f["message"] for p in result.get("photos", []) for f in p.get("findings", [])]
+        # Named by photo, as `Assessment.all_findings` names them ("Side photo: ...").
+        findings += [f"{str(p.get('slot', 'the')).capitalize()} photo: {f['message']}"
+                     for p in result.get("photos", []) for f in p.get("findings", [])]
         return VisitRecord(
             label=visit.visit_date.isoformat(),
             rows=tuple(_rows(analysis, visit.patient.subject, visit)),
@@ -465,21 +614,23 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
 
 def load_analysis_json(store: Store, visit_id: int, analysis_id: int | None = None) -> dict:
     """The stored `assessment_json` (landmarks in photo pixels, options, findings, rows)."""
-    with _transaction(store) as session:
-        return json.loads(_pick(_visit(session, visit_id), analysis_id).result_json)
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
+        return _result(_pick(_visit(session, visit_id), analysis_id))
 
 
 def visit_photos(store: Store, visit_id: int) -> dict[str, tuple[str, bytes]]:
     """slot -> (file name, bytes exactly as uploaded). For the clinic's record only: these
     carry the camera's metadata (EXIF, maybe GPS); never export them."""
-    with _transaction(store) as session:
-        return {p.slot: (p.filename, p.data) for p in _visit(session, visit_id).photos}
+    with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
+        return {p.slot: (p.filename, _photo_data(p))
+                for p in _visit(session, visit_id).photos}
 
 
 def history_rows(store: Store, subject: str) -> list[dict]:
     """Every measurement of a patient's visits (latest analysis of each), oldest visit first.
     Columns: HISTORY_COLUMNS."""
-    with _transaction(store) as session:
+    what = f"the history of '{_shown(subject)}'"
+    with _transaction(store, writing=False, what=what) as session:
         _patient(session, subject)
         out = []
         for visit in session.scalars(_visits_query(subject)):
