@@ -122,19 +122,17 @@ def _css_string(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def fitted_table(key: str, data, narrow_px: int = 560) -> None:
-    """st.table (no index) that shows every column at any width: where the table's own space
-    is under `narrow_px` (a phone; a tablet beside the sidebar) each row becomes a card, one
-    line per column, each named by its header; no column is cut off or squeezed into broken
-    words. `data`: a DataFrame or its Styler. `key` must be unique on the page."""
+def fitted_table(key: str, data, narrow_px: int = 460, narrow_window_px: int = 900) -> None:
+    """st.table (no index) that shows every column at any width: on a phone or a tablet (window
+    up to `narrow_window_px`), or wherever the table's own space is under `narrow_px`, each row
+    becomes a card, one line per column, each named by its header; no column is cut off or
+    squeezed into broken words. `data`: a DataFrame or its Styler. `key` must be unique on the
+    page."""
     frame = getattr(data, "data", data)
     root = f".st-key-{key}"
     names = " ".join(f"{root} td:nth-child({i})::before {{content: {_css_string(h)} \": \";}}"
                      for i, h in enumerate(frame.columns, start=1) if i > 1)
-    # A container query: the table's width decides, not the window's.
-    st.html(f"""<style>
-{root} {{container-type: inline-size;}}
-@container (max-width: {narrow_px}px) {{
+    cards = f"""
   {root} table, {root} tbody, {root} tr, {root} td {{display: block; width: 100%;}}
   {root} thead {{display: none;}}
   {root} tr {{border-bottom: 1px solid #dee2e6; padding: 0.35rem 0;}}
@@ -143,7 +141,12 @@ def fitted_table(key: str, data, narrow_px: int = 560) -> None:
   {root} td::before {{color: #6c757d; font-weight: 400;}}
   {root} td div, {root} td p {{display: inline;}}
   {names}
-}}
+"""
+    # The window's width, or a container query: the table's own width.
+    st.html(f"""<style>
+{root} {{container-type: inline-size;}}
+@media (max-width: {narrow_window_px}px) {{{cards}}}
+@container (max-width: {narrow_px}px) {{{cards}}}
 </style>""")
     with st.container(key=key):
         st.table(data, hide_index=True)
