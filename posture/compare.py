@@ -421,6 +421,9 @@ class HistorySeries:
 
     @property
     def title(self) -> str:
+        """E.g. "Head tilt (deg)"; a label naming its unit already is left as it is."""
+        if self.unit == "%" and "%" in self.label:
+            return self.label
         return f"{self.label} ({self.unit})"
 
 

@@ -161,7 +161,8 @@ def test_uploaded_pair_shows_measures_and_downloads(downloads):
     assert not at.exception and not at.error
     assert table_labels(at, 0) == FRONT_LABELS
     assert table_labels(at, 1) == SIDE_LABELS
-    assert len(at.get("image")) == 2  # the annotated photos
+    # The two annotated photos and the front photo's levels ladder (posture.app.chain_view).
+    assert len(at.get("image")) == 3
     rows = csv_download(downloads)
     assert list(rows[0]) == list(TABLE_COLUMNS)
     assert {r["metric"] for r in rows} == {m.id for m in METRICS}
@@ -436,7 +437,7 @@ def test_changing_the_height_rescales_lengths_without_detection():
     assert result.metric("forward_head_angle").value == at160.metric("forward_head_angle").value
     assert result.options.height_cm == 176
     value = cell(at, 1, "Plumb line: hip", "Value")
-    assert value == plain(f"{round(hip.value * 1.1, 1) or 0.0:.1f}\u00a0cm")
+    assert value == plain(f"{value_text(hip.value * 1.1)}\u00a0cm")
     assert held(at).annotated["side"] != png_before  # the photo's labels re-drawn
 
     at.number_input(key="patient_height").set_value(None).run()

@@ -129,8 +129,8 @@ def test_the_compare_page_shows_per_visit_warnings_hand_placed_values_and_meanin
     frame = at.table[0].value
     after = dict(zip(frame["Measure"], frame["2025-04-02"]))
     before = dict(zip(frame["Measure"], frame["2025-01-10"]))
-    assert after["Shoulder tilt (deg)"].endswith("(manual)")
-    assert not before["Shoulder tilt (deg)"].endswith("(manual)")
+    assert after["Shoulder tilt (joint centres) (deg)"].endswith("(manual)")
+    assert not before["Shoulder tilt (joint centres) (deg)"].endswith("(manual)")
     captions = "\n".join(c.value for c in at.caption)
     assert "From hand-placed landmarks: " in captions and "Shoulder tilt" in captions
     assert "No hand-placed landmarks." in captions               # the first visit

@@ -50,5 +50,5 @@ def levels_chain_view(p: PhotoAnalysis) -> None:
          level.flag or "not measured")
         for level in chain.levels],
         columns=["Level", "Tilt (deg)", "±", "Higher side", "Flag"])
-    fitted_table(f"chain_{p.slot}", frame.map(plain), (1, 5))
+    fitted_table(f"chain_{p.slot}", frame.map(plain))
     st.markdown("\n".join(f"- {plain(o)}" for o in chain.observations))

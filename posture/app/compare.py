@@ -108,8 +108,7 @@ def changes_table(comparison: Comparison) -> None:
             return [REAL_STYLE] * len(line)
         return [UNCOMPARED_STYLE if c.real is None else ""] * len(line)
 
-    fitted_table("changes_table", changes_frame(comparison).style.apply(style, axis=1),
-                 (1, 6))   # Measure, Verdict
+    fitted_table("changes_table", changes_frame(comparison).style.apply(style, axis=1))
 
 
 def comparison_view(comparison: Comparison, stem: str) -> None:
@@ -132,17 +131,19 @@ def series_chart(series: HistorySeries) -> alt.LayerChart:
     """One measure over the visits: each value with its +/- as an error bar, the reference
     range as a shaded band, on a y-axis at least MIN_SPAN_MDC detectable changes tall."""
     data = pd.DataFrame(list(series.points))
-    data["visit_date"] = pd.to_datetime(data["visit_date"])
+    # One tick per visit, named by its date (a time axis invents dates between visits).
+    data["visit"] = data["visit_date"].astype(str)
     data["source"] = data["manual"].map({True: "hand-placed", False: "detected"})
-    y_scale = alt.Scale(domain=list(series.y_domain), zero=False, nice=False)
-    x = alt.X("visit_date:T", title=None, axis=alt.Axis(format="%Y-%m-%d", labelAngle=-30))
+    bottom, top = series.y_domain
+    pad = 0.06 * (top - bottom)          # the outermost error bar stays off the frame
+    y_scale = alt.Scale(domain=[bottom - pad, top + pad], zero=False, nice=False)
+    x = alt.X("visit:O", title=None, sort=None, axis=alt.Axis(labelAngle=-30))
     layers = []
     ref = series.reference
     if ref is not None:
-        bottom, top = series.y_domain
-        band = pd.DataFrame({"low": [bottom if ref.low is None else max(ref.low, bottom)],
-                             "high": [top if ref.high is None else min(ref.high, top)]})
-        layers.append(alt.Chart(band).mark_rect(color="#2b8a3e", opacity=0.12)
+        band = pd.DataFrame({"low": [bottom - pad if ref.low is None else ref.low],
+                             "high": [top + pad if ref.high is None else ref.high]})
+        layers.append(alt.Chart(band).mark_rect(color="#2b8a3e", opacity=0.12, clip=True)
                       .encode(y=alt.Y("low:Q", scale=y_scale, title=None), y2="high:Q"))
     base = alt.Chart(data)
     layers += [
@@ -158,13 +159,13 @@ def series_chart(series: HistorySeries) -> alt.LayerChart:
                             scale=alt.Scale(domain=["detected", "hand-placed"],
                                             range=["#1c7ed6", "#c2255c"]),
                             legend=None if not data["manual"].any() else alt.Legend()),
-            tooltip=[alt.Tooltip("visit_date:T", title="Visit"),
+            tooltip=[alt.Tooltip("visit:O", title="Visit"),
                      alt.Tooltip("value:Q", title=series.unit, format=".1f"),
                      alt.Tooltip("uncertainty:Q", title="±", format=".1f"),
                      alt.Tooltip("source:N", title="Landmarks"),
                      alt.Tooltip("flag:N", title="Flag")]),
     ]
-    return (alt.layer(*layers).properties(title=series.title, height=150)
+    return (alt.layer(*layers).properties(title=series.title, height=160)
             .configure_title(fontSize=13, anchor="start"))
 
 

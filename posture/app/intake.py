@@ -784,7 +784,6 @@ def show() -> None:
     st.title("Posture screening")
     st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
                "measures with their uncertainty and reference ranges. Not a diagnosis.")
-    st.session_state[UNSAVED] = None
     patient_col, photos_col = wrapping_columns("intake_inputs", [1, 2], [260, 440], gap="large")
     with patient_col:
         patient = patient_details()
@@ -796,12 +795,14 @@ def show() -> None:
             st.error(str(exc), icon=":material/error:")
             return
     if front is None and side is None:
+        st.session_state[UNSAVED] = None
         st.info("Upload a front and a side photo, or try a sample pair, to see the measures.",
                 icon=":material/photo_camera:")
         return
 
     held = current_analysis(front, side, options)
     if held.error:
+        st.session_state[UNSAVED] = None
         st.error(plain(held.error), icon=":material/error:")
         return
     result = dataclasses.replace(held.result, subject=patient.subject)
@@ -817,8 +818,9 @@ def show() -> None:
     st.divider()
     downloads(result, held, patient)
     st.divider()
-    if not save_panel(result, held, patient, front, side):
-        st.session_state[UNSAVED] = unsaved_line(result, patient)
+    # Set only where the run settles: a run cut short by a page switch leaves the last value.
+    saved = save_panel(result, held, patient, front, side)
+    st.session_state[UNSAVED] = None if saved else unsaved_line(result, patient)
 
 
 def unsaved_line(result: Assessment, patient: Patient) -> str:

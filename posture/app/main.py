@@ -19,18 +19,15 @@ window.onbeforeunload = %s;
 </script>"""
 _ASK = "function (event) { event.preventDefault(); event.returnValue = ''; return ''; }"
 
-# Phones and tablets in portrait: tables wrap inside the page instead of hiding their last
-# columns (Flag, Verdict) behind a sideways scroll: tighter cells, text wrapped between words
-# (never inside a number).
+# Phones and tablets: tighter table cells, text wrapped between words (never inside a
+# number); narrower still, tables turn into cards (posture.app.widgets.fitted_table).
 # (!important: Streamlit's own rules on the cells' Markdown are more specific.)
 NARROW_SCREEN_CSS = """<style>
 @media (max-width: 900px) {
-  [data-testid="stTable"] table { width: 100%; }
   [data-testid="stTable"] th, [data-testid="stTable"] td {
     padding: 0.3rem 0.25rem !important; font-size: 0.8rem; }
   [data-testid="stTable"] th, [data-testid="stTable"] td,
-  [data-testid="stTable"] th *, [data-testid="stTable"] td * {
-    white-space: normal !important; }
+  [data-testid="stTable"] th *, [data-testid="stTable"] td * { white-space: normal !important; }
 }
 </style>"""
 

@@ -23,7 +23,6 @@ from posture.app.widgets import (
     BORDERLINE_STYLE,
     BORDERLINE_TEXT,
     METRIC_TABLE_HEADER,
-    METRIC_TEXT_COLUMNS,
     NOT_MEASURED_STYLE,
     OUTSIDE_STYLE,
     file_stem,
@@ -127,8 +126,7 @@ def rows_table(rows) -> None:
         style = {FLAG_OUTSIDE: OUTSIDE_STYLE, FLAG_BORDERLINE: BORDERLINE_STYLE}
         return [style.get(r["flag"], "")] * len(line)
 
-    fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1),
-                 METRIC_TEXT_COLUMNS)
+    fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1))
     bases = sorted({basis for r in rows if (basis := split_reference(r["reference"])[1])})
     if bases:
         st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")

@@ -112,27 +112,44 @@ def metrics_table(metrics: Sequence[MetricResult], key: str = "metrics_table") -
             return [""] * (len(row) - 1) + [WITHIN_FLAG_STYLE]
         return [""] * len(row)
 
-    fitted_table(key, frame.style.apply(row_style, axis=1), METRIC_TEXT_COLUMNS)
+    fitted_table(key, frame.style.apply(row_style, axis=1))
     bases = sorted({basis for m in metrics if (basis := split_reference(m.reference)[1])})
     if bases:
         st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
 
 
-def fitted_table(key: str, data, text_columns: Sequence[int]) -> None:
-    """st.table (no index) that fits a phone's width: on a narrow screen the words of its text
-    columns (1-based) may break anywhere, while number columns stay whole; the navigation's
-    narrow-screen rules tighten every table's cells. `key` must be unique on the page."""
-    cells = [f".st-key-{key} {tag}:nth-child({i}){inner}" for i in text_columns
-             for tag in ("td", "th") for inner in ("", " *")]
-    st.html("<style>@media (max-width: 900px) {" + ", ".join(cells)
-            + " {overflow-wrap: anywhere !important;}}</style>")
+def _css_string(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def fitted_table(key: str, data, narrow_px: int = 460, narrow_window_px: int = 900) -> None:
+    """st.table (no index) that shows every column at any width: on a phone or a tablet (window
+    up to `narrow_window_px`), or wherever the table's own space is under `narrow_px`, each row
+    becomes a card, one line per column, each named by its header; no column is cut off or
+    squeezed into broken words. `data`: a DataFrame or its Styler. `key` must be unique on the
+    page."""
+    frame = getattr(data, "data", data)
+    root = f".st-key-{key}"
+    names = " ".join(f"{root} td:nth-child({i})::before {{content: {_css_string(h)} \": \";}}"
+                     for i, h in enumerate(frame.columns, start=1) if i > 1)
+    cards = f"""
+  {root} table, {root} tbody, {root} tr, {root} td {{display: block; width: 100%;}}
+  {root} thead {{display: none;}}
+  {root} tr {{border-bottom: 1px solid #dee2e6; padding: 0.35rem 0;}}
+  {root} td {{border: none !important; padding: 0.05rem 0.5rem !important;}}
+  {root} td:first-child {{font-weight: 600;}}
+  {root} td::before {{color: #6c757d; font-weight: 400;}}
+  {root} td div, {root} td p {{display: inline;}}
+  {names}
+"""
+    # The window's width, or a container query: the table's own width.
+    st.html(f"""<style>
+{root} {{container-type: inline-size;}}
+@media (max-width: {narrow_window_px}px) {{{cards}}}
+@container (max-width: {narrow_px}px) {{{cards}}}
+</style>""")
     with st.container(key=key):
         st.table(data, hide_index=True)
-
-
-# The text columns of the metrics tables (METRIC_TABLE_HEADER): Measure, Direction, Reference
-# range, Flag.
-METRIC_TEXT_COLUMNS = (1, 4, 5, 6)
 
 
 def wrapping_columns(key: str, weights: Sequence[float], min_widths_px: Sequence[int],
