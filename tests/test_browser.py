@@ -174,7 +174,8 @@ def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_p
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(tmp_path / "intake.png"), full_page=True)
 
-        # Landmark review: a click on the photo places the chosen landmark (left ear first).
+        # Landmark review: a click on the photo places the chosen landmark (the nose first: head
+        # rotation uses it).
         page.get_by_text("Check landmarks on the front photo").click()
         expander = page.locator('[data-testid="stExpander"]').filter(
             has_text="Check landmarks on the front photo")
@@ -182,7 +183,8 @@ def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_p
         review.wait_for(timeout=30_000)
         box = review.bounding_box()
         review.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})
-        page.get_by_text("Head tilt (manual)", exact=True).wait_for(timeout=RESULTS_TIMEOUT_MS)
+        page.get_by_text("Head rotation (manual)", exact=True).wait_for(
+            timeout=RESULTS_TIMEOUT_MS)
         assert page.locator('[data-testid="stException"]').count() == 0
 
         # The true vertical: two clicks on the photo (the door frame's line, near enough).
