@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from types import MappingProxyType
 
 from posture.camera import RollEstimate, roll_from_edges
 from posture.errors import InputError, NoPersonError, OrientationError
@@ -33,6 +35,7 @@ from posture.landmarks.quality import (
 )
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.views import ViewClass, body_axis, check_upright, classify_view
+from posture.landmarks.vocabulary import Landmark as L
 from posture.metrics.compute import (
     MIN_VISIBILITY,
     STATUS_WRONG_VIEW,
@@ -43,8 +46,22 @@ from posture.metrics.compute import (
 )
 from posture.metrics.definitions import METRICS
 from posture.metrics.reference import ReferenceRange, load_ranges
-from posture.numbers import finite
+from posture.numbers import stored
+from posture.outline.points import (
+    FRONT_POINTS,
+    MANUAL_POINTS,
+    SIDE_POINTS,
+    AnatomicalPoint,
+    complete,
+    missing,
+)
+from posture.outline.side import side_points
 from posture.scene import SceneWork, one_blas_thread
+
+try:  # the front/back finder (the `front` branch); until it is merged, those points say so
+    from posture.outline.frontal import frontal_points
+except ImportError:  # pragma: no cover - present once the front branch is merged
+    frontal_points = None
 
 # A camera roll this large, when the photo's lines show it confidently, is worth a warning:
 # it reads one-for-one as shoulder or pelvic tilt (METRICS.md).
@@ -107,6 +124,9 @@ class PhotoAnalysis:
     roll_applied: float | None
     findings: tuple[Finding, ...]
     metrics: tuple[MetricResult, ...]
+    # Every anatomical point of the photo's view by name (posture.outline), each with a status.
+    anatomical_points: Mapping[str, AnatomicalPoint] = field(
+        default_factory=lambda: MappingProxyType({}))
 
     @property
     def name(self) -> str:
@@ -182,9 +202,41 @@ class Assessment:
 
     def with_landmark_moved(self, slot: str, landmark, x: float, y: float) -> Assessment:
         """A landmark placed by hand at (x, y) photo pixels; it and every metric using it are
-        marked manual."""
+        marked manual. On a side photo the near ear is the tragus: moving it moves the tragus
+        point too (unless the tragus itself was placed by hand)."""
         photo = self._photo(slot)
-        return self._with(slot, replace(photo, landmarks=photo.landmarks.moved(landmark, x, y)))
+        photo = replace(photo, landmarks=photo.landmarks.moved(landmark, x, y))
+        tragus = photo.anatomical_points.get("tragus")
+        if (photo.view.view == "side" and tragus is not None and not tragus.manual
+                and int(landmark) == int(L.RIGHT_EAR if photo.view.forward > 0
+                                         else L.LEFT_EAR)):
+            points = dict(photo.anatomical_points)
+            points["tragus"] = tragus.moved(x, y)
+            photo = replace(photo, anatomical_points=MappingProxyType(points))
+        return self._with(slot, photo)
+
+    def with_point_placed(self, slot: str, name: str, x: float, y: float) -> Assessment:
+        """An anatomical point placed by hand at (x, y) photo pixels, SAPO's way (palpated,
+        marked on the skin, clicked on the photo): it replaces what the outline found (or
+        gives ASIS and PSIS, which no outline shows), is marked manual with no detection
+        uncertainty, and every metric using it is recomputed and marked manual.
+
+        Raises InputError: no such photo, a point its view does not have, or a position
+        outside the photo."""
+        photo = self._photo(slot)
+        names = placeable_points(photo)
+        if name not in names:
+            raise InputError(f"the {slot} photo has no anatomical point {name!r}: choose one of "
+                             + ", ".join(names))
+        w, h = photo.landmarks.image_size
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (x, y)) or not (
+                0 <= x <= w and 0 <= y <= h):
+            raise InputError(f"place the {name.replace('_', ' ')} inside the photo "
+                             f"({w} x {h} pixels)")
+        points = dict(photo.anatomical_points)
+        current = points.get(name) or missing(name, "")
+        points[name] = current.moved(x, y)
+        return self._with(slot, replace(photo, anatomical_points=MappingProxyType(points)))
 
     def with_camera_roll(self, slot: str, roll: RollEstimate) -> Assessment:
         """The true vertical set by hand (e.g. `posture.camera.roll_from_points` on a door
@@ -223,8 +275,7 @@ class Assessment:
                                                                           ranges))})
 
 
-def _round(v: float | None, digits: int = 2) -> float | None:
-    return finite(v, digits)  # NaN or inf -> None (missing); never -0.0
+_round = stored  # the one rounding rule (posture.numbers)
 
 
 def _frame(view: ViewClass) -> Frame:
@@ -245,7 +296,41 @@ def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
         return tuple(not_measured(m, STATUS_WRONG_VIEW, detail, p.cm_per_px, ranges.get(m.id))
                      for m in METRICS if m.view == group)
     return compute_metrics(p.landmarks, _frame(p.view), ranges=ranges, cm_per_px=p.cm_per_px,
-                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility)
+                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility,
+                           points=p.anatomical_points)
+
+
+def _anatomical_points(view: ViewClass, detection: Detection, photo: Photo,
+                       roll_degrees: float | None) -> Mapping[str, AnatomicalPoint]:
+    """The outline stage: every anatomical point of the photo's view, with its status."""
+    lm = detection.landmarks
+    if view.view == "side":
+        pts = side_points(detection.mask, photo.scale, lm, view.forward, photo.rgb,
+                          roll_degrees=roll_degrees)
+    elif view.view in ("front", "back") and frontal_points is not None:
+        pts = frontal_points(detection.mask, photo.scale, lm,
+                             1 if view.left_on_image_right else -1, photo.rgb)
+    elif view.view in ("front", "back"):
+        pts = complete({}, FRONT_POINTS, "front outline points are not in this version")
+    else:
+        pts = {}
+    return MappingProxyType(dict(pts))
+
+
+def placeable_points(p: PhotoAnalysis) -> tuple[str, ...]:
+    """The anatomical points a clinician may place by hand on this photo: its view's outline
+    points, and ASIS and PSIS on a front or back photo."""
+    if p.view.view == "side" or (p.slot == "side" and p.view.view not in ("front", "back")):
+        return SIDE_POINTS
+    return FRONT_POINTS + MANUAL_POINTS
+
+
+def outline_extent(points: Mapping[str, AnatomicalPoint]) -> BodyExtent | None:
+    """Standing height from the outline's vertex to its sole, when both are found."""
+    top, bottom = points.get("vertex"), points.get("sole")
+    if top is None or bottom is None or not (top.ok and bottom.ok) or bottom.y <= top.y:
+        return None
+    return BodyExtent(top=float(top.y), bottom=float(bottom.y), method="outline")
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,9 +387,6 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
             photo.rgb, lm.xy / photo.scale, detector, detection.people_seen):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
                                 "photograph the patient alone; landmarks may mix two bodies."))
-    extent = body_extent(lm, detection.mask, photo.scale)
-    cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
-
     roll = roll_from_edges(scene.edges(), exclude_box=detection.crop_box)
     confident = roll.degrees is not None and roll.confidence >= ROLL_MIN_CONFIDENCE
     if confident and abs(roll.degrees) >= ROLL_WARNING_DEG and not options.correct_camera_roll:
@@ -313,13 +395,16 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
                                 "off; hold the camera level, apply the level correction, or "
                                 "mark a true vertical by hand."))
     applied = roll.degrees if (options.correct_camera_roll and confident) else None
+    points = _anatomical_points(view, detection, photo, applied)
+    extent = outline_extent(points) or body_extent(lm, detection.mask, photo.scale)
+    cm_per_px = options.height_cm / extent.height_px if options.height_cm else None
     findings += _level_findings(lm, roll, applied, options.min_visibility)
     mirror = mirror_finding(photo.camera)
     if mirror:
         findings.append(mirror)
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
-                      findings=tuple(findings), metrics=())
+                      findings=tuple(findings), metrics=(), anatomical_points=points)
     metrics = _metrics_for(p, options, ranges)
     imprecise = precision_finding([m.uncertainty for m in metrics if m.unit == "deg"
                                    and m.value is not None], extent.height_px)

@@ -11,7 +11,8 @@ sessions at once.
 
 Wrong passwords are slowed per account and per client address, from the attempts stored in the
 records (so every workstation and process sees the same count): after ACCOUNT_FREE wrong
-passwords in a row for an account (CLIENT_FREE from one client, whatever the account), each
+passwords in a row for an account (CLIENT_FREE from one client within CLIENT_WINDOW, an hour,
+whatever the account), each
 next attempt must wait FIRST_WAIT (5 s), then 10, 20, ... up to MAX_WAIT (5 min) after the
 previous wrong one;
 an attempt during the wait is refused without checking the password. A correct password resets
@@ -47,6 +48,7 @@ CLIENT_FREE = 10           # from one client address, over all accounts
 FIRST_WAIT = 5.0           # s: the wait after the free attempts; it doubles with each more
 MAX_WAIT = 300.0           # s: the longest wait between attempts
 WINDOW = 24 * 3600         # s: attempts older than this are forgotten
+CLIENT_WINDOW = 3600       # s: a client's wrong passwords count for an hour, right ones or not
 MIN_PASSWORD = 8           # characters (NIST SP 800-63B's minimum for a chosen password)
 MAX_PASSWORD = 1000        # bounds the hashing work an attacker can ask for
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")
@@ -236,10 +238,12 @@ def wait_seconds(store: Store, name: str, client: str, *, now: float | None = No
 def _wait_in(session, name: str, client: str, now: float) -> float:
     since = now - WINDOW
     by_account = _failures_in_a_row(session, SignInAttempt.name, name, since)
-    by_client = [at for at, ok in session.execute(
-        select(SignInAttempt.at, SignInAttempt.ok).where(
-            SignInAttempt.client == client, SignInAttempt.at > since)
-        .order_by(SignInAttempt.at)).all() if not ok]
+    # Not reset by a right password: one account's owner must not clear the way to guess others.
+    by_client = list(session.scalars(
+        select(SignInAttempt.at).where(SignInAttempt.client == client,
+                                       SignInAttempt.at > now - CLIENT_WINDOW,
+                                       SignInAttempt.ok.is_(False))
+        .order_by(SignInAttempt.at)))
     return max(_wait(by_account, ACCOUNT_FREE, now), _wait(by_client, CLIENT_FREE, now))
 
 

@@ -5,7 +5,7 @@
         both: [--save [--visit-date YYYY-MM-DD] [--notes TEXT] [--db URL]] files visits
     posture history SUBJECT [--csv FILE] [--db URL]
     posture compare SUBJECT [--from DATE] [--to DATE] [--db URL]
-    posture app [--port 8501]
+    posture app [--port 8501] [--lan [--cert FILE --key FILE]]
     posture records backup FILE [--db URL]
     posture records restore FILE [--db URL]
     posture users add NAME [--admin] | list | disable NAME | enable NAME | passwd NAME
@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from posture.errors import PostureError
-from posture.numbers import shown
+from posture.numbers import uncertainty_text, value_text
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
@@ -108,12 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port to listen on (default 8501)")
     s.add_argument("--no-preload", action="store_true",
                    help="load the pose model on the first analysis, not at start")
+    s.add_argument("--lan", action="store_true",
+                   help="serve on the clinic network (tablets taking photos) over HTTPS, "
+                        "everyone signing in; needs an account (posture users add)")
+    s.add_argument("--cert", metavar="FILE", help="with --lan: the clinic's TLS certificate "
+                   "(PEM); without it a self-signed one is made once and kept")
+    s.add_argument("--key", metavar="FILE", help="with --lan: the certificate's key (PEM)")
     r = sub.add_parser("records", help="back up or restore the patient records",
                        description="Back up the whole records (every patient, visit, photo "
                                    "and analysis) to one file, or restore such a file into an "
                                    "empty database. Every photo is checked against its "
                                    "checksum both ways.")
-    rsub = r.add_subparsers(dest="records_command", required=True, parser_class=_Parser)
+    rsub = r.add_subparsers(dest="records_command", metavar="backup|restore", required=True,
+                            parser_class=_Parser)
     rb = rsub.add_parser("backup", help="write a checked backup of the records to FILE",
                          description="Write the records to FILE (one SQLite file, replaced "
                                      "only once the new backup is complete and checked). "
@@ -183,16 +190,34 @@ def _summary(result) -> str:
     lines = []
     for f in result.all_findings():
         lines.append(f"! {f.message}")
-    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<8} direction")
+    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} direction")
     for m in result.metrics:
         if m.value is None:
-            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<8} "
+            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
                          f"not measured: {m.detail}")
         else:
-            unc = shown(m.uncertainty, missing="")
-            lines.append(f"{m.label:<40} {shown(m.value):>9}  {m.unit:<4} {unc:>5}  {m.flag:<8} "
+            unc = uncertainty_text(m.uncertainty)
+            value = value_text(m.value, missing="-")
+            lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<10} "
                          f"{m.direction}")
-    return "\n".join(lines)
+    return "\n".join(lines + _screening_summary(result))
+
+
+def _screening_summary(result) -> list[str]:
+    """The summary by region and the front photo's levels chain, in words."""
+    from posture.metrics.chain import levels_chain
+    from posture.metrics.summary import region_summary
+
+    lines = ["", "Summary by region (screening, not a diagnosis):"]
+    for region in region_summary(result.metrics):
+        if region.clear:
+            lines.append(f"  {region.title}: nothing outside its range")
+        for line in region.lines:
+            lines.append(f"  {region.title}: {line.clinician}")
+    if result.front is not None and result.front.view.view in ("front", "back"):
+        lines += ["", "Levels from the floor up:"]
+        lines += [f"  {o}" for o in levels_chain(result.front.metrics).observations]
+    return lines
 
 
 def _analyze(args) -> int:
@@ -285,14 +310,17 @@ def _batch(args) -> int:
 
 
 def _app(args) -> int:
-    from posture.app.serve import serve
+    from posture.app.serve import lan, serve
 
-    serve(args.port, preload_model=not args.no_preload)
+    if not args.lan and (args.cert or args.key):
+        raise _usage("--cert and --key go with --lan")
+    network = lan(args.cert, args.key) if args.lan else None
+    serve(args.port, preload_model=not args.no_preload, network=network)
     return EXIT_OK
 
 
 def _cell(value, width: int) -> str:
-    return f"{shown(value, 2):>{width}}"
+    return f"{value_text(value, missing='-', digits=2):>{width}}"
 
 
 def _history(args) -> int:
@@ -418,16 +446,12 @@ def _audit(args) -> int:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and a rename: a failure leaves the old file."""
-    tmp = None
+    """posture.files.write_atomic (temp file, fsync, rename): a failure leaves the old file."""
+    from posture.files import write_atomic
+
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         raise _usage(f"cannot write '{path}': {exc.strerror}") from None
 
 
@@ -469,7 +493,7 @@ def _compare(args) -> int:
           f"{'needs':>6}  verdict")
     for c in comparison.changes:
         print(f"{c.label:<40} {c.unit:<4} {_cell(c.before, 8)} {_cell(c.after, 8)} "
-              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.verdict}")
+              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.summary}")
     print(f"\nA change is real when it exceeds both {NOISE_FACTOR:g} x the combined "
           "uncertainty of the two values and the minimal detectable change (MDC): "
           "forward-head angle 5 deg (published, Gallego-Izquierdo et al. 2020); the other "

@@ -35,6 +35,8 @@ from pathlib import Path
 from posture.errors import InputError
 from posture.metrics.compute import STATUS_OK
 from posture.metrics.definitions import LENGTH, METRICS_BY_ID
+from posture.metrics.reference import ReferenceRange, load_ranges
+from posture.numbers import change_text, stored
 
 #: The multiple of the combined standard uncertainty a change must exceed (95 %, two-sided).
 NOISE_FACTOR = 2.0
@@ -44,6 +46,10 @@ MDC_ENV_VAR = "POSTURE_DETECTABLE_CHANGE"
 
 REAL, NOT_REAL, NOT_COMPARABLE = "real change", "within measurement noise", "not comparable"
 UNJUDGED = "no uncertainty or MDC known to judge it"
+# What a real change means against the reference range (`range_meaning`).
+NOW_WITHIN, NOW_OUTSIDE = "now within range", "now outside range"
+STILL_WITHIN = "still within range"
+TOWARD, AWAY = "moved toward the reference range", "moved away from the reference range"
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,19 @@ class MetricChange:
     threshold: float | None
     real: bool | None
     verdict: str
+    meaning: str = ""          # a real change against the reference range (`range_meaning`)
+    manual_before: bool = False    # the value came from hand-placed landmarks
+    manual_after: bool = False
+
+    @property
+    def change_text(self) -> str:
+        """The change as shown beside the shown values: their difference ("+1.1")."""
+        return change_text(self.before, self.after)
+
+    @property
+    def summary(self) -> str:
+        """The verdict with what it means clinically, e.g. "real change: now within range"."""
+        return f"{self.verdict}: {self.meaning}" if self.meaning else self.verdict
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,21 +255,63 @@ def _view_of(*rows: Mapping | None) -> str:
     return ""
 
 
-def _round(v: float | None) -> float | None:
-    return None if v is None else round(float(v), 2)
+_round = stored  # the one rounding rule (posture.numbers)
+
+
+def _distance(value: float, ref: ReferenceRange) -> float:
+    """How far `value` lies outside the range (0 inside), in its unit."""
+    if ref.low is not None and value < ref.low:
+        return ref.low - value
+    if ref.high is not None and value > ref.high:
+        return value - ref.high
+    return 0.0
+
+
+def range_meaning(before: float, after: float, ref: ReferenceRange | None) -> str:
+    """What a change from `before` to `after` means against the reference range: "now within
+    range", "now outside range", "still within range", "moved toward / away from the reference
+    range"; "" when the measure has no range."""
+    if ref is None or not ref.has_range:
+        return ""
+    d_before, d_after = _distance(before, ref), _distance(after, ref)
+    if d_before > 0 and d_after == 0:
+        return NOW_WITHIN
+    if d_before == 0 and d_after > 0:
+        return NOW_OUTSIDE
+    if d_before == 0:
+        return STILL_WITHIN
+    return TOWARD if d_after < d_before else AWAY
+
+
+def _range_for(metric: str, unit: str,
+               ranges: Mapping[str, ReferenceRange]) -> ReferenceRange | None:
+    """The metric's reference range if it applies in this unit (a length range never does in
+    pixels; ranges given for lengths have no bounds today)."""
+    ref = ranges.get(metric)
+    if ref is None or not ref.has_range or ref.unit not in (unit, "", "length"):
+        return None
+    return ref
 
 
 def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], *,
                  detectable: Mapping[str, DetectableChange] | None = None,
+                 ranges: Mapping[str, ReferenceRange] | None = None,
                  factor: float = NOISE_FACTOR) -> tuple[MetricChange, ...]:
     """Every metric present in either visit, in the metric table's order.
+
+    The change is after - before of the values as kept (`posture.numbers.stored`), so the
+    values and the change in one row add up; `MetricChange.change_text` does the same for the
+    values as shown. Whether a change is real uses the same kept values.
 
     Args:
         before_rows, after_rows: tidy rows (`Assessment.rows()` or stored ones).
         detectable: metric -> DetectableChange; the default table if None.
+        ranges: metric -> ReferenceRange for `MetricChange.meaning`; the default ranges
+            (with $POSTURE_REFERENCE_RANGES) if None.
         factor: the noise factor (see the module docstring).
     """
     detectable = load_detectable_changes() if detectable is None else detectable
+    ranges = load_ranges() if ranges is None else ranges
     before, after = _by_metric(before_rows), _by_metric(after_rows)
     order = [m for m in METRICS_BY_ID if m in before or m in after]
     order += sorted((set(before) | set(after)) - set(order))   # metrics this version lacks
@@ -266,33 +327,38 @@ def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], 
         mdc = detectable.get(metric)
         if mdc is not None and mdc.unit != unit:
             mdc = None   # e.g. a cm MDC for a length measured in px (already not comparable)
+        manual = {"manual_before": bool(b and b.get("manual")),
+                  "manual_after": bool(a and a.get("manual"))}
         if reason is not None:
             out.append(MetricChange(
                 metric, label, _view_of(b, a), unit, _round(b and b.get("value")),
-                _round(a and a.get("value")), None, u_b, u_a, None, mdc, None, None, reason))
+                _round(a and a.get("value")), None, u_b, u_a, None, mdc, None, None, reason,
+                **manual))
             continue
-        change = float(a["value"]) - float(b["value"])
+        v_b, v_a = _round(b["value"]), _round(a["value"])
+        change = _round(v_a - v_b)
         if mdc is None and u_b is None and u_a is None:
             # Nothing to judge the change against: show it, call it neither way.
             out.append(MetricChange(
-                metric, label, _view_of(b, a), unit, _round(b["value"]), _round(a["value"]),
-                _round(change), None, None, None, None, None, None, UNJUDGED))
+                metric, label, _view_of(b, a), unit, v_b, v_a, change, None, None, None, None,
+                None, None, UNJUDGED, **manual))
             continue
         noise = noise_threshold(u_b, u_a, factor)
         threshold = max(noise, mdc.mdc if mdc else 0.0)
         real = is_real_change(change, u_b, u_a, mdc.mdc if mdc else None, factor)
+        meaning = range_meaning(v_b, v_a, _range_for(metric, unit, ranges)) if real else ""
         out.append(MetricChange(
-            metric, label, _view_of(b, a), unit, _round(b["value"]), _round(a["value"]),
-            _round(change), u_b, u_a, _round(noise), mdc, _round(threshold), real,
-            REAL if real else NOT_REAL))
+            metric, label, _view_of(b, a), unit, v_b, v_a, change, u_b, u_a, _round(noise), mdc,
+            _round(threshold), real, REAL if real else NOT_REAL, meaning, **manual))
     return tuple(out)
 
 
 def compare_visits(before: VisitRecord, after: VisitRecord, *,
-                   detectable: Mapping[str, DetectableChange] | None = None) -> Comparison:
+                   detectable: Mapping[str, DetectableChange] | None = None,
+                   ranges: Mapping[str, ReferenceRange] | None = None) -> Comparison:
     """Compare two visit records (stored or from `VisitRecord.from_assessment`)."""
     return Comparison(before, after, compare_rows(before.rows, after.rows,
-                                                  detectable=detectable))
+                                                  detectable=detectable, ranges=ranges))
 
 
 def compare_assessments(before, after, *, detectable=None) -> tuple[MetricChange, ...]:
@@ -302,7 +368,8 @@ def compare_assessments(before, after, *, detectable=None) -> tuple[MetricChange
 
 #: Columns of `comparison_table`, for the page, the CLI and the PDF.
 COMPARISON_COLUMNS = ("metric", "label", "unit", "before", "after", "change", "threshold",
-                      "real", "verdict", "threshold_basis")
+                      "real", "verdict", "meaning", "manual_before", "manual_after",
+                      "threshold_basis")
 
 
 def comparison_table(changes: Sequence[MetricChange]) -> list[dict]:
@@ -310,7 +377,8 @@ def comparison_table(changes: Sequence[MetricChange]) -> list[dict]:
     return [{
         "metric": c.metric, "label": c.label, "unit": c.unit, "before": c.before,
         "after": c.after, "change": c.change, "threshold": c.threshold, "real": c.real,
-        "verdict": c.verdict, "threshold_basis": _basis(c),
+        "verdict": c.verdict, "meaning": c.meaning, "manual_before": c.manual_before,
+        "manual_after": c.manual_after, "threshold_basis": _basis(c),
     } for c in changes]
 
 
@@ -321,3 +389,78 @@ def _basis(c: MetricChange) -> str:
     if c.mdc is not None:
         parts.append(f"MDC {c.mdc.describe()}")
     return "; ".join(parts)
+
+
+#: A history chart's y-axis spans at least this many detectable changes (MDC), so a change
+#: within the MDC never fills the chart (noise is not magnified into a trend).
+MIN_SPAN_MDC = 2.0
+#: Without an MDC (pixel lengths), at least this many times the largest uncertainty.
+MIN_SPAN_UNCERTAINTY = 4.0
+
+
+@dataclass(frozen=True)
+class HistorySeries:
+    """One measure (in one unit) over a patient's visits, ready to draw.
+
+    points: one dict per measured visit, oldest first: visit_date, value, uncertainty (0 when
+        unknown), low, high (value -/+ uncertainty), manual, flag.
+    reference: the reference range drawn as a band (None: no range in this unit).
+    y_domain: (bottom, top) of the y-axis in `unit`: every value with its uncertainty and the
+        range's bounds, and at least `min_span` tall.
+    min_span: the least height of the axis: MIN_SPAN_MDC x the MDC (or MIN_SPAN_UNCERTAINTY x
+        the largest uncertainty without one).
+    """
+
+    metric: str
+    label: str
+    unit: str
+    points: tuple[dict, ...]
+    reference: ReferenceRange | None
+    y_domain: tuple[float, float]
+    min_span: float
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} ({self.unit})"
+
+
+def history_series(rows: Iterable[Mapping], *,
+                   detectable: Mapping[str, DetectableChange] | None = None,
+                   ranges: Mapping[str, ReferenceRange] | None = None
+                   ) -> tuple[HistorySeries, ...]:
+    """The measured values of a patient's history (`posture.store.history_rows`), one series per
+    metric and unit, in the metric table's order."""
+    detectable = load_detectable_changes() if detectable is None else detectable
+    ranges = load_ranges() if ranges is None else ranges
+    groups: dict[tuple[str, str], list[Mapping]] = {}
+    for r in rows:
+        if r.get("status") == STATUS_OK and r.get("value") is not None:
+            groups.setdefault((r["metric"], r["unit"]), []).append(r)
+    order = list(METRICS_BY_ID)
+    out = []
+    for (metric, unit), group in sorted(
+            groups.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order
+                                            else len(order), kv[0])):
+        points = []
+        for r in sorted(group, key=lambda r: str(r["visit_date"])):
+            value, u = stored(r["value"]), stored(r.get("uncertainty")) or 0.0
+            points.append({"visit_date": r["visit_date"], "value": value, "uncertainty": u,
+                           "low": value - u, "high": value + u, "manual": bool(r.get("manual")),
+                           "flag": r.get("flag", "")})
+        ref = _range_for(metric, unit, ranges)
+        mdc = detectable.get(metric)
+        if mdc is not None and mdc.unit == unit:
+            min_span = MIN_SPAN_MDC * mdc.mdc
+        else:
+            min_span = MIN_SPAN_UNCERTAINTY * max(p["uncertainty"] for p in points)
+        ends = [p["low"] for p in points] + [p["high"] for p in points]
+        if ref is not None:
+            ends += [b for b in (ref.low, ref.high) if b is not None]
+        bottom, top = min(ends), max(ends)
+        min_span = min_span or 1.0   # nothing known to scale by: one unit
+        if top - bottom < min_span:
+            middle = (top + bottom) / 2
+            bottom, top = middle - min_span / 2, middle + min_span / 2
+        out.append(HistorySeries(metric, group[-1].get("label") or metric, unit, tuple(points),
+                                 ref, (bottom, top), min_span))
+    return tuple(out)

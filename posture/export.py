@@ -89,6 +89,18 @@ def _photo_json(p: PhotoAnalysis) -> dict:
             "pitch": finite(p.roll.pitch),
         },
         "findings": [{"code": f.code, "message": f.message} for f in p.findings],
+        # The outline's anatomical points (posture.outline), hand-placed ones marked manual.
+        "anatomical_points": [
+            {
+                "name": q.name, "status": q.status, "reason": q.reason, "manual": q.manual,
+                "x": None if q.x is None else round(q.x, 2),
+                "y": None if q.y is None else round(q.y, 2),
+                "uncertainty_px": None if q.uncertainty_px is None else round(q.uncertainty_px, 2),
+                "uncertainty_xy_px": None if q.uncertainty_xy is None else [
+                    round(v, 2) for v in q.uncertainty_xy],
+            }
+            for q in p.anatomical_points.values()
+        ],
         "landmarks": [
             {
                 "name": Landmark(i).name.lower(),

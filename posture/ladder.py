@@ -17,6 +17,7 @@ from posture.images import strip_metadata_png
 from posture.landmarks.vocabulary import Landmark as L
 from posture.metrics.chain import ChainLevel, LevelsChain, levels_chain
 from posture.metrics.definitions import METRICS_BY_ID
+from posture.numbers import value_text
 
 LADDER_MAGNIFICATION = 5
 WHITE, BLACK, GREY = (255, 255, 255), (0, 0, 0), (150, 150, 150)
@@ -87,7 +88,7 @@ def render_ladder(p: PhotoAnalysis, chain: LevelsChain | None = None) -> np.ndar
                         cv2.FONT_HERSHEY_SIMPLEX, 0.8 * font, GREY, max(1, thick - 1),
                         cv2.LINE_AA)
         side = {"left": "L higher", "right": "R higher"}.get(level.higher, "level")
-        text = f"{level.level} {level.value:+.1f} deg {side}".replace("+0.0 ", "0.0 ")
+        text = f"{level.level} {value_text(level.value, sign=True)} deg {side}"  # no "-0.0"
         cv2.putText(img, text, (x1 + int(22 * unit), yi + int(5 * unit)),
                     cv2.FONT_HERSHEY_SIMPLEX, font, colour, thick, cv2.LINE_AA)
     return img

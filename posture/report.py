@@ -5,6 +5,12 @@ Clinic-neutral (no logo, no clinic name), A4, made with fpdf2 from a `VisitRecor
 ad hoc); nothing is recomputed. Photos in the PDF are the annotated images re-encoded as JPEG
 from pixels, so they carry no EXIF or GPS; no patient data goes into the PDF's metadata.
 
+Page 1 says what is outside its reference range (or borderline) before any table; photo
+warnings name their photo; the last section is never split, so no page holds a lone line.
+The cost is bounded whatever the text: every text field is clipped to the records' limits
+(`posture.store.validation`: notes 10,000 characters) and the shaping engine, four times
+slower, runs only on text that needs it (right-to-left scripts, combining marks, Indic).
+
 Text: DejaVu Sans (Debian `fonts-dejavu-core`) when installed covers Latin, Greek, Cyrillic,
 Arabic and more, shaped by HarfBuzz (joined Arabic, right-to-left runs); characters it lacks
 (CJK, say) print as "?". Without it, the core Helvetica font is used
@@ -15,7 +21,8 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -30,8 +37,17 @@ from posture.compare import (
     VisitRecord,
     compare_visits,
 )
-from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
-from posture.numbers import shown
+from posture.metrics.chain import levels_chain
+from posture.metrics.compute import (
+    FLAG_BORDERLINE,
+    FLAG_NO_RANGE,
+    FLAG_OUTSIDE,
+    FLAG_WITHIN,
+    STATUS_OK,
+)
+from posture.metrics.summary import patient_lines, region_summary, results_from_rows
+from posture.numbers import value_text
+from posture.store.validation import MAX_NAME, MAX_NOTES, MAX_SUBJECT
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),        # Debian, Ubuntu
@@ -48,6 +64,8 @@ REAL_FILL = (219, 234, 254)
 NOT_MEASURED_INK = (134, 142, 150)
 
 PHOTO_MAX_PX = 900        # long side of each photo in the PDF (about 150 dpi at 150 mm)
+NOTES_PREVIEW = 280       # characters of the notes shown on page 1; all of them at the end
+BORDERLINE_FILL = (255, 243, 205)
 SCREENING = " (screening default, not a validated cut-off)"
 
 LIMITS = (
@@ -104,6 +122,25 @@ def _latin1(text: str) -> str:
     return "".join(out)
 
 
+def _needs_shaping(text: str) -> bool:
+    """Right-to-left letters, combining marks, or a script whose letters join or reorder."""
+    for ch in text:
+        code = ord(ch)
+        if code < 0x0300:
+            continue
+        if (unicodedata.bidirectional(ch) in ("R", "AL", "AN")
+                or unicodedata.category(ch) in ("Mn", "Mc", "Me")
+                or 0x0900 <= code <= 0x109F or 0x1780 <= code <= 0x18AF):
+            return True
+    return False
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters (the records' limits; older records may hold more)."""
+    text = str(text or "")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class _Report(FPDF):
     def __init__(self, footer_note: str, header_note: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
@@ -123,6 +160,19 @@ class _Report(FPDF):
         else:
             self.base_font = "Helvetica"
         self.set_text_color(*INK)
+
+    @contextmanager
+    def shaped_if_needed(self, text: str) -> Iterator[None]:
+        """HarfBuzz shaping only for text that needs it: it costs about 170 us a character
+        against 40 without, and Latin, Greek or Cyrillic prints the same either way."""
+        if not self.unicode or _needs_shaping(text):
+            yield
+            return
+        self.set_text_shaping(False)
+        try:
+            yield
+        finally:
+            self.set_text_shaping(True)
 
     def text_(self, text: str) -> str:
         """Text this font can print; a missing glyph becomes "?" rather than vanishing."""
@@ -168,7 +218,17 @@ class _Report(FPDF):
         if bullet:
             self.set_x(self.l_margin + 2)
             self.cell(3, 4.2, "-")
-        self.multi_cell(0, 4.2, self.text_(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        text = self.text_(text)
+        with self.shaped_if_needed(text):
+            self.multi_cell(0, 4.2, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def paragraph_height(self, text: str, size: float = 8.5, bullet: bool = False) -> float:
+        """The height `paragraph` would take, in mm (nothing is printed)."""
+        self.font(size)
+        width = self.epw - (5 if bullet else 0)
+        text = self.text_(text)
+        with self.shaped_if_needed(text):
+            return self.multi_cell(width, 4.2, text, dry_run=True, output="HEIGHT")
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -177,14 +237,14 @@ class _Report(FPDF):
 def _visit_block(pdf: _Report, visit: VisitRecord) -> None:
     height = f"{visit.height_cm:g} cm" if visit.height_cm else "not given (lengths in pixels)"
     pairs = [
-        ("Patient ID", visit.subject or "-"),
-        ("Name", visit.patient_name or "-"),
+        ("Patient ID", _clip(visit.subject, MAX_SUBJECT) or "-"),
+        ("Name", _clip(visit.patient_name, MAX_NAME) or "-"),
         ("Visit date", visit.visit_date.isoformat() if visit.visit_date else visit.label),
         ("Height", height),
         ("Analysed", f"{_when(visit.analysed_at)} with posture {visit.posture_version or '-'}"),
     ]
     if visit.notes:
-        pairs.append(("Notes", visit.notes))
+        pairs.append(("Notes", _notes_preview(visit.notes)))
     top = pdf.get_y()
     pdf.set_y(top + 2)
     for label, value in pairs:
@@ -192,12 +252,92 @@ def _visit_block(pdf: _Report, visit: VisitRecord) -> None:
         pdf.font(8.5, colour=MUTED)
         pdf.cell(28, 5, label)
         pdf.font(9, bold=label == "Patient ID")
-        pdf.multi_cell(pdf.epw - 34, 5, pdf.text_(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        value = pdf.text_(value)
+        with pdf.shaped_if_needed(value):
+            pdf.multi_cell(pdf.epw - 34, 5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     bottom = pdf.get_y() + 2
     # The frame is drawn afterwards: its height is known only now.
     pdf.set_draw_color(*RULE)
     pdf.rect(pdf.l_margin, top, pdf.epw, bottom - top, style="D")
     pdf.set_y(bottom + 2)
+
+
+def _notes_preview(notes: str) -> str:
+    """The start of the notes for page 1 (the rest is printed at the end): the summary and
+    the measures stay on page 1 however long the notes are."""
+    lines = notes.strip().splitlines()
+    preview = " / ".join(line.strip() for line in lines[:3] if line.strip())
+    if len(lines) <= 3 and len(preview) <= NOTES_PREVIEW:
+        return preview
+    cut = preview[:NOTES_PREVIEW].rsplit(" ", 1)[0] if len(preview) > NOTES_PREVIEW else preview
+    return f"{cut} … (continued under Visit notes)"
+
+
+def _notes(pdf: _Report, notes: str) -> None:
+    """The visit's notes in full (up to the records' limit), when page 1 showed only a part."""
+    if not notes or _notes_preview(notes) == " / ".join(
+            line.strip() for line in notes.strip().splitlines() if line.strip()):
+        return
+    pdf.heading("Visit notes")
+    for block in _clip(notes, MAX_NOTES).strip().split("\n"):
+        pdf.paragraph(block)
+
+
+def _value_text(r: dict) -> str:
+    unc = r.get("uncertainty")
+    pm = f" +/- {_number(unc)}" if unc is not None else ""
+    return f"{_number(r['value'])}{pm} {r.get('unit', '')}".rstrip()
+
+
+def _at_a_glance(pdf: _Report, rows: Sequence[dict]) -> None:
+    """Before any table: every measure outside its range, then borderline (any flag but
+    within or no range), or a plain statement that there are none."""
+    measured = [r for r in rows if r.get("status") == STATUS_OK and r.get("value") is not None]
+    flagged: dict[str, list[dict]] = {}
+    for r in measured:
+        if r.get("flag") not in (FLAG_WITHIN, FLAG_NO_RANGE, "", None):
+            flagged.setdefault(r["flag"], []).append(r)
+    pdf.heading("At a glance")
+    order = sorted(flagged, key=lambda f: (f != FLAG_OUTSIDE, f))
+    for flag in order:
+        title = ("Outside the reference range" if flag == FLAG_OUTSIDE
+                 else f"{flag.capitalize()} (the range's edge lies within the value's +/-)"
+                 if flag == "borderline" else flag.capitalize())
+        pdf.font(9, bold=True, colour=OUTSIDE_INK)
+        pdf.cell(0, 5, pdf.text_(f"{title}: {len(flagged[flag])}"),
+                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        for r in flagged[flag]:
+            reference = _reference(r.get("reference", "")) or "no range"
+            pdf.paragraph(f"{r['label']}: {_value_text(r)} ({r.get('side') or r.get('view')}); "
+                          f"reference {reference}", colour=OUTSIDE_INK, bullet=True)
+        pdf.ln(1)
+    if not flagged:
+        pdf.paragraph(f"All {len(measured)} measured values are within their reference ranges "
+                      "or have none.")
+    missing = len(rows) - len(measured)
+    if missing:
+        pdf.paragraph(f"{missing} measure(s) could not be measured on these photos: see the "
+                      "tables.", colour=MUTED)
+
+
+def _by_region(pdf: _Report, rows: Sequence[dict]) -> None:
+    """The screening summary by region, and what the front photo's levels show."""
+    metrics = results_from_rows(rows)
+    summary = region_summary(metrics)
+    pdf.heading("By region")
+    for region in summary:
+        what = "; ".join(line.clinician.split(":")[0] + f" ({line.flag})"
+                         for line in region.lines) or "nothing outside its range"
+        pdf.paragraph(f"{region.title}: {what}", bullet=True)
+    front = [m for m in metrics if m.view == "front"]
+    chain = levels_chain(front) if front else None
+    if chain is not None and chain.levels:
+        pdf.ln(1)
+        pdf.font(9, bold=True)
+        pdf.cell(0, 5, pdf.text_("Levels from the floor up"), new_x=XPos.LMARGIN,
+                 new_y=YPos.NEXT)
+        for observation in chain.observations:
+            pdf.paragraph(observation, bullet=True)
 
 
 def _when(iso: str) -> str:
@@ -259,7 +399,7 @@ def photo_row(pdf: _Report, images: Sequence[tuple[str, bytes]], max_height: flo
 
 
 def _number(value, digits: int = 1) -> str:
-    return shown(value, digits)  # the one rule: no "-0.0"
+    return value_text(value, missing="-", digits=digits)  # one rule: no "-0.0"
 
 
 def _reference(text: str) -> str:
@@ -295,12 +435,13 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
                              _reference(r.get("reference", "")), "not measured")
                 else:
                     outside = r.get("flag") == FLAG_OUTSIDE
+                    other = r.get("flag") not in (FLAG_OUTSIDE, FLAG_WITHIN, FLAG_NO_RANGE,
+                                                   "", None)
                     style = FontFace(color=OUTSIDE_INK, fill_color=OUTSIDE_FILL,
-                                     emphasis="BOLD") if outside else None
-                    if r.get("flag") == FLAG_BORDERLINE:
-                        style = FontFace(color=OUTSIDE_INK, fill_color=BORDERLINE_FILL)
+                                     emphasis="BOLD") if outside else FontFace(
+                        color=OUTSIDE_INK, fill_color=BORDERLINE_FILL) if other else None
                     flag = {"within": "within", "outside": "OUTSIDE",
-                            "borderline": "borderline"}.get(r["flag"], r["flag"])
+                            FLAG_BORDERLINE: "borderline"}.get(r["flag"], r["flag"])
                     if r.get("manual"):
                         flag += ", hand-placed"
                     cells = (r["label"], _number(r["value"]), _number(r.get("uncertainty")),
@@ -337,7 +478,7 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
                 verdict += ("" if c.mdc.basis == "screening default"
                             else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
             row = table.row()
-            change = shown(c.change, sign=True)
+            change = c.change_text  # after minus before as shown: it adds up
             for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
                          _number(c.threshold), verdict):
                 row.cell(pdf.text_(text), style=style)
@@ -369,11 +510,13 @@ def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
     visit_day = visit.visit_date.isoformat() if visit.visit_date else visit.label
     pdf = _Report(f"Generated {generated.isoformat()} by posture {visit.posture_version}. "
                   "A screening aid, not a diagnosis.",
-                  f"{visit.subject or 'Patient'} - visit {visit_day}")
+                  f"{_clip(visit.subject, MAX_SUBJECT) or 'Patient'} - visit {visit_day}")
     pdf.set_title("Posture screening report")
     pdf.set_creator("posture")
     pdf.add_page()
     _visit_block(pdf, visit)
+    _at_a_glance(pdf, visit.rows)
+    _by_region(pdf, visit.rows)
     _findings(pdf, visit.findings)
     images = [(f"{slot.capitalize()} photo, {visit.label}", visit.images[slot])
               for slot in ("front", "side") if slot in visit.images]
@@ -383,8 +526,54 @@ def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
     _metrics_table(pdf, visit.rows)
     if comparison is not None:
         _comparison(pdf, comparison)
+    _notes(pdf, visit.notes)
+    # The last section is kept whole (about a third of a page): the last page never holds a
+    # lone line of it.
+    needed = 14 + sum(pdf.paragraph_height(t, bullet=True) + 0.8 for t in LIMITS)
+    if pdf.get_y() + needed > pdf.page_break_trigger:
+        pdf.add_page()
     pdf.heading("Limits of photo measurement")
     for text in LIMITS:
         pdf.paragraph(text, bullet=True)
         pdf.ln(0.8)
+    return bytes(pdf.output())
+
+
+def patient_sheet_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
+                      generated: date | None = None) -> bytes:
+    """One page for the patient, in plain words: what the screening noticed by body region,
+    the annotated photos, and (with an earlier visit) what changed for real since then.
+
+    No numbers beyond the photos' labels, no diagnosis: the clinic's wording
+    (`posture.metrics.summary`) says it.
+    """
+    generated = generated or date.today()
+    day = visit.visit_date.isoformat() if visit.visit_date else visit.label
+    pdf = _Report(f"posture {visit.posture_version}, {generated.isoformat()}. A screening, "
+                  "not a diagnosis: ask your clinician what it means for you.",
+                  f"{_clip(visit.patient_name or visit.subject, MAX_NAME) or 'Patient'} - {day}")
+    pdf.set_auto_page_break(False)  # one page: the photos shrink to what is left
+    pdf.add_page()
+    pdf.font(15, bold=True)
+    pdf.cell(0, 9, pdf.text_("Your posture screening"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.font(9, colour=MUTED)
+    who = " - ".join(t for t in (_clip(visit.patient_name, MAX_NAME), day) if t)
+    pdf.cell(0, 5, pdf.text_(who), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.heading("What we noticed")
+    for title, lines in patient_lines(region_summary(results_from_rows(visit.rows))).items():
+        pdf.paragraph(f"{title}: " + (" ".join(lines) if lines else "nothing to note."),
+                      size=10, bullet=True)
+    if previous is not None:
+        real = [c for c in compare_visits(previous, visit).changes if c.real]
+        pdf.heading(f"Since your visit of {previous.label}")
+        if not real:
+            pdf.paragraph("No change larger than the measurement's own margin.", size=10)
+        for c in real[:8]:
+            pdf.paragraph(f"{c.label}: {c.meaning or 'changed'}.", size=10, bullet=True)
+    images = [(f"{slot.capitalize()} photo", visit.images[slot])
+              for slot in ("front", "side") if slot in visit.images]
+    room = pdf.page_break_trigger - pdf.get_y() - 12
+    if images and room > 40:
+        pdf.heading("Your photos")
+        photo_row(pdf, images, max_height=min(120.0, room - 10))
     return bytes(pdf.output())

@@ -51,6 +51,26 @@ def _names(cert) -> tuple[str, ...]:
     return tuple(str(n.value) for n in san)
 
 
+def _interface_addresses() -> list[str]:
+    """IPv4 addresses of this computer's network interfaces (Linux: SIOCGIFADDR per
+    interface), without sending anything; empty where that call does not exist."""
+    try:
+        import fcntl
+        import struct
+    except ImportError:  # not Linux/Unix
+        return []
+    out = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _index, name in socket.if_nameindex():
+            try:
+                packed = fcntl.ioctl(s.fileno(), 0x8915,  # SIOCGIFADDR
+                                     struct.pack("256s", name[:15].encode()))
+            except OSError:
+                continue  # no IPv4 address on this interface
+            out.append(socket.inet_ntoa(packed[20:24]))
+    return out
+
+
 def local_names() -> tuple[str, ...]:
     """This computer's host name and its IPv4 addresses other than loopback (as the tablets
     on the network reach it), found without sending anything."""
@@ -59,7 +79,8 @@ def local_names() -> tuple[str, ...]:
         addresses = socket.gethostbyname_ex(host)[2]
     except OSError:
         addresses = []
-    names = [host] + [a for a in addresses if not a.startswith("127.")]
+    addresses += _interface_addresses()
+    names = [host] + [a for a in addresses if not ipaddress.ip_address(a).is_loopback]
     return tuple(dict.fromkeys(names + ["localhost", "127.0.0.1"]))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,20 @@ PAIRS = {
     "leo": ("leo_test.jpeg", "leo_test_left.jpg"),
     "p1": ("front_image.jpg", "side_image.jpg"),
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def records_outside_the_users_data(tmp_path_factory):
+    """No test reads or writes the real records in the user data folder: by default every test
+    (and every process it starts) uses a throwaway SQLite file; tests set their own as needed."""
+    old = os.environ.get("POSTURE_DATABASE_URL")
+    os.environ["POSTURE_DATABASE_URL"] = \
+        f"sqlite:///{tmp_path_factory.mktemp('default_records') / 'records.db'}"
+    yield
+    if old is None:
+        os.environ.pop("POSTURE_DATABASE_URL", None)
+    else:
+        os.environ["POSTURE_DATABASE_URL"] = old
 
 
 @pytest.fixture(scope="session")

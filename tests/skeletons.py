@@ -81,6 +81,46 @@ def side(fha=60.0, trunk_lean=0.0, knee_flex_px=0.0, facing_right=True) -> np.nd
     return xy if facing_right else mirror(xy)
 
 
+# Anatomical points of a side view facing image-right (x, y in photo pixels), back at smaller
+# x: a neck 30 px deep and a lumbar curve 40 px deep from the thoracic apex's vertical.
+SIDE_POINTS = {
+    "vertex": (520.0, 170.0), "tragus": (545.0, 262.0), "cervical_apex": (470.0, 300.0),
+    "c7": (455.0, 345.0), "thoracic_apex": (440.0, 440.0), "lumbar_apex": (480.0, 620.0),
+    "sacral_point": (445.0, 740.0), "sole": (500.0, 1215.0),
+    "ict": (450.0, 380.0), "ict_tangent": (440.0, 420.0),
+    "itl": (460.0, 540.0), "itl_tangent": (470.0, 580.0),
+    "ils": (465.0, 690.0), "ils_tangent": (450.0, 720.0),
+}
+
+
+def side_points(facing_right: bool = True, sd_px: float = 2.0, width: float = SIZE[0]) -> dict:
+    """SIDE_POINTS as AnatomicalPoints (mirrored when facing image-left)."""
+    from posture.outline.points import found
+
+    return {name: found(name, x if facing_right else width - x, y, sd_px)
+            for name, (x, y) in SIDE_POINTS.items()}
+
+
+# Anatomical points of a front view (x, y in photo pixels; patient's left on image right), for
+# front(): left acromion 6 px higher, right waist 10 px higher, the left arm-trunk gap 8 px
+# wider; ASIS and PSIS as if placed by hand.
+FRONT_POINTS = {
+    "acromion_left": (640.0, 354.0), "acromion_right": (360.0, 360.0),
+    "waist_left": (585.0, 580.0), "waist_right": (415.0, 570.0),
+    "waist_arm_left": (625.0, 580.0), "waist_arm_right": (447.0, 570.0),
+    "trochanter_left": (598.0, 720.0), "trochanter_right": (402.0, 722.0),
+    "asis_left": (560.0, 660.0), "asis_right": (440.0, 664.0),
+    "psis_left": (530.0, 665.0), "psis_right": (470.0, 663.0),
+}
+
+
+def front_points(sd_px: float = 2.0) -> dict:
+    """FRONT_POINTS as AnatomicalPoints."""
+    from posture.outline.points import found
+
+    return {name: found(name, x, y, sd_px) for name, (x, y) in FRONT_POINTS.items()}
+
+
 def mirror(xy: np.ndarray, width: float = SIZE[0]) -> np.ndarray:
     """The skeleton a detector reports on the left-right mirrored photo: positions reflected,
     and each landmark named by the side it now appears to be on."""

@@ -24,6 +24,7 @@ from posture.assessment import TABLE_COLUMNS, AnalysisOptions
 from posture.camera import roll_from_points
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.definitions import METRICS
+from posture.numbers import value_text
 from tests.bad_inputs import EXPECTED, make_bad_inputs
 from tests.conftest import PAIRS, sample
 
@@ -135,7 +136,9 @@ class ClickComponent:
 
 
 @pytest.fixture
-def clicks(monkeypatch) -> ClickComponent:
+def clicks(monkeypatch, tmp_path) -> ClickComponent:
+    # Each placed landmark writes an audit line: into temp records.
+    monkeypatch.setenv("POSTURE_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
     component = ClickComponent()
     monkeypatch.setattr(intake, "streamlit_image_coordinates", component)
     return component
@@ -316,9 +319,9 @@ def test_download_names_are_never_paths(text, stem):
     assert file_stem(text) == stem
 
 
-TILTS = ("Head tilt", "Shoulder tilt", "Pelvic obliquity")
-TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt": "shoulder_tilt",
-            "Pelvic obliquity": "pelvic_obliquity"}
+TILTS = ("Head tilt", "Shoulder tilt (joint centres)", "Pelvic obliquity (hip joint centres)")
+TILT_IDS = {"Head tilt": "head_tilt", "Shoulder tilt (joint centres)": "shoulder_tilt",
+            "Pelvic obliquity (hip joint centres)": "pelvic_obliquity"}
 ROLLED = "Front photo: The camera looks rolled"  # the front's camera_tilted finding
 
 
@@ -350,7 +353,7 @@ def test_marked_true_vertical_corrects_the_tilts_and_undo_restores_the_estimate(
         m, raw = result.metric(metric_id), detected.metric(metric_id)
         assert m.corrected and m.raw_value == pytest.approx(raw.value)
         assert m.value == pytest.approx(raw.value - roll.degrees, abs=1e-6)
-        assert cell(at, 0, label, "Value") == plain(f"{round(m.value, 1) or 0.0:.1f}\u00a0deg")
+        assert cell(at, 0, label, "Value") == plain(f"{value_text(m.value)}\u00a0deg")
         assert "level-corrected from" in cell(at, 0, label, "Flag")
     assert not any(ROLLED in w.value for w in at.warning)
     assert any(f"vertical you marked (camera roll {roll.degrees:+.1f} deg)" in c.value
@@ -413,7 +416,7 @@ def test_placed_landmark_and_vertical_apply_in_order_and_survive_new_detection_o
     assert held(at).edits == edits
     shoulder = held(at).result.metric("shoulder_tilt")
     assert shoulder.manual and shoulder.corrected
-    assert "Shoulder tilt (manual)" in set(at.table[0].value["Measure"])
+    assert "Shoulder tilt (joint centres) (manual)" in set(at.table[0].value["Measure"])
 
 
 def test_changing_the_height_rescales_lengths_without_detection():

@@ -164,6 +164,15 @@ def test_one_client_guessing_many_accounts_is_slowed(store):
             match="too many wrong passwords")
     # Another client is not slowed by it.
     assert auth.sign_in(store, "alice", PASSWORD, "192.0.2.67", now=T0 + auth.CLIENT_FREE)
+    # A right password from the guessing client does not clear its count; an hour does.
+    later = T0 + auth.CLIENT_FREE + auth.FIRST_WAIT * 2
+    assert auth.sign_in(store, "alice", PASSWORD, "192.0.2.66", now=later)
+    assert auth.wait_seconds(store, "bob", "192.0.2.66", now=later) == 0    # the last waited
+    refused(store, "bob", "password1", client="192.0.2.66", now=later + 1)
+    refused(store, "bob", "password1", client="192.0.2.66", now=later + 2,
+            match="too many wrong passwords")
+    assert auth.wait_seconds(store, "carol", "192.0.2.66",
+                             now=T0 + auth.CLIENT_WINDOW + 5) == 0
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(store):
@@ -398,3 +407,75 @@ def test_audit_and_history_exports_from_the_command_line(db_url, first, tmp_path
     assert run(["audit", "--db", db_url], monkeypatch) == 0
     printed = capsys.readouterr().out
     assert "audit_export" in printed and "nurse1" in printed and f"visit {visit}" in printed
+
+
+def test_a_database_of_revision_0001_upgrades_keeping_its_records(db_url):
+    """A clinic's records made before accounts existed: migration 0002 adds the tables."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from posture.store.db import alembic_config, create_store_engine
+
+    engine = create_store_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.execute(text("INSERT INTO patients (subject, name, notes, created_at) "
+                          "VALUES ('P1', 'n', '', '2026-01-01T00:00:00+00:00')"))
+    engine.dispose()
+    store = open_store(db_url)
+    try:
+        tables = set(inspect(store.engine).get_table_names())
+        assert {"users", "user_sessions", "sign_in_attempts", "audit_log"} <= tables
+        assert count(store, "patients") == 1
+        delete_patient(store, "P1", actor=NURSE)
+        assert [a.action for a in audit_lines(store)] == ["delete_patient"]
+    finally:
+        store.close()
+
+
+def test_users_add_on_a_terminal_asks_twice_without_echo(db_url):
+    """`posture users add` on a terminal (a pseudo-terminal as its controlling tty): it prompts
+    twice and the typed password is never echoed."""
+    import os
+    import pty
+    import time
+
+    pid, master = pty.fork()
+    if pid == 0:                                  # the child: the command on the terminal
+        try:
+            os.execv(sys.executable, [sys.executable, "-m", "posture.cli", "users", "add",
+                                      "carol", "--db", db_url])
+        finally:
+            os._exit(127)                         # never back into pytest
+    output = b""
+    deadline = time.monotonic() + 120
+
+    def read_until(marker: bytes) -> None:
+        nonlocal output
+        while marker not in output:
+            assert time.monotonic() < deadline, f"no {marker!r} in {output!r}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:                       # the terminal closed with the process
+                return
+            if not chunk:
+                return
+            output += chunk
+
+    try:
+        read_until(b"Password for carol: ")
+        os.write(master, (PASSWORD + "\n").encode())
+        read_until(b"Again: ")
+        os.write(master, (PASSWORD + "\n").encode())
+        read_until(b"created.")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert PASSWORD.encode() not in output, "the password was echoed"
+    assert b"Account 'carol' created." in output
+    store = open_store(db_url)
+    try:
+        assert auth.sign_in(store, "carol", PASSWORD, "192.0.2.9", now=T0).name == "carol"
+    finally:
+        store.close()

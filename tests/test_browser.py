@@ -154,8 +154,8 @@ def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_p
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
         page.goto(app_url)
-        page.get_by_text("Patient ID or name").wait_for(timeout=30_000)
-        page.get_by_label("Patient ID or name").fill("PT-0042")
+        page.get_by_text("Patient ID", exact=True).wait_for(timeout=30_000)
+        page.get_by_label("Patient ID", exact=True).fill("PT-0042")
         upload_sample_pair(page, SAMPLES / "ana_test.jpg", SAMPLES / "ana_test_right.jpg")
         wait_for_results(page)
 
@@ -205,7 +205,7 @@ def test_non_image_upload_shows_a_message(app_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
         page.goto(app_url)
-        page.get_by_text("Patient ID or name").wait_for(timeout=30_000)
+        page.get_by_text("Patient ID", exact=True).wait_for(timeout=30_000)
         page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
             str(not_a_photo))
         alert = page.locator('[data-testid="stAlertContentError"]')

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -24,6 +25,17 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_until_
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "apps" / "capture_harness.py"
+# Screenshots of each state go under tmp_path; with POSTURE_SCREENSHOTS=DIR also to DIR (the
+# ones in docs/screenshots/ come from `POSTURE_SCREENSHOTS=docs/screenshots pytest ...`).
+SCREENSHOTS_ENV = "POSTURE_SCREENSHOTS"
+
+
+def shot(target, name: str, tmp_path: Path, **kw) -> None:
+    target.screenshot(path=str(tmp_path / name), **kw)
+    if os.environ.get(SCREENSHOTS_ENV):
+        folder = Path(os.environ[SCREENSHOTS_ENV])
+        folder.mkdir(parents=True, exist_ok=True)
+        target.screenshot(path=str(folder / name), **kw)
 pytestmark = pytest.mark.browser
 
 
@@ -57,16 +69,17 @@ def fake_camera(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def harness_url(tmp_path_factory):
+def _streamlit(script: Path, tmp_path_factory):
     port = _free_port()
-    log = (tmp_path_factory.mktemp("harness") / "server.log").open("wb")
+    folder = tmp_path_factory.mktemp("server")
+    log = (folder / "server.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(HARNESS), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        env={**os.environ, "PYTHONUNBUFFERED": "1",
+             "POSTURE_DATABASE_URL": f"sqlite:///{folder / 'records.db'}"})
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_healthy(url, server)
@@ -75,6 +88,16 @@ def harness_url(tmp_path_factory):
         server.terminate()
         server.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def harness_url(tmp_path_factory):
+    yield from _streamlit(HARNESS, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def intake_url(tmp_path_factory):
+    yield from _streamlit(ROOT / "app.py", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +131,7 @@ def level_state(frame) -> str:
 
 
 @pytest.mark.parametrize("width", [390, 820])
-def test_a_level_device_enables_the_shutter(camera_browser, harness_url, width):
+def test_a_level_device_enables_the_shutter(camera_browser, harness_url, width, tmp_path):
     context, page, frame = open_camera(camera_browser, harness_url, orientation_for(0.0), width)
     try:
         expect(frame.locator("#level")).to_have_attribute("data-state", "level", timeout=20_000)
@@ -116,6 +139,8 @@ def test_a_level_device_enables_the_shutter(camera_browser, harness_url, width):
         expect(frame.locator("#shutter")).to_be_enabled(timeout=20_000)
         box = frame.locator("#shutter").bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+        shot(page.locator("iframe[title*='posture_capture']"), f"capture_level_{width}.png",
+             tmp_path)
     finally:
         context.close()
 
@@ -143,15 +168,56 @@ def test_a_rolled_device_holds_the_shutter_until_overridden_and_reports_its_roll
 
 
 def test_without_orientation_events_the_page_says_so_and_still_captures(
-        camera_browser, harness_url):
+        camera_browser, harness_url, tmp_path):
     context, page, frame = open_camera(camera_browser, harness_url, None)
     try:
         expect(frame.locator("#level")).to_have_attribute("data-state", "none", timeout=20_000)
         expect(frame.locator("#level")).to_contain_text("No level sensor")
         expect(frame.locator("#shutter")).to_be_enabled()
+        shot(page.locator("iframe[title*='posture_capture']"), "capture_no_sensor_820.png",
+             tmp_path)
         frame.locator("#shutter").click()
         result = page.get_by_text(re.compile(r"^result: \d+x\d+"))
         expect(result).to_be_visible(timeout=20_000)
         assert "roll=None" in result.inner_text()
+    finally:
+        context.close()
+
+
+def _table_cell(page, measure: str) -> list[str]:
+    """The metrics-table row of a measure (first photo that has it), its cells as text."""
+    row = page.locator("tr", has=page.get_by_text(measure, exact=True)).first
+    return [cell.strip() for cell in row.inner_text().split("\t")]
+
+
+def test_a_photo_taken_at_a_known_roll_is_measured_against_the_true_vertical(
+        camera_browser, intake_url, tmp_path):
+    """The intake page's camera at 3 deg of roll: the tilts come out corrected by exactly that
+    roll, the raw values kept beside them; the time from the shutter to the results is
+    printed (tablet width)."""
+    context = camera_browser.new_context(viewport={"width": 820, "height": 1180})
+    context.grant_permissions(["camera", "accelerometer", "gyroscope", "magnetometer"])
+    page = context.new_page()
+    context.new_cdp_session(page).send("DeviceOrientation.setDeviceOrientationOverride",
+                                       orientation_for(3.0))
+    try:
+        page.goto(intake_url)
+        page.get_by_text("Take photos", exact=True).click()
+        frame = page.frame_locator("iframe[title*='posture_capture']").first
+        expect(frame.locator("#level")).to_have_attribute("data-state", "tilted", timeout=30_000)
+        shot(page.locator("iframe[title*='posture_capture']").first,
+             "capture_tilted_820.png", tmp_path)
+        frame.locator("#override").check()
+        started = time.monotonic()
+        frame.locator("#shutter").click()
+        finding = page.get_by_text(re.compile(r"from the device level at the shutter \(roll "
+                                              r"\+3\.0 deg"))
+        expect(finding.first).to_be_visible(timeout=60_000)
+        print(f"\nshutter to results (820 px page): {time.monotonic() - started:.1f} s")
+        cells = _table_cell(page, "Shoulder tilt")
+        value = float(re.search(r"-?\d+\.\d", cells[1]).group())
+        raw = float(re.search(r"level-corrected from (-?\d+\.\d)", cells[-1]).group(1))
+        assert abs((raw - value) - 3.0) <= 0.11   # both shown at one decimal
+        shot(page, "capture_result_820.png", tmp_path, full_page=True)
     finally:
         context.close()

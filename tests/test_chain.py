@@ -203,3 +203,16 @@ def test_a_mirrored_real_photo_mirrors_every_new_measure(detector):
                    "shoulder_lateral_shift_pct", "head_rotation"):
         assert a[metric].value is not None, metric
         assert b[metric].value == pytest.approx(-a[metric].value, abs=1e-6), metric
+
+
+def test_rows_give_the_same_summary_and_chain_as_the_analysis(ana_assessment):
+    from posture.metrics.summary import results_from_rows
+
+    metrics = ana_assessment.front.metrics
+    rows = [r for r in ana_assessment.rows() if r["view"] in ("front", "back")]
+    again = results_from_rows(rows)
+    assert [lv.level for lv in levels_chain(again).levels] == \
+        [lv.level for lv in levels_chain(metrics).levels]
+    assert levels_chain(again).observations == levels_chain(metrics).observations
+    assert [[ln.metric for ln in r.lines] for r in region_summary(again)] == \
+        [[ln.metric for ln in r.lines] for r in region_summary(metrics)]

@@ -21,7 +21,7 @@ from posture.export import assessment_json, csv_text, json_text
 from posture.images import load_photo
 from posture.landmarks.quality import BODY_AXIS_WARNING_DEG
 from posture.landmarks.views import body_axis
-from posture.numbers import finite, shown
+from posture.numbers import finite, value_text
 from tests.conftest import SAMPLES, manifest, sample
 from tests.photo_variants import cropped_to_body, rotated
 
@@ -39,10 +39,10 @@ def leo(detector):
 
 
 def test_numbers_are_finite_or_missing_and_never_negative_zero():
-    assert shown(-0.04) == "0.0" and shown(-0.04, sign=True) == "0.0"
-    assert shown(0.04, sign=True) == "0.0" and shown(-0.06, sign=True) == "-0.1"
-    assert shown(float("nan")) == "-" and shown(None, missing="—") == "—"
-    assert shown(float("inf"), 2) == "-"
+    assert value_text(-0.04) == "0.0" and value_text(-0.04, sign=True) == "0.0"
+    assert value_text(0.04, sign=True) == "0.0" and value_text(-0.06, sign=True) == "-0.1"
+    assert value_text(float("nan"), missing="-") == "-" and value_text(None) == "—"
+    assert value_text(float("inf"), digits=2, missing="-") == "-"
     assert str(finite(-0.001, 2)) == "0.0" and finite(float("nan")) is None
     assert finite(np.float64("-inf")) is None and finite("x") is None
 
@@ -210,6 +210,17 @@ def _filler(folder: Path, leave: int) -> None:
             f.flush()
 
 
+def _filler_more(folder: Path) -> None:
+    """Take the last free blocks too (a second filler file)."""
+    try:
+        with open(folder / "filler2.bin", "wb") as f:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+    except OSError:
+        pass  # full: what this is for
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 256 KiB file system (tmpfs), when this test may mount one (root on Linux)."""
@@ -263,6 +274,27 @@ def test_analyze_and_history_on_a_full_disk(small_disk, tmp_path, capsys, detect
         assert p.stat().st_size > 0, p.name   # nothing 0-byte, nothing half-written
         assert p.name == "results.csv" or not p.name.startswith("."), p.name
 
+    # history --csv: the same, with a stored visit (the records live off the full disk).
+    from posture.store import open_store, save_visit
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    store = open_store(url)
+    save_visit(store, "P-1", analyze(front=sample("leo_test.jpeg"), options=ONE,
+                                     detector=detector), {"front": b"photo"})
+    store.close()
+    old = small_disk / "history.csv"
+    old.write_text("the old history\n")
+    _filler_more(small_disk)
+    code = main(["history", "P-1", "--csv", str(old), "--db", url])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "No space left" in err, err
+    assert old.read_text() == "the old history\n"
+    assert not [p for p in small_disk.iterdir() if p.name.startswith(".history")]
+    for filler in small_disk.glob("filler*.bin"):
+        filler.unlink()
+    assert main(["history", "P-1", "--csv", str(old), "--db", url]) == 0
+    assert old.read_text().startswith("subject,view,metric")
+
 
 def test_batch_on_a_full_disk_keeps_whole_subjects(small_disk, tmp_path, capsys):
     import csv
@@ -273,8 +305,15 @@ def test_batch_on_a_full_disk_keeps_whole_subjects(small_disk, tmp_path, capsys)
     photos.mkdir()
     rows = ["subject,front,side"] + [f"S{i},{sample('leo_test.jpeg')}," for i in range(6)]
     (photos / "manifest.csv").write_text("\n".join(rows) + "\n")
+    # Room for two and a half subjects: one subject's rows, measured on a roomy disk first.
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "manifest.csv").write_text(rows[0] + "\n" + rows[1] + "\n")
+    assert main(["batch", str(one), "--out", str(tmp_path / "one.csv"), "--passes", "1",
+                 "--workers", "1", "--no-progress"]) == 0
+    capsys.readouterr()
     out = small_disk / "batch.csv"
-    _filler(small_disk, leave=12 * 1024)   # room for a header and a subject or two
+    _filler(small_disk, leave=int(2.5 * (tmp_path / "one.csv").stat().st_size))
     args = ["batch", str(photos), "--out", str(out), "--passes", "1", "--workers", "1",
             "--no-progress"]
     code = main(args)
@@ -474,3 +513,50 @@ def test_records_page_shows_notes_literally(tmp_path, monkeypatch, leo):
     assert not at.exception
     [visits] = at.dataframe
     assert list(visits.value["Notes"]) == ["<script> *not bold* 1. x"]
+
+
+def test_body_axis_sign_follows_the_camera_roll(detector):
+    """Counter-clockwise positive, as `posture.camera`'s roll: a photo turned +20 deg reads
+    about +20 (the sample's own stance within the threshold)."""
+    from posture.landmarks.passes import detect_landmarks
+    from posture.landmarks.quality import body_axis_finding
+
+    base = load_photo(sample("leo_test.jpeg"))
+    for turn in (20, -20):
+        lm = detect_landmarks(rotated(base, turn).rgb, detector, passes=1).landmarks
+        axis, lower = body_axis(lm)
+        assert lower == "ankles" and abs(axis - turn) < BODY_AXIS_WARNING_DEG, (turn, axis)
+        assert body_axis_finding(axis, lower, None, None).code == "body_axis_tilted"
+        assert body_axis_finding(axis, lower, None, float(turn)) is None   # level applied
+        assert body_axis_finding(axis, lower, float(turn), None) is None   # roll explains it
+    assert body_axis_finding(10.0, "hips", None, None) is None  # a trunk alone: no finding
+
+
+def test_borderline_has_its_own_colour_and_words(leo):
+    from posture.app.widgets import BORDERLINE_STYLE, OUTSIDE_STYLE, _flag_text
+    from posture.metrics.compute import FLAG_BORDERLINE
+    from posture.render import YELLOW, _value_text
+
+    m = next(m for m in leo.front.metrics if m.metric == "shoulder_tilt")
+    border = replace(m, flag=FLAG_BORDERLINE)
+    assert "borderline" in _flag_text(border) and "OUTSIDE" not in _flag_text(border)
+    assert BORDERLINE_STYLE != OUTSIDE_STYLE
+    photo = replace(leo.front, metrics=(border,))
+    assert _value_text(photo, "shoulder_tilt")[1] == YELLOW
+
+
+def test_page_says_level_unknown_and_mirror_assumption_beside_the_tilts(detector):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.slider(key="option_passes").set_value(1)
+    at.file_uploader(key="front_upload").set_value(
+        ("leo.jpg", sample("leo_test.jpeg").read_bytes(), "image/jpeg"))
+    at.run()
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "camera level unknown" in captions and "assumed not mirrored" in captions
+    banner = " ".join(w.value.replace("\\", "") for w in at.warning)
+    assert "Camera level unknown" in banner

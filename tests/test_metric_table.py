@@ -37,9 +37,9 @@ def test_every_metric_has_a_documented_reference_row():
 def test_every_metric_computes_on_synthetic_skeletons():
     ranges = load_ranges()
     front = compute_metrics(sk.landmarks(sk.front(1, 1, 1, 1, 10, 5)), Frame("front"),
-                            ranges=ranges)
+                            ranges=ranges, points=sk.front_points())
     side = compute_metrics(sk.landmarks(sk.side(65, 2, 5)), Frame("side", forward=1),
-                           ranges=ranges)
+                           ranges=ranges, points=sk.side_points())
     results = front + side
     assert {r.metric for r in results} == {m.id for m in METRICS}
     for r in results:

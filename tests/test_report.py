@@ -130,3 +130,104 @@ def test_any_patient_name_makes_a_readable_pdf(name, font, monkeypatch, tmp_path
         # Shaped right to left, it reads back in logical order; printed letter by letter left
         # to right (no shaping), pdftotext gives it reversed: "هللا دبع دمحم".
         assert "محمد عبد الله" in text
+
+
+# --- page 1 first, no lone lines, bounded text (issue 10, issue 11) ------------------------------
+
+
+def _record(notes: str = "", flags: dict[str, str] | None = None, findings=()) -> VisitRecord:
+    s = leo_visit("first")
+    record = VisitRecord.from_assessment(s.assessment, "2025-01-10", visit_date=date(2025, 1, 10),
+                                         patient_name="Léo Ünal", notes=notes, images=s.annotated)
+    rows = tuple({**r, "flag": (flags or {}).get(r["metric"], r["flag"])} for r in record.rows)
+    return VisitRecord(**{**record.__dict__, "rows": rows,
+                          "findings": record.findings + tuple(findings)})
+
+
+def _pages(pdf: bytes, tmp_path: Path) -> list[str]:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    n = int(next(line.split()[-1] for line in poppler("pdfinfo", str(path)).splitlines()
+                 if line.startswith("Pages:")))
+    return [poppler("pdftotext", "-layout", "-f", str(i), "-l", str(i), str(path), "-")
+            for i in range(1, n + 1)]
+
+
+def _body_lines(page: str) -> list[str]:
+    """A page's text lines without its running header and footer."""
+    return [line for line in page.splitlines() if line.strip()
+            and "Posture screening report" not in line and "Generated " not in line
+            and "Page " not in line]
+
+
+def test_page_one_says_what_is_outside_or_borderline_before_any_table(tmp_path):
+    measured = [r for r in leo_visit("first").assessment.rows()
+                if r["value"] is not None and r["status"] == "ok"]
+    out, border = measured[0], measured[1]
+    pages = _pages(visit_report_pdf(_record(
+        notes="Long notes. " * 800,
+        flags={r["metric"]: "within" for r in measured} | {out["metric"]: "outside",
+                                                           border["metric"]: "borderline"})),
+        tmp_path)
+    first = " ".join(pages[0].split())
+    assert "At a glance" in first
+    assert "Outside the reference range: 1" in first and "Borderline" in first
+    glance = first.index("At a glance")
+    for row, after in ((out, "Outside the reference range"), (border, "Borderline")):
+        label = row["label"].split(" (")[0]
+        at = first.index(label, first.index(after))
+        assert glance < at
+        assert f"{row['value']:.1f}" in first[at:at + 200]
+    if "Measures:" in first:
+        assert first.index("Measures:") > first.index(border["label"].split(" (")[0])
+    assert "continued under Visit notes" in first
+
+
+def test_page_one_says_so_when_nothing_is_outside(tmp_path):
+    rows = leo_visit("first").assessment.rows()
+    pages = _pages(visit_report_pdf(_record(flags={r["metric"]: "within" for r in rows})),
+                   tmp_path)
+    first = " ".join(pages[0].split())
+    assert "measured values are within their reference ranges" in first
+    assert "Outside the reference range" not in first
+
+
+def test_warnings_name_their_photo(tmp_path):
+    pages = _pages(visit_report_pdf(_record(findings=("Side photo: low resolution",))),
+                   tmp_path)
+    assert "Side photo: low resolution" in " ".join(" ".join(pages).split())
+
+
+@pytest.mark.parametrize("notes_chars", [0, 400, 1500, 2600, 3700, 4800, 6000, 7500, 10_000])
+@pytest.mark.parametrize("with_previous", [False, True])
+def test_no_page_holds_a_lone_line(notes_chars, with_previous, stored_visits, tmp_path):
+    """Notes of every length shift where the pages break; no page, the last included, is left
+    with a line or two of text."""
+    first, second = stored_visits
+    words = "Neck pain on the left, worse at the desk; sleeps on the right side. "
+    notes = (words * (notes_chars // len(words) + 1))[:notes_chars]
+    visit = VisitRecord(**{**second.__dict__, "notes": notes})
+    pages = _pages(visit_report_pdf(visit, first if with_previous else None), tmp_path)
+    assert len(pages) >= 2
+    for i, page in enumerate(pages, 1):
+        assert len(_body_lines(page)) >= 3, (i, _body_lines(page))
+    if notes_chars:
+        text = " ".join(" ".join(pages).split())
+        assert notes.split()[-1] in text                     # the notes in full
+
+
+def test_the_reports_size_is_bounded_whatever_the_notes(tmp_path):
+    """A megabyte of notes (a record saved before the limits) prints as the first 10,000
+    characters: same pages as notes at the limit, not a minute of layout."""
+    from posture.store.validation import MAX_NOTES
+
+    at_limit = _pages(visit_report_pdf(_record(notes="w " * (MAX_NOTES // 2))), tmp_path)
+    huge = _pages(visit_report_pdf(_record(notes="w " * 500_000)), tmp_path)
+    assert len(huge) == len(at_limit)
+    assert sum(p.count("w") for p in huge) <= sum(p.count("w") for p in at_limit) + 50
+
+
+def test_only_text_that_needs_it_is_shaped():
+    assert not report._needs_shaping("Łukasz Żółć, Дмитрий, Zoë, Ωmega 🙂")
+    assert report._needs_shaping("محمد") and report._needs_shaping("שלום")
+    assert report._needs_shaping("नमस्ते") and report._needs_shaping("e\u0301")

@@ -229,3 +229,47 @@ def test_localhost_needs_no_sign_in_but_a_proxy_does(servers, browser):
         expect(proxied.get_by_text("Posture screening")).to_have_count(0)
     finally:
         proxied.close()
+
+
+@pytest.mark.postgres
+def test_with_postgresql_records_sign_in_slowing_and_audit_hold(browser, tmp_path):
+    """The same gate on a clinic's PostgreSQL records (tests/postgres.py's real server)."""
+    from tests.postgres import shared_server
+
+    records = shared_server().new_database()
+    seed(records)
+    server, log, lan = _serve(network_address(), records, tmp_path / "pg.log")
+    page = browser.new_page()
+    try:
+        _wait_until_healthy(lan, server)
+        page.goto(lan + "/records")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=TIMEOUT_MS)
+        for i in range(auth.ACCOUNT_FREE):
+            sign_in(page, "alice", f"wrong guess {i}")
+            wait_for_refusals(records, "alice", i + 1)
+        sign_in(page, "alice", PASSWORD)
+        expect(page.get_by_text("too many wrong passwords")).to_be_visible(timeout=TIMEOUT_MS)
+        page.wait_for_timeout(auth.FIRST_WAIT * 1000 + 500)
+        sign_in(page, "alice", PASSWORD)
+        page.get_by_role("link", name="Records").click()
+        button = page.get_by_role("button", name="Visit report (PDF)")
+        expect(button).to_be_visible(timeout=TIMEOUT_MS)
+        with page.expect_download(timeout=TIMEOUT_MS) as download:
+            button.click()
+        assert download.value.path().read_bytes().startswith(b"%PDF")
+        store = open_store(records)
+        try:
+            line = audit_lines(store, subject="leo")[-1]
+        finally:
+            store.close()
+        assert (line.user, line.action, line.detail) == ("alice", "export",
+                                                         "visit report (PDF)")
+    finally:
+        page.close()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

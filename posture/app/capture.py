@@ -30,6 +30,7 @@ _component = components.declare_component(
 ROLL_TOLERANCE_DEG = 1.0
 PITCH_TOLERANCE_DEG = 3.0
 JPEG_PREFIX = "data:image/jpeg;base64,"
+CAPTURED = "capture-"    # the file name of every photo taken in the app starts so
 # A 4K frame as a JPEG is about 2-4 MB; anything far larger is not a camera frame.
 MAX_PHOTO_BYTES = 30 * 1024 * 1024
 
@@ -74,7 +75,7 @@ def parse_capture(value: dict | None, view: str) -> CapturedPhoto | None:
 
     Raises InputError (one line) on a value that is not a JPEG photo from the component.
     """
-    if not value:
+    if not value or value.get("retake"):
         return None
     image = value.get("image")
     if not isinstance(image, str) or not image.startswith(JPEG_PREFIX):
@@ -90,7 +91,7 @@ def parse_capture(value: dict | None, view: str) -> CapturedPhoto | None:
         roll = pitch = None
     taken_at = str(value.get("taken_at") or "")[:32]
     stamp = "".join(c for c in taken_at if c.isdigit())[:14] or "photo"
-    return CapturedPhoto(name=f"capture-{view}-{stamp}.jpg", data=data, roll_deg=roll,
+    return CapturedPhoto(name=f"{CAPTURED}{view}-{stamp}.jpg", data=data, roll_deg=roll,
                          pitch_deg=pitch, overridden=bool(value.get("overridden")),
                          facing="user" if value.get("facing") == "user" else "environment",
                          taken_at=taken_at)
@@ -102,10 +103,20 @@ def _angle(v) -> float | None:
     return float(v)
 
 
+@dataclass(frozen=True)
+class CameraState:
+    """What the camera holds: the photo taken (None before one is, or after "Retake"), and
+    whether "Retake" was pressed (an earlier photo of this view is then dropped)."""
+
+    photo: CapturedPhoto | None
+    retaken: bool
+
+
 def camera(view: str, key: str, roll_tolerance: float = ROLL_TOLERANCE_DEG,
-           pitch_tolerance: float = PITCH_TOLERANCE_DEG) -> CapturedPhoto | None:
-    """Show the camera for one view ("front", "side", "back", "left", "right"); the photo
-    taken, or None until one is."""
+           pitch_tolerance: float = PITCH_TOLERANCE_DEG) -> CameraState:
+    """Show the camera for one view ("front", "side", "back", "left", "right").
+
+    Raises InputError (one line) when what the camera returned is not a photo."""
     value = _component(view=view, roll_tolerance=roll_tolerance,
                        pitch_tolerance=pitch_tolerance, key=key, default=None)
-    return parse_capture(value, view)
+    return CameraState(parse_capture(value, view), bool(value and value.get("retake")))

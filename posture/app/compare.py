@@ -14,19 +14,22 @@ import pandas as pd
 import streamlit as st
 
 from posture.app import signin
-from posture.app.records import GAP, PHOTO_HEIGHT, current_store, same_height
-from posture.app.widgets import file_stem, plain
+from posture.app.records import PHOTO_HEIGHT, current_store, same_height
+from posture.app.widgets import file_stem, fitted_table, plain, wrapping_columns
 from posture.compare import (
     COMPARISON_COLUMNS,
+    MIN_SPAN_MDC,
     NOISE_FACTOR,
     Comparison,
+    HistorySeries,
     VisitRecord,
     compare_visits,
     comparison_table,
+    history_series,
 )
 from posture.errors import PostureError
 from posture.export import csv_text
-from posture.numbers import shown
+from posture.numbers import value_text
 from posture.store import history_rows, list_patients, list_visits, load_visit
 
 STORED, UPLOADED = "Saved visits", "Upload two pairs (nothing saved)"
@@ -52,23 +55,47 @@ def photo_pairs(comparison: Comparison) -> None:
             continue
         image, widths = same_height([before.images[slot], after.images[slot]],
                                     height=PHOTO_HEIGHT)
-        st.image(image, width=sum(widths) + GAP, output_format="JPEG",
+        # "content": its own width, but never wider than the page (a phone shrinks it).
+        st.image(image, width="content", output_format="JPEG",
                  caption=f"{slot.capitalize()} photo: {before.label} (left), "
                          f"{after.label} (right)")
 
 
-def changes_frame(comparison: Comparison) -> pd.DataFrame:
-    def number(v, sign=False):
-        return shown(v, sign=sign, missing="—")
+def visit_notes(comparison: Comparison) -> None:
+    """Per visit: its photo warnings, and which values came from hand-placed landmarks."""
+    columns = wrapping_columns("compare_visit_notes", [1, 1], [280, 280])
+    for column, record, manual in zip(
+            columns, (comparison.before, comparison.after),
+            ([c.label for c in comparison.changes if c.manual_before],
+             [c.label for c in comparison.changes if c.manual_after])):
+        with column:
+            st.markdown(f"**{plain(record.label)}**")
+            if record.findings:
+                st.warning("\n".join(f"- {plain(f)}" for f in record.findings),
+                           icon=":material/warning:")
+            else:
+                st.caption("No photo warnings.")
+            st.caption("From hand-placed landmarks: " + ", ".join(plain(m) for m in manual)
+                       + "." if manual else "No hand-placed landmarks.")
 
+
+def _value(v: float | None, manual: bool) -> str:
+    return value_text(v) + (" (manual)" if manual and v is not None else "")
+
+
+def changes_frame(comparison: Comparison) -> pd.DataFrame:
+    """The before/after table as shown: values and change by one rounding rule
+    (posture.numbers), so each row's change is its after minus its before as shown."""
+    changes = comparison.changes
     return pd.DataFrame({
-        "Measure": [plain(c.label) for c in comparison.changes],
-        "Unit": [c.unit for c in comparison.changes],
-        plain(comparison.before.label): [number(c.before) for c in comparison.changes],
-        plain(comparison.after.label): [number(c.after) for c in comparison.changes],
-        "Change": [number(c.change, sign=True) for c in comparison.changes],
-        "Needs >": [number(c.threshold) for c in comparison.changes],
-        "Verdict": [plain(c.verdict) for c in comparison.changes],
+        # The unit beside the name: one column less to fit a phone's width.
+        "Measure": [plain(c.label if c.unit == "%" and "%" in c.label
+                          else f"{c.label} ({c.unit})") for c in changes],
+        plain(comparison.before.label): [_value(c.before, c.manual_before) for c in changes],
+        plain(comparison.after.label): [_value(c.after, c.manual_after) for c in changes],
+        "Change": [c.change_text for c in changes],
+        "Needs >": [value_text(c.threshold) for c in changes],
+        "Verdict": [plain(c.summary) for c in changes],
     })
 
 
@@ -81,7 +108,8 @@ def changes_table(comparison: Comparison) -> None:
             return [REAL_STYLE] * len(line)
         return [UNCOMPARED_STYLE if c.real is None else ""] * len(line)
 
-    st.table(changes_frame(comparison).style.apply(style, axis=1), hide_index=True)
+    fitted_table("changes_table", changes_frame(comparison).style.apply(style, axis=1),
+                 (1, 6))   # Measure, Verdict
 
 
 def comparison_view(comparison: Comparison, stem: str) -> None:
@@ -89,6 +117,7 @@ def comparison_view(comparison: Comparison, stem: str) -> None:
     n_real = len(comparison.real_changes)
     st.subheader(f"Change from {comparison.before.label} to {comparison.after.label}")
     st.caption(f"{n_real} real change(s). " + RULE)
+    visit_notes(comparison)
     changes_table(comparison)
     st.download_button(
         "Comparison (CSV)",
@@ -99,23 +128,62 @@ def comparison_view(comparison: Comparison, stem: str) -> None:
         icon=":material/download:", key="download_comparison_csv")
 
 
-def history_chart(rows: list[dict]) -> None:
-    """Each measure over all visits: one small chart per measure, its own y scale."""
-    data = pd.DataFrame([r for r in rows if r["value"] is not None])
-    if data.empty:
-        return
+def series_chart(series: HistorySeries) -> alt.LayerChart:
+    """One measure over the visits: each value with its +/- as an error bar, the reference
+    range as a shaded band, on a y-axis at least MIN_SPAN_MDC detectable changes tall."""
+    data = pd.DataFrame(list(series.points))
     data["visit_date"] = pd.to_datetime(data["visit_date"])
-    data["measure"] = data["label"] + " (" + data["unit"] + ")"
-    order = list(dict.fromkeys(data["measure"]))
-    chart = (alt.Chart(data).mark_line(point=True)
-             .encode(x=alt.X("visit_date:T", title=None),
-                     y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-                     tooltip=["visit_date:T", "label:N", "value:Q", "unit:N", "uncertainty:Q",
-                              "flag:N"])
-             .properties(width=220, height=120)
-             .facet(facet=alt.Facet("measure:N", title=None, sort=order), columns=3)
-             .resolve_scale(y="independent"))
-    st.altair_chart(chart)
+    data["source"] = data["manual"].map({True: "hand-placed", False: "detected"})
+    y_scale = alt.Scale(domain=list(series.y_domain), zero=False, nice=False)
+    x = alt.X("visit_date:T", title=None, axis=alt.Axis(format="%Y-%m-%d", labelAngle=-30))
+    layers = []
+    ref = series.reference
+    if ref is not None:
+        bottom, top = series.y_domain
+        band = pd.DataFrame({"low": [bottom if ref.low is None else max(ref.low, bottom)],
+                             "high": [top if ref.high is None else min(ref.high, top)]})
+        layers.append(alt.Chart(band).mark_rect(color="#2b8a3e", opacity=0.12)
+                      .encode(y=alt.Y("low:Q", scale=y_scale, title=None), y2="high:Q"))
+    base = alt.Chart(data)
+    layers += [
+        base.mark_rule(color="#495057", strokeWidth=1.5).encode(
+            x=x, y=alt.Y("low:Q", scale=y_scale, title=None), y2="high:Q"),
+        base.mark_line(color="#1c7ed6").encode(x=x, y=alt.Y("value:Q", scale=y_scale)),
+        base.mark_point(filled=True, size=60).encode(
+            x=x, y=alt.Y("value:Q", scale=y_scale),
+            shape=alt.Shape("source:N", title=None,
+                            scale=alt.Scale(domain=["detected", "hand-placed"],
+                                            range=["circle", "diamond"])),
+            color=alt.Color("source:N", title=None,
+                            scale=alt.Scale(domain=["detected", "hand-placed"],
+                                            range=["#1c7ed6", "#c2255c"]),
+                            legend=None if not data["manual"].any() else alt.Legend()),
+            tooltip=[alt.Tooltip("visit_date:T", title="Visit"),
+                     alt.Tooltip("value:Q", title=series.unit, format=".1f"),
+                     alt.Tooltip("uncertainty:Q", title="±", format=".1f"),
+                     alt.Tooltip("source:N", title="Landmarks"),
+                     alt.Tooltip("flag:N", title="Flag")]),
+    ]
+    return (alt.layer(*layers).properties(title=series.title, height=150)
+            .configure_title(fontSize=13, anchor="start"))
+
+
+def history_charts(rows: list[dict]) -> None:
+    """Each measure over all visits, one small chart each, three to a row (fewer on a narrow
+    screen)."""
+    all_series = history_series(rows)
+    if not all_series:
+        return
+    st.caption("Bars: each value's ±. Shaded: the reference range. Each y-axis spans at least "
+               f"{MIN_SPAN_MDC:g} × the measure's detectable change, so a change within the "
+               "noise looks small. Diamonds: values from hand-placed landmarks.")
+    for start in range(0, len(all_series), 3):
+        row = all_series[start:start + 3]
+        columns = wrapping_columns(f"history_row_{start}", [1, 1, 1], [240, 240, 240],
+                                   gap="small")
+        for column, series in zip(columns, row):
+            with column:
+                st.altair_chart(series_chart(series), width="stretch")
 
 
 def stored_visits() -> None:
@@ -145,7 +213,7 @@ def stored_visits() -> None:
         comparison = compare_visits(load_visit(store, before), load_visit(store, after))
         comparison_view(comparison, f"posture_{file_stem(subject)}")
     st.subheader(f"Each measure over all {len(visits)} visits")
-    history_chart(history_rows(store, subject))
+    history_charts(history_rows(store, subject))
 
 
 def _analysed(label: str, front, side, height_cm: float | None) -> VisitRecord | None:

@@ -6,7 +6,8 @@ detection options (passes, level correction) change: each browser session keeps 
 analysis in st.session_state, keyed by a hash of the photo bytes and those options. Everything
 else is applied to that detected analysis without re-detection, in this order: the height
 (`Assessment.with_height`), then the clinician's edits in the order made (a landmark placed by
-hand, `with_landmark_moved`; a true vertical marked by hand, `with_camera_roll`). The edits are
+hand, `with_landmark_moved`; an anatomical point placed by hand, `with_point_placed`; a true
+vertical marked by hand, `with_camera_roll`). The edits are
 kept with the analysis, so they survive reruns and a change of detection options for the same
 photos. Patient ID, visit date and notes only label the result.
 """
@@ -27,6 +28,8 @@ from PIL import Image, ImageDraw
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app import signin
+from posture.app.capture import CAPTURED, PROTOCOL, camera
+from posture.app.chain_view import levels_chain_view, summary_by_region
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
@@ -35,6 +38,7 @@ from posture.assessment import (
     Assessment,
     PhotoAnalysis,
     analyze,
+    placeable_points,
 )
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
@@ -64,7 +68,7 @@ SAMPLE_PAIRS = {
     "Very low resolution (150 x 300 px)": (
         "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
 }
-UPLOAD, SAMPLE = "Upload photos", "Try a sample pair"
+UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try a sample pair"
 # Tall enough to see the landmarks on a laptop screen, short enough to sit beside the table.
 MAX_IMAGE_HEIGHT_PX = 640
 
@@ -72,9 +76,20 @@ MAX_IMAGE_HEIGHT_PX = 640
 ANALYSIS = "intake_analysis"
 VIEWS_SWAPPED = "views_swapped"  # the finding posture.analyze adds when it swapped the photos
 DETECTION_RUNS = "intake_detection_runs"
+KEPT_PHOTOS = "intake_photos"    # slot -> PhotoInput: the uploads, kept while on other pages
+UNSAVED = "intake_unsaved"       # one line on the intake's unsaved results, or None
+
+# The intake's widgets whose values outlive a visit to another page (Streamlit drops the state
+# of widgets a page run does not draw): exact keys, and every key starting with "review_"
+# (the landmark review). File uploaders cannot be restored; KEPT_PHOTOS keeps their photos.
+KEPT_KEYS = ("patient_subject", "patient_name", "patient_height", "visit_date", "visit_notes",
+             "photo_source", "sample_pair", "option_passes", "option_level")
+KEPT_PREFIXES = ("review_mode_", "review_landmark_")
+UPLOAD_KEYS = {"front": "front_upload", "side": "side_upload"}
 
 # What a click on the review photo does.
 PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
+PLACE_POINT = "Place an anatomical point"
 # The marked vertical drawn on the review photo: blue (the annotation uses no blue), its line
 # width relative to the long side.
 VERTICAL_COLOUR = (40, 120, 255)
@@ -83,18 +98,23 @@ VERTICAL_WIDTH_FRACTION = 0.004
 
 @dataclass(frozen=True)
 class PhotoInput:
-    """A photo as given: its bytes and a display name (never used as a path)."""
+    """A photo as given: its bytes and a display name (never used as a path); for a photo
+    taken in the app, the device's level at the shutter (tilts are measured against it)."""
 
     name: str
     data: bytes
+    level: RollEstimate | None = None
 
 
 @dataclass(frozen=True)
 class Patient:
+    """The page's one patient identity: what labels the result and what a save files."""
+
     subject: str
     height_cm: float | None
     visit_date: dt.date
     notes: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,7 +142,33 @@ class VerticalEdit:
         return result.with_camera_roll(self.slot, self.roll)
 
 
-Edit = LandmarkEdit | VerticalEdit
+@dataclass(frozen=True)
+class DeviceLevelEdit:
+    """The device's level at the shutter of a photo taken in the app: applied first, so a
+    true vertical the clinician marks afterwards still overrides it."""
+
+    slot: str
+    roll: RollEstimate
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_camera_roll(self.slot, self.roll)
+
+
+@dataclass(frozen=True)
+class PointEdit:
+    """An anatomical point (acromion, ASIS, C7, ...) placed by hand at (x, y) original photo
+    pixels, SAPO's way: palpated, marked on the skin, clicked on the photo."""
+
+    slot: str
+    name: str
+    x: float
+    y: float
+
+    def apply(self, result: Assessment) -> Assessment:
+        return result.with_point_placed(self.slot, self.name, self.x, self.y)
+
+
+Edit = LandmarkEdit | VerticalEdit | PointEdit | DeviceLevelEdit
 
 
 @dataclass
@@ -236,10 +282,13 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
                                                dataclasses.replace(options, height_cm=None))
             except PostureError as exc:
                 held.error = str(exc)
+        if held.error is None:
+            held.edits = _device_levels(held.detected, front, side)
         if (held.error is None and previous is not None and previous.photos == held.photos
                 and _slot_names(previous.detected) == _slot_names(held.detected)):
             # Same photos, other detection options: the clinician's edits still hold.
-            held.edits, held.last_click = list(previous.edits), dict(previous.last_click)
+            held.edits += [e for e in previous.edits if not isinstance(e, DeviceLevelEdit)]
+            held.last_click = dict(previous.last_click)
             held.first_point = dict(previous.first_point)
         if held.error is None:
             held.height_cm = options.height_cm
@@ -250,19 +299,34 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
     return held
 
 
+def _device_levels(detected: Assessment, *given: PhotoInput | None) -> list[Edit]:
+    """The device level of each photo taken in the app, for the slot its photo ended up in
+    (the library swaps a front and a side photo given the wrong way round)."""
+    slots = {name: slot for slot, name in _slot_names(detected).items()}
+    return [DeviceLevelEdit(slots[p.name], p.level) for p in given
+            if p is not None and p.level is not None and p.name in slots]
+
+
 # --- inputs ----------------------------------------------------------------------------------
 
 
 def patient_details() -> Patient:
+    """The patient fields, once on the page: the results and the save both read them."""
     st.subheader("Patient")
-    subject = st.text_input("Patient ID or name", key="patient_subject", max_chars=120)
+    subject = st.text_input(
+        "Patient ID", key="patient_subject", max_chars=100,
+        help="An existing ID adds the visit to that patient's records; a new one creates the "
+             "patient when the visit is saved.")
+    name = st.text_input("Patient name (optional)", key="patient_name", max_chars=200,
+                         help="Left empty, an existing patient's name is kept.")
     height = st.number_input(
         "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
         format="%.0f", key="patient_height",
         help="With the height, offsets are reported in cm; without it, in pixels.")
     visit_date = st.date_input("Visit date", value="today", key="visit_date")
     notes = st.text_area("Notes (optional)", key="visit_notes", height=100)
-    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes)
+    return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes,
+                   name=name.strip())
 
 
 def available_samples() -> dict[str, tuple[Path, Path]]:
@@ -276,13 +340,81 @@ def _uploaded(file) -> PhotoInput | None:
     return None if file is None else PhotoInput(name=file.name, data=file.getvalue())
 
 
+def keep_intake_state() -> None:
+    """Called by the navigation on the other pages' runs: re-set the intake's widget values so
+    Streamlit keeps them (it drops the state of widgets a run does not draw), and the intake is
+    as it was on coming back. Its analysis, edits and photos are plain session values already."""
+    for key in list(st.session_state):
+        if isinstance(key, str) and (key in KEPT_KEYS or key.startswith(KEPT_PREFIXES)):
+            st.session_state[key] = st.session_state[key]
+
+
+def _upload_changed(slot: str) -> None:
+    """The clinician added, replaced or removed a photo in the uploader."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    given = _uploaded(st.session_state.get(UPLOAD_KEYS[slot]))
+    if given is None:
+        kept.pop(slot, None)
+    else:
+        kept[slot] = given
+
+
+def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | None:
+    """The uploader's photo; else the one uploaded earlier in this session (the uploader comes
+    back empty from another page), said under it with a button to remove it."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    with column:
+        given = _uploaded(st.file_uploader(
+            label, type=PHOTO_TYPES, key=UPLOAD_KEYS[slot], help=help_text,
+            on_change=_upload_changed, args=(slot,)))
+        if given is not None:
+            kept[slot] = given
+            return given
+        if slot in kept:
+            st.caption(f"Using {plain(kept[slot].name)}, uploaded earlier in this session. "
+                       "Upload another photo to replace it.")
+            if st.button(f"Remove the {slot} photo", key=f"remove_kept_{slot}",
+                         icon=":material/close:"):
+                kept.pop(slot, None)
+                st.rerun()
+        return kept.get(slot)
+
+
+def _camera_input(column, slot: str) -> PhotoInput | None:
+    """The camera for one view: the photo just taken, else one taken earlier in this session
+    (kept like an upload while on other pages), until "Retake"."""
+    kept = st.session_state.setdefault(KEPT_PHOTOS, {})
+    with column:
+        st.markdown(f"**{slot.capitalize()} photo**")
+        try:
+            state = camera(slot, key=f"camera_{slot}")
+        except PostureError as exc:
+            st.error(plain(str(exc)), icon=":material/error:")
+            return None
+        if state.photo is not None:
+            kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
+            if state.photo.level is None:
+                st.caption("No level sensor: the camera's tilt is checked from the photo's "
+                           "straight lines instead.")
+            return kept[slot]
+        if state.retaken:
+            kept.pop(slot, None)
+        elif slot in kept and kept[slot].name.startswith(CAPTURED):
+            st.caption(f"Using {plain(kept[slot].name)}, taken earlier in this session.")
+            return kept[slot]
+        return None   # an uploaded photo stays kept for the upload view
+
+
 def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
     st.subheader("Photos")
     samples = available_samples()
-    source = UPLOAD
-    if samples:
-        source = st.radio("Photos", [UPLOAD, SAMPLE], horizontal=True, key="photo_source",
-                          label_visibility="collapsed")
+    source = st.radio("Photos", [UPLOAD, TAKE] + ([SAMPLE] if samples else []),
+                      horizontal=True, key="photo_source", label_visibility="collapsed")
+    if source == TAKE:
+        with st.expander("How to take the photos", icon=":material/info:"):
+            st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
+        columns = wrapping_columns("camera_views", [1, 1], [330, 330])
+        return _camera_input(columns[0], "front"), _camera_input(columns[1], "side")
     if source == SAMPLE:
         label = st.selectbox("Sample pair", list(samples), key="sample_pair",
                              help="Photos published under the MIT license; see "
@@ -291,13 +423,12 @@ def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
         return (PhotoInput(front.name, front.read_bytes()),
                 PhotoInput(side.name, side.read_bytes()))
     front_col, side_col = st.columns(2)
-    front = front_col.file_uploader(
-        "Front photo", type=PHOTO_TYPES, key="front_upload",
-        help="Patient facing the camera (or the back to it), whole body, head to feet.")
-    side = side_col.file_uploader(
-        "Side photo", type=PHOTO_TYPES, key="side_upload",
-        help="Patient side-on to the camera, whole body, arms relaxed.")
-    return _uploaded(front), _uploaded(side)
+    front = _photo_input(front_col, "front", "Front photo",
+                         "Patient facing the camera (or the back to it), whole body, head to "
+                         "feet.")
+    side = _photo_input(side_col, "side", "Side photo",
+                        "Patient side-on to the camera, whole body, arms relaxed.")
+    return front, side
 
 
 def analysis_options(height_cm: float | None) -> AnalysisOptions:
@@ -384,6 +515,23 @@ def undo_placed_landmarks(held: SessionAnalysis, slot: str) -> None:
     held.refresh((slot,))
 
 
+def place_point(held: SessionAnalysis, slot: str, name: str, click: dict) -> bool:
+    """Apply one click of the review image: put anatomical point `name` there and re-measure.
+
+    Returns False for a click already applied.
+    """
+    if not _new_click(held, slot, click):
+        return False
+    held.edits.append(PointEdit(slot, name, *click_in_photo_px(held, slot, click)))
+    held.refresh((slot,))
+    return True
+
+
+def undo_placed_points(held: SessionAnalysis, slot: str) -> None:
+    held.edits = [e for e in held.edits if not (isinstance(e, PointEdit) and e.slot == slot)]
+    held.refresh((slot,))
+
+
 def mark_vertical_point(held: SessionAnalysis, slot: str, click: dict) -> bool:
     """Apply one click of the review image in "Set the true vertical" mode.
 
@@ -457,6 +605,34 @@ def landmark_controls(p: PhotoAnalysis, held: SessionAnalysis) -> Landmark:
     return landmark
 
 
+def point_label(name: str) -> str:
+    if name.startswith("waist_arm_"):
+        return f"arm beside the {name.rsplit('_', 1)[1]} waist"
+    return name.replace("_", " ").replace("asis", "ASIS").replace("psis", "PSIS").replace(
+        "c7", "C7")
+
+
+def point_controls(p: PhotoAnalysis, held: SessionAnalysis) -> str:
+    names = placeable_points(p)
+    name = st.selectbox("Anatomical point to place", names, format_func=point_label,
+                        key=f"review_point_{p.slot}")
+    point = p.anatomical_points.get(name)
+    if point is not None and point.manual:
+        st.caption("This point was placed by hand.")
+    elif point is not None and point.ok:
+        st.caption(f"Found on the outline (SD {point.uncertainty_px:.0f} px).")
+    elif point is not None:
+        st.caption(f"Not found: {plain(point.reason)}.")
+    st.markdown("Click the photo where the point is (palpated and marked on the skin, as "
+                "SAPO does): the measures using it update at once and are marked *manual*.")
+    st.caption("Rings: white found on the outline, magenta placed by hand.")
+    if any(pt.manual for pt in p.anatomical_points.values()) and st.button(
+            "Undo placed points", key=f"review_undo_points_{p.slot}"):
+        undo_placed_points(held, p.slot)
+        st.rerun()
+    return name
+
+
 def vertical_controls(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     st.markdown("Click two points on something truly vertical: a door frame, a wall corner, a "
                 "plumb line. Far apart, and near the middle of the photo if you can (verticals "
@@ -489,11 +665,14 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
                      "vertical, by hand"):
         controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
-            mode = st.radio("A click on the photo", [PLACE_LANDMARK, SET_VERTICAL],
+            mode = st.radio("A click on the photo", [PLACE_LANDMARK, PLACE_POINT, SET_VERTICAL],
                             key=f"review_mode_{p.slot}")
-            if mode == PLACE_LANDMARK:
+            if mode != SET_VERTICAL:
                 held.first_point.pop(p.slot, None)  # a vertical half marked is dropped
+            if mode == PLACE_LANDMARK:
                 landmark = landmark_controls(p, held)
+            elif mode == PLACE_POINT:
+                point = point_controls(p, held)
             else:
                 vertical_controls(p, held)
         with picture:
@@ -507,6 +686,9 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
         if mode == PLACE_LANDMARK:
             applied = place_landmark(held, p.slot, landmark, click)
             what = f"{landmark_label(landmark)} placed by hand"
+        elif mode == PLACE_POINT:
+            applied = place_point(held, p.slot, point, click)
+            what = f"{point.replace('_', ' ')} placed by hand"
         else:
             applied = mark_vertical_point(held, p.slot, click)
             # The first click only holds a point; a refused pair changes nothing.
@@ -533,7 +715,7 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     with image_col:
         st.image(held.annotated[p.slot], width=display_width(p))
     with table_col:
-        metrics_table(p.metrics)
+        metrics_table(p.metrics, key=f"metrics_table_{p.slot}")
         if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
             st.caption(f"Tilts measured against the vertical you marked (camera roll "
                        f"{p.roll_applied:+.1f} deg); the Flag column keeps each uncorrected "
@@ -573,23 +755,26 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
     for column, (kind, label, data, name, mime) in zip(columns, files):
         # on_click="ignore": downloading must not re-run the page.
-        data = signin.audited(data, f"{label} of an analysis not saved", subject=patient.subject)
+        data = signin.audited(data, f"{label} of an analysis not saved",
+                              subject=patient.subject or None)
         column.download_button(label, data, file_name=name, mime=mime, on_click="ignore",
                                icon=":material/download:", key=f"download_{kind}")
     st.caption("Annotated photos carry no EXIF metadata (no GPS position, no camera serial).")
 
 
 def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
-               front: PhotoInput | None, side: PhotoInput | None) -> None:
-    """Offer to save the visit in the records (posture.app.records owns the store)."""
+               front: PhotoInput | None, side: PhotoInput | None) -> bool:
+    """Offer to save the visit in the records (posture.app.records owns the store).
+    True when exactly what the page shows is saved."""
     given = {"front": front, "side": side}
     if any(f.code == VIEWS_SWAPPED for f in result.findings):
         # The library analysed each photo as the view it shows: keep bytes with their analysis.
         given = {"front": side, "side": front}
-    save_visit_panel(
+    return save_visit_panel(
         result, *(given[slot].data if given[slot] else None for slot in ("front", "side")),
         filenames={slot: p.name for slot, p in given.items() if p},
-        annotated=held.annotated, visit_date=patient.visit_date, notes=patient.notes)
+        annotated=held.annotated, subject=patient.subject, visit_date=patient.visit_date,
+        notes=patient.notes, patient_name=patient.name)
 
 
 def show() -> None:
@@ -597,6 +782,7 @@ def show() -> None:
     st.title("Posture screening")
     st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
                "measures with their uncertainty and reference ranges. Not a diagnosis.")
+    st.session_state[UNSAVED] = None
     patient_col, photos_col = wrapping_columns("intake_inputs", [1, 2], [260, 440], gap="large")
     with patient_col:
         patient = patient_details()
@@ -620,9 +806,24 @@ def show() -> None:
     st.divider()
     findings_banner(result.all_findings())
     outside_summary(result)
+    summary_by_region(result)
     for p in result.photos:
         photo_section(p, held)
+    for p in result.photos:   # after every photo's own table: the chain reads across them
+        if p.slot == "front" and p.view.view in ("front", "back"):
+            levels_chain_view(p)
     st.divider()
     downloads(result, held, patient)
     st.divider()
-    save_panel(result, held, patient, front, side)
+    if not save_panel(result, held, patient, front, side):
+        st.session_state[UNSAVED] = unsaved_line(result, patient)
+
+
+def unsaved_line(result: Assessment, patient: Patient) -> str:
+    """What the intake holds that is not in the records, in one line."""
+    manual = sum(len(p.landmarks.manual) for p in result.photos)
+    whose = f" for {patient.subject}" if patient.subject else ""
+    parts = [f"{len(result.photos)} photo(s) analysed{whose}"]
+    if manual:
+        parts.append(f"{manual} landmark(s) placed by hand")
+    return "Unsaved intake: " + ", ".join(parts) + "."

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -21,14 +22,18 @@ from posture.app import signin
 from posture.app.widgets import (
     BORDERLINE_STYLE,
     BORDERLINE_TEXT,
+    METRIC_TABLE_HEADER,
+    METRIC_TEXT_COLUMNS,
     NOT_MEASURED_STYLE,
     OUTSIDE_STYLE,
     file_stem,
+    fitted_table,
     plain,
+    split_reference,
 )
 from posture.errors import PostureError
-from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, STATUS_OK
-from posture.numbers import shown
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_NO_RANGE, FLAG_OUTSIDE, STATUS_OK
+from posture.numbers import uncertainty_text, value_text
 from posture.store import (
     Store,
     audit_csv,
@@ -51,11 +56,12 @@ from posture.store.audit import AUDIT_EXPORT, format_line
 # st.session_state keys.
 SAVED = "records_saved"                    # {analysis fingerprint: visit id} saved this session
 CONFIRM_VISIT = "records_confirm_delete_visit"
+CONFIRM_SAVE = "records_confirm_save"      # (fingerprint, questions) asked before a save
 
 GAP = 24                   # px between photos shown side by side
 PHOTO_HEIGHT = 560         # px: tall enough to read the labels, short enough to see the table
 
-ROWS_HEADER = ("Measure", "Value", "+/-", "Direction", "Reference range", "Flag")
+ROWS_HEADER = METRIC_TABLE_HEADER  # the intake table's columns
 
 
 @st.cache_resource(show_spinner=False)
@@ -101,11 +107,10 @@ def rows_frame(rows) -> pd.DataFrame:
         out.append((
             r["label"] + (" (manual)" if r["manual"] else ""),
             # No-break spaces keep a number with its unit in a narrow column.
-            f"{shown(r['value'])}\u00a0{r['unit']}" if measured else "—",
-            f"±\u00a0{shown(r['uncertainty'])}" if measured and r["uncertainty"] is not None
-            else "",
+            f"{value_text(r['value'])}\u00a0{r['unit']}" if measured else "—",
+            uncertainty_text(r["uncertainty"]) if measured else "",
             r["side"] if measured else "",
-            r["reference"],
+            split_reference(r["reference"])[0] if r["flag"] != FLAG_NO_RANGE else "—",
             flag if measured else f"not measured: {r['detail'] or r['status']}",
         ))
     return pd.DataFrame([[plain(str(c)) for c in row] for row in out], columns=list(ROWS_HEADER))
@@ -122,60 +127,122 @@ def rows_table(rows) -> None:
         style = {FLAG_OUTSIDE: OUTSIDE_STYLE, FLAG_BORDERLINE: BORDERLINE_STYLE}
         return [style.get(r["flag"], "")] * len(line)
 
-    st.table(rows_frame(rows).style.apply(style, axis=1), hide_index=True)
+    fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1),
+                 METRIC_TEXT_COLUMNS)
+    bases = sorted({basis for r in rows if (basis := split_reference(r["reference"])[1])})
+    if bases:
+        st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
 
 
 # --- the panel under the intake page's results ------------------------------------------------
 
 
-def _fingerprint(result, photos: dict[str, bytes]) -> str:
-    digest = hashlib.sha256(repr(result.rows()).encode())
+def _fingerprint(result, photos: dict[str, bytes], subject: str, visit_date: dt.date) -> str:
+    """What one save files: the analysis, its photos, and the patient and date it goes under."""
+    digest = hashlib.sha256(repr((result.rows(), subject, visit_date.isoformat())).encode())
     for slot in sorted(photos):
         digest.update(hashlib.sha256(photos[slot]).digest())
     return digest.hexdigest()
 
 
-def save_visit_panel(result, front: bytes | None, side: bytes | None, *,
+def _squeezed(subject: str) -> str:
+    return "".join(subject.split()).casefold()
+
+
+def similar_subjects(subject: str, existing: Iterable[str]) -> list[str]:
+    """Existing patient IDs that differ from `subject` only by letter case or spaces ("P-1001"
+    vs "p-1001 ", "P 1001" vs "P1001"): a likely typo that would start a second record."""
+    key = _squeezed(subject)
+    return [s for s in existing if s != subject and _squeezed(s) == key]
+
+
+def save_questions(subject: str, visit_date: dt.date, existing: Iterable[str],
+                   today: dt.date | None = None) -> list[str]:
+    """What to ask before filing a visit (one line each), or nothing for a plain save."""
+    questions = []
+    today = today or dt.date.today()
+    if visit_date > today:
+        questions.append(f"The visit date {visit_date.isoformat()} is in the future (today is "
+                         f"{today.isoformat()}).")
+    for other in similar_subjects(subject, existing):
+        questions.append(f"'{subject}' differs from the existing patient '{other}' only by "
+                         "case or spaces: saving starts a new patient record.")
+    return questions
+
+
+def save_label(subject: str, visit_date: dt.date) -> str:
+    """The save button's text: exactly what it files."""
+    return f"Save visit {visit_date.isoformat()} for {subject}"
+
+
+def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject: str,
+                     visit_date: dt.date, notes: str = "", patient_name: str = "",
                      filenames: dict[str, str] | None = None,
-                     annotated: dict[str, bytes] | None = None,
-                     visit_date: dt.date | None = None, notes: str = "") -> None:
+                     annotated: dict[str, bytes] | None = None) -> bool:
     """Save this analysis as a visit in the records (all or nothing; nothing leaves the machine
     unless the clinic points POSTURE_DATABASE_URL at its own server).
 
     result: the `Assessment` shown; front, side: the photo bytes exactly as uploaded;
-    annotated: slot -> the PNGs already rendered (saves re-encoding them).
+    subject, visit_date, notes, patient_name: the page's patient fields, read at every run, so
+    the save files what the page shows now; annotated: slot -> the PNGs already rendered.
+    A future date or a patient ID that differs from an existing one only by case or spaces is
+    asked about first. Returns True when exactly this is saved (this session).
     """
     st.subheader("Save visit")
     photos = {slot: data for slot, data in (("front", front), ("side", side)) if data}
-    fingerprint = _fingerprint(result, photos)
+    subject = subject.strip()
+    fingerprint = _fingerprint(result, photos, subject, visit_date)
     saved = st.session_state.setdefault(SAVED, {})
     if fingerprint in saved:
-        st.success(f"Saved as visit {saved[fingerprint]}. Open it on the Records page.",
+        st.success(f"Saved as visit {saved[fingerprint]} ({visit_date.isoformat()}, "
+                   f"{plain(subject)}). Open it on the Records page.",
                    icon=":material/check_circle:")
-        return
-    id_col, name_col, date_col = st.columns([2, 2, 1])
-    subject = id_col.text_input("Patient ID", value=result.subject, key="save_subject",
-                                max_chars=100, help="An existing ID adds this visit to that "
-                                "patient's records; a new one creates the patient.")
-    name = name_col.text_input("Patient name (optional)", key="save_name", max_chars=200,
-                               help="Left empty, an existing patient's name is kept.")
-    when = date_col.date_input("Visit date", value=visit_date or dt.date.today(),
-                               key="save_date")
+        return True
+    if not subject:
+        st.info("Enter the patient ID at the top of the page to save this visit.",
+                icon=":material/badge:")
+        return False
+    pending = st.session_state.get(CONFIRM_SAVE)
+    if pending is not None and pending[0] == fingerprint:
+        # The questions asked on the last click, for exactly this patient, date and analysis.
+        st.warning("**Check before saving**\n\n" + "\n".join(f"- {plain(q)}" for q in pending[1]),
+                   icon=":material/help:")
+        yes, no = st.columns(2)
+        go = yes.button(plain("Yes, " + save_label(subject, visit_date).lower()[:4]
+                              + save_label(subject, visit_date)[4:]),
+                        type="primary", key="save_visit_confirm")
+        if no.button("Cancel", key="save_visit_cancel"):
+            st.session_state.pop(CONFIRM_SAVE, None)
+            st.rerun()
+        if not go:
+            return False
     # The database is opened only on saving: showing results never touches the records.
-    if st.button("Save visit", type="primary", icon=":material/save:", key="save_visit"):
-        store = current_store()
-        if store is None:
-            return
+    elif not st.button(plain(save_label(subject, visit_date)), type="primary",
+                       icon=":material/save:", key="save_visit"):
+        return False
+    store = current_store()
+    if store is None:
+        return False
+    if pending is None or pending[0] != fingerprint:
         try:
-            visit_id = save_visit(store, subject, result, photos, filenames=filenames,
-                                  annotated=annotated, visit_date=when, notes=notes,
-                                  patient_name=name.strip() or None,
-                                  actor=signin.actor())
+            existing = [p.subject for p in list_patients(store)]
         except PostureError as exc:
             st.error(plain(str(exc)), icon=":material/error:")
-            return
-        saved[fingerprint] = visit_id
-        st.rerun()
+            return False
+        questions = save_questions(subject, visit_date, existing)
+        if questions:
+            st.session_state[CONFIRM_SAVE] = (fingerprint, questions)
+            st.rerun()
+    try:
+        visit_id = save_visit(store, subject, result, photos, filenames=filenames,
+                              annotated=annotated, visit_date=visit_date, notes=notes,
+                              patient_name=patient_name or None, actor=signin.actor())
+    except PostureError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return False
+    st.session_state.pop(CONFIRM_SAVE, None)
+    saved[fingerprint] = visit_id
+    st.rerun()
 
 
 # --- the records page --------------------------------------------------------------------------
@@ -187,6 +254,14 @@ def _report_pdf(store: Store, visit_id: int, previous_id: int | None,
 
     previous = load_visit(store, previous_id) if previous_id is not None else None
     return visit_report_pdf(load_visit(store, visit_id, analysis_id), previous)
+
+
+def _patient_sheet(store: Store, visit_id: int, previous_id: int | None,
+                   analysis_id: int | None) -> bytes:
+    from posture.report import patient_sheet_pdf
+
+    previous = load_visit(store, previous_id) if previous_id is not None else None
+    return patient_sheet_pdf(load_visit(store, visit_id, analysis_id), previous)
 
 
 def _visits_frame(visits) -> pd.DataFrame:
@@ -225,6 +300,10 @@ def _delete_visit_step(store: Store, visit) -> None:
 
 def _delete_patient_step(store: Store, subject: str, n_visits: int) -> None:
     with st.expander("Delete this patient"):
+        if not signin.is_admin():
+            st.info("Only an administrator account can delete a patient.",
+                    icon=":material/lock:")
+            return
         st.write(f"Deletes {plain(subject)} with all {n_visits} visit(s), photos and analyses.")
         typed = st.text_input("Type the patient ID to confirm", key="delete_patient_typed")
         if st.button("Delete patient", type="primary", disabled=typed.strip() != subject,
@@ -249,15 +328,16 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
                    icon=":material/warning:")
     if record.images:
         slots = [s for s in ("front", "side") if s in record.images]
-        image, widths = same_height([record.images[s] for s in slots], height=PHOTO_HEIGHT)
-        st.image(image, width=sum(widths) + GAP * (len(widths) - 1), output_format="JPEG",
+        image, _widths = same_height([record.images[s] for s in slots], height=PHOTO_HEIGHT)
+        # "content": its own width, but never wider than the page (a phone shrinks it).
+        st.image(image, width="content", output_format="JPEG",
                  caption=" · ".join(f"{s.capitalize()} photo" for s in slots))
     rows_table(record.rows)
 
     position = [v.visit_id for v in visits].index(visit.visit_id)
     previous_id = visits[position - 1].visit_id if position > 0 else None
     stem = f"posture_{file_stem(subject)}_{visit.visit_date.isoformat()}"
-    pdf_col, csv_col, again_col, delete_col = st.columns(4)
+    pdf_col, sheet_col, csv_col, again_col, delete_col = st.columns(5)
     pdf_col.download_button(
         "Visit report (PDF)",
         signin.audited(
@@ -265,6 +345,15 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
             "visit report (PDF)", subject=subject, visit_id=visit.visit_id),
         file_name=f"{stem}.pdf", mime="application/pdf", on_click="ignore",
         icon=":material/picture_as_pdf:", key="download_visit_pdf")
+    sheet_col.download_button(
+        "Patient sheet (PDF)",
+        signin.audited(
+            functools.partial(_patient_sheet, store, visit.visit_id, previous_id, analysis_id),
+            "patient sheet (PDF)", subject=subject, visit_id=visit.visit_id),
+        file_name=f"{stem}_patient.pdf", mime="application/pdf", on_click="ignore",
+        icon=":material/description:", key="download_patient_sheet",
+        help="One page in plain words for the patient: what was noticed by body region, the "
+             "photos, and what changed since the previous visit.")
     csv_col.download_button(
         "Visit measures (CSV)",
         signin.audited(functools.partial(visit_csv, store, visit.visit_id, analysis_id),

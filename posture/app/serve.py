@@ -12,12 +12,15 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import ssl
 import threading
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from posture.errors import InputError
+from posture.tls import Certificate
 
 DEFAULT_PORT = 8501
 MAIN_SCRIPT = Path(__file__).with_name("main.py")
@@ -82,11 +85,25 @@ def _check_port_free(address: str, port: int) -> None:
                 # Another failure (no IPv6 here, say): the server reports what it hits.
 
 
+def _say_network(network: Lan, port: int, say) -> None:
+    from posture.tls import local_names
+
+    cert = network.certificate
+    say("posture: tablets on the clinic network open "
+        + " or ".join(f"https://{n}:{port}" for n in local_names()
+                      if n not in ("localhost", "127.0.0.1")))
+    say(f"posture: certificate {'made here (self-signed)' if cert.generated else cert.cert_file}"
+        f", SHA-256 fingerprint {cert.fingerprint}: check it on each tablet the first time")
+
+
 def _announce_when_ready(url: str, where: str, say) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
+    # A self-signed certificate is this server's own: the readiness check trusts it.
+    context = ssl._create_unverified_context() if url.startswith("https") else None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2,
+                                        context=context) as response:
                 if response.status == 200:
                     say(f"posture: the app is at {url} ({where}); stop it with Ctrl+C")
                     return
@@ -98,9 +115,50 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def serve(port: int = DEFAULT_PORT, *, preload_model: bool = True, say=_say) -> None:
-    """Run the app's server until Ctrl+C (or SIGTERM). `say` gets the line telling where it
-    listens, once it answers.
+@dataclass(frozen=True)
+class Lan:
+    """Serving on the clinic network: every address of this computer, over TLS, sign-in for
+    everyone (`posture.app.signin`: a server beyond loopback asks every browser)."""
+
+    certificate: Certificate
+    database_url: str | None = None
+
+
+def lan(cert_file: str | None = None, key_file: str | None = None,
+        database_url: str | None = None) -> Lan:
+    """Check what serving on the network needs before anything listens: the clinic's
+    certificate (or a self-signed one, made once and kept beside the records), and at least
+    one account to sign in with. Raises InputError (one line) otherwise."""
+    import platformdirs
+
+    from posture.auth import users_exist
+    from posture.store import open_store
+    from posture.tls import clinic_certificate, self_signed_certificate
+
+    if (cert_file is None) != (key_file is None):
+        raise InputError("give both --cert FILE and --key FILE, or neither (a self-signed "
+                         "certificate is then made)")
+    store = open_store(database_url)
+    try:
+        if not users_exist(store):
+            raise InputError("the app on the network asks everyone to sign in, and there is no "
+                             "account yet: create one first with `posture users add NAME "
+                             "--admin`")
+    finally:
+        store.close()
+    if cert_file is not None:
+        certificate = clinic_certificate(cert_file, key_file)
+    else:
+        folder = Path(platformdirs.user_data_dir("posture", appauthor=False)) / "tls"
+        certificate = self_signed_certificate(folder)
+    return Lan(certificate, database_url)
+
+
+def serve(port: int = DEFAULT_PORT, *, preload_model: bool = True, say=_say,
+          network: Lan | None = None) -> None:
+    """Run the app's server until Ctrl+C (or SIGTERM). `say` gets the lines telling where it
+    listens, once it answers. network: serve on the clinic network over TLS (`lan()`);
+    else on this computer only.
 
     Raises InputError: the port is not in 1-65535 or is in use.
     """
@@ -117,12 +175,20 @@ def serve(port: int = DEFAULT_PORT, *, preload_model: bool = True, say=_say) -> 
     # without watchdog Streamlit would poll every module file.
     flags = {"server.port": port, "logger.hideWelcomeMessage": True,
              "server.fileWatcherType": "none"}
+    if network is not None:
+        flags.update({"server.address": "0.0.0.0",
+                      "server.sslCertFile": str(network.certificate.cert_file),
+                      "server.sslKeyFile": str(network.certificate.key_file)})
     bootstrap.load_config_options(flags)
     address = config.get_option("server.address") or "0.0.0.0"
     _check_port_free(address, port)
     local = address in ("localhost", "127.0.0.1", "::1")
     where = "this computer only" if local else f"listening on {address}"
     url = f"http://{'localhost' if local or address in ('0.0.0.0', '::') else address}:{port}"
+    if network is not None:
+        url = f"https://localhost:{port}"
+        where = "the clinic network, over TLS; everyone signs in"
+        _say_network(network, port, say)
     if preload_model:
         preload(say)
     else:

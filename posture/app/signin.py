@@ -25,6 +25,7 @@ from posture.store.audit import EXPORT, local_actor
 
 TOKEN = "signin_token"        # st.session_state: the session token (never shown, never logged)
 ACTOR = "signin_actor"        # st.session_state: the Actor of this rerun
+ADMIN = "signin_admin"        # st.session_state: whether this rerun's user is an administrator
 
 
 def _serving() -> bool:
@@ -44,6 +45,9 @@ def client_address() -> tuple[str | None, str | None, bool]:
     headers = st.context.headers
     host = headers.get("host")
     ip = st.context.ip_address
+    # Only text is an address (AppTest's stand-in runtime answers with mock objects).
+    host = host if isinstance(host, str) else None
+    ip = ip if isinstance(ip, str) else None
     if ip is None and host is not None:
         ip = "127.0.0.1"     # Streamlit reports a loopback peer (127.0.0.1 or ::1) as None
     forwarded = any(headers.get(h) for h in ("forwarded", "x-forwarded-for", "x-real-ip"))
@@ -62,6 +66,12 @@ def required() -> bool:
 def actor() -> Actor:
     """Who the audit lines of this rerun name."""
     return st.session_state.get(ACTOR) or local_actor()
+
+
+def is_admin() -> bool:
+    """Whether this rerun's user may do what only administrators may: delete a patient. True
+    for the person at this computer (no sign-in) and for pages run on their own (tests)."""
+    return st.session_state.get(ADMIN, ACTOR not in st.session_state)
 
 
 def _form(store) -> None:
@@ -92,10 +102,12 @@ def gate() -> bool:
     """Show the sign-in form and return False unless this session may see the pages."""
     if not required():
         st.session_state[ACTOR] = local_actor()
+        st.session_state[ADMIN] = True       # the person at this computer owns the records
         return True
     from posture.app.records import current_store
 
     st.session_state.pop(ACTOR, None)
+    st.session_state.pop(ADMIN, None)
     store = current_store()         # shows why, if the records cannot be opened
     if store is None:
         return False
@@ -105,17 +117,26 @@ def gate() -> bool:
         st.error(plain(str(exc)), icon=":material/error:")
         return False
     if user is None:
-        st.session_state.pop(TOKEN, None)
+        if st.session_state.get(TOKEN):
+            _forget_session()          # expired: the next to sign in sees none of it
         _form(store)
         return False
     st.session_state[ACTOR] = user.actor
+    st.session_state[ADMIN] = user.is_admin
     with st.sidebar:
         st.caption(f"Signed in as **{plain(user.name)}**" + (" (admin)" if user.is_admin else ""))
         if st.button("Sign out", icon=":material/logout:", key="signin_sign_out"):
-            auth.sign_out(store, st.session_state.pop(TOKEN, None))
-            st.session_state.pop(ACTOR, None)
+            auth.sign_out(store, st.session_state.get(TOKEN))
+            _forget_session()
             st.rerun()
     return True
+
+
+def _forget_session() -> None:
+    """Drop everything this browser session held (photos, results, entries): whoever signs in
+    next on this browser starts from an empty page."""
+    for key in list(st.session_state):
+        del st.session_state[key]
 
 
 def audited(data: bytes | str | Callable[[], bytes | str], what: str, *,

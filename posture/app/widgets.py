@@ -20,7 +20,7 @@ from posture.metrics.compute import (
     STATUS_OK,
     MetricResult,
 )
-from posture.numbers import shown
+from posture.numbers import uncertainty_text, value_text
 
 # Row colours of the metrics table: outside the reference range stands out; a measure that could
 # not be taken is greyed, its reason in the Flag column.
@@ -60,18 +60,10 @@ def _flag_text(m: MetricResult) -> str:
     if m.manual:
         text += "; hand-placed landmark"
     if m.corrected and m.raw_value is not None:
-        text += f"; level-corrected from {_number(m.raw_value)}"
+        text += f"; level-corrected from {value_text(m.raw_value)}"
     return text
 
 
-def _number(value: float) -> str:
-    return shown(value)  # the one rule: no "-0.0"
-
-
-def _uncertainty(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "<0.1" if value < 0.05 else _number(value)  # never a misleading "0.0"
 
 
 def split_reference(text: str) -> tuple[str, str]:
@@ -91,8 +83,8 @@ def metrics_frame(metrics: Sequence[MetricResult]) -> pd.DataFrame:
         rows.append((
             m.label + (" (manual)" if m.manual else ""),
             # A no-break space keeps a value and its unit on one line.
-            f"{_number(m.value)}\u00a0{m.unit}" if measured else "—",
-            _uncertainty(m.uncertainty) if measured else "",
+            f"{value_text(m.value)}\u00a0{m.unit}" if measured else "—",
+            uncertainty_text(m.uncertainty) if measured else "",
             m.direction if measured else "",
             "—" if m.flag == FLAG_NO_RANGE else split_reference(m.reference)[0],
             _flag_text(m),
@@ -102,7 +94,7 @@ def metrics_frame(metrics: Sequence[MetricResult]) -> pd.DataFrame:
                         columns=list(METRIC_TABLE_HEADER))
 
 
-def metrics_table(metrics: Sequence[MetricResult]) -> None:
+def metrics_table(metrics: Sequence[MetricResult], key: str = "metrics_table") -> None:
     """The metrics as a static, colour-flagged table (text in the page, readable on a tablet),
     with the basis of the reference ranges said once below it."""
     metrics = list(metrics)
@@ -120,10 +112,27 @@ def metrics_table(metrics: Sequence[MetricResult]) -> None:
             return [""] * (len(row) - 1) + [WITHIN_FLAG_STYLE]
         return [""] * len(row)
 
-    st.table(frame.style.apply(row_style, axis=1), hide_index=True)
+    fitted_table(key, frame.style.apply(row_style, axis=1), METRIC_TEXT_COLUMNS)
     bases = sorted({basis for m in metrics if (basis := split_reference(m.reference)[1])})
     if bases:
         st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
+
+
+def fitted_table(key: str, data, text_columns: Sequence[int]) -> None:
+    """st.table (no index) that fits a phone's width: on a narrow screen the words of its text
+    columns (1-based) may break anywhere, while number columns stay whole; the navigation's
+    narrow-screen rules tighten every table's cells. `key` must be unique on the page."""
+    cells = [f".st-key-{key} {tag}:nth-child({i}){inner}" for i in text_columns
+             for tag in ("td", "th") for inner in ("", " *")]
+    st.html("<style>@media (max-width: 900px) {" + ", ".join(cells)
+            + " {overflow-wrap: anywhere !important;}}</style>")
+    with st.container(key=key):
+        st.table(data, hide_index=True)
+
+
+# The text columns of the metrics tables (METRIC_TABLE_HEADER): Measure, Direction, Reference
+# range, Flag.
+METRIC_TEXT_COLUMNS = (1, 4, 5, 6)
 
 
 def wrapping_columns(key: str, weights: Sequence[float], min_widths_px: Sequence[int],

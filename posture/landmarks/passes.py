@@ -64,7 +64,9 @@ class Detection:
     """What the landmark stage learns about one photo."""
 
     landmarks: PoseLandmarks
-    mask: np.ndarray | None          # person-segmentation probability at the working size
+    # person-segmentation probability at the working size; with more than one pass, the
+    # average of the photo's and the mirrored photo's (exactly mirror-symmetric)
+    mask: np.ndarray | None
     crop_box: tuple[int, int, int, int]  # (x0, y0, x1, y1) of the person crop, working pixels
     people_seen: int | None = None   # people the base pass's person detector saw
 
@@ -104,7 +106,8 @@ def _crop_box(xy: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
-def _run_pass(detector: PoseDetector, crop: np.ndarray, angle: float, mirror: bool):
+def _run_pass(detector: PoseDetector, crop: np.ndarray, angle: float, mirror: bool,
+              with_mask: bool = False):
     ch, cw = crop.shape[:2]
     rotation, matrix, out_w, out_h = _pass_matrices(cw, ch, angle, mirror)
     # Flip exactly first, then rotate: a mirrored photo's plain pass then warps the very same
@@ -113,16 +116,24 @@ def _run_pass(detector: PoseDetector, crop: np.ndarray, angle: float, mirror: bo
     if angle != 0.0:
         shown = cv2.warpAffine(shown, rotation, (out_w, out_h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
-    raw = detector.detect(shown)
+    raw = detector.detect(shown, with_mask=with_mask)
     if raw is None:
         return None
+    mask = None
+    if raw.mask is not None:
+        # Back to the crop's frame: the inverse of this pass's rotation, then the flip.
+        mask = raw.mask if angle == 0.0 else cv2.warpAffine(
+            raw.mask, rotation, (cw, ch), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        if mirror:
+            mask = np.ascontiguousarray(mask[:, ::-1])
     # MediaPipe's pixel coordinates put pixel centres at +0.5; the matrix uses integer centres.
     xy = _apply(cv2.invertAffineTransform(matrix), raw.xy - 0.5) + 0.5
     z, vis = raw.z, raw.visibility
     if mirror:
         order = list(MIRROR_ORDER)
         xy, z, vis = xy[order], -z[order], vis[order]
-    return xy, z, vis
+    return xy, z, vis, mask
 
 
 def _detector_pixel(pass_xy: np.ndarray) -> float:
@@ -163,6 +174,7 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
         raise ValueError(f"passes must be 1..{MAX_PASSES}, got {passes}")
     h, w = rgb.shape[:2]
     base = detector.detect(rgb, with_mask=with_mask)
+    mask = None if base is None else base.mask
     if base is None:
         raise NoPersonError(
             "No person found in the photo; photograph the whole body, standing, well lit."
@@ -179,7 +191,16 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
             back = mirrored.xy[list(MIRROR_ORDER)] * (-1.0, 1.0) + (w, 0.0)
             extent = np.vstack([base.xy, back])
         box = _crop_box(extent, w, h)
-        results = _crop_passes(rgb, detector, box, PASS_GRID[:passes])
+        results, crop_mask = _crop_passes(rgb, detector, box, PASS_GRID[:passes], with_mask)
+        if mirrored is not None and base.mask is not None and mirrored.mask is not None:
+            # The photo's and the mirrored photo's masks, averaged: the outline (and every
+            # anatomical point on it) of a mirrored photo is then the exact mirror image.
+            mask = 0.5 * (base.mask + mirrored.mask[:, ::-1])
+        if mask is not None and crop_mask is not None:
+            # Inside the person's box, the passes' masks, averaged like their landmarks.
+            mask = np.array(mask, dtype=np.float32)
+            x0, y0, x1, y1 = box
+            mask[y0:y1, x0:x1] = crop_mask
 
     pass_xy = np.full((passes, N_LANDMARKS, 2), np.nan)
     zs, vis = [], []
@@ -203,10 +224,13 @@ def detect_landmarks(rgb: np.ndarray, detector: PoseDetector, *, passes: int = D
         image_size=(int(round(w * scale)), int(round(h * scale))),
         floor_px=resolution_floor(rgb[y0:y1, x0:x1], _detector_pixel(pass_xy / scale)) * scale,
     )
-    return Detection(landmarks=landmarks, mask=base.mask, crop_box=box, people_seen=base.people)
+    return Detection(landmarks=landmarks, mask=mask, crop_box=box, people_seen=base.people)
 
 
-def _crop_passes(rgb: np.ndarray, detector: PoseDetector, box, grid) -> list:
+def _crop_passes(rgb: np.ndarray, detector: PoseDetector, box, grid, with_mask: bool = False
+                 ) -> tuple[list, np.ndarray | None]:
+    """Every pass's (xy, z, visibility) in working pixels (None where it found nobody), and
+    the passes' segmentation masks averaged over the box (working size), when asked."""
     x0, y0, x1, y1 = box
     crop = rgb[y0:y1, x0:x1]
     shrink = min(1.0, CROP_LONG_SIDE / max(crop.shape[:2]))
@@ -219,14 +243,34 @@ def _crop_passes(rgb: np.ndarray, detector: PoseDetector, box, grid) -> list:
     sx, sy = (x1 - x0) / crop.shape[1], (y1 - y0) / crop.shape[0]
 
     def one(item):
-        res = _run_pass(detector, crop, *item)
+        res = _run_pass(detector, crop, *item, with_mask=with_mask)
         if res is None:
             return None
-        xy, z, vis = res
-        return xy * (sx, sy) + (x0, y0), z * sx, vis
+        xy, z, vis, mask = res
+        return xy * (sx, sy) + (x0, y0), z * sx, vis, mask
 
     workers = max(1, min(detector.parallelism, len(grid)))
     if workers == 1:
-        return [one(item) for item in grid]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, grid))
+        out = [one(item) for item in grid]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            out = list(pool.map(one, grid))
+    masks = [r[3] if r is not None else None for r in out]
+    return [None if r is None else r[:3] for r in out], _mean_mask(masks, (x1 - x0, y1 - y0))
+
+
+def _mean_mask(masks: list, size: tuple[int, int]) -> np.ndarray | None:
+    """The passes' masks averaged, resized to the box (width, height). Plain and mirrored
+    passes come in pairs and are summed pair by pair first (a + b == b + a exactly), so a
+    mirrored photo's average is the exact mirror image."""
+    if not masks or any(m is None for m in masks):
+        return None
+    pairs = [masks[i] + masks[i + 1] for i in range(0, len(masks) - 1, 2)]
+    if len(masks) % 2:
+        pairs.append(masks[-1])
+    total = pairs[0].astype(np.float64)
+    for m in pairs[1:]:
+        total = total + m
+    mean = (total / len(masks)).astype(np.float32)
+    # Pillow's resampling is mirror-symmetric (as for the crop itself).
+    return np.asarray(Image.fromarray(mean, mode="F").resize(size, Image.Resampling.BILINEAR))

@@ -16,22 +16,24 @@ from dataclasses import dataclass
 
 from posture.metrics.compute import STATUS_OK, MetricResult
 
-# Floor up: (level, the tilt metric that measures it). Levels whose metric is absent from the
-# results (an outline point not found, an older analysis) are left out of the chain.
+# Floor up: (level, the tilt metric that measures it). A level whose metric is absent from the
+# results (an older analysis) is left out, and so is an outline level whose points were not
+# found; a joint-centre level not measured is kept, said "not measured".
 LEVELS = (
     ("ankles", "ankle_tilt"),
     ("knees", "knee_tilt"),
     ("hips", "pelvic_obliquity"),
     ("trochanters", "trochanter_tilt"),
     ("waist", "waist_tilt"),
-    ("acromions", "acromion_tilt"),
+    ("acromions", "shoulder_tilt_acromion"),
     ("shoulders", "shoulder_tilt"),
     ("ears", "head_tilt"),
     ("eyes", "eye_tilt"),
 )
 LEG_LEVELS = ("ankles", "knees")
-PELVIS_LEVELS = ("hips", "trochanters")
-SHOULDER_LEVELS = ("shoulders", "acromions")
+OUTLINE_LEVELS = ("trochanters", "waist", "acromions")
+PELVIS_LEVELS = ("trochanters", "hips")
+SHOULDER_LEVELS = ("acromions", "shoulders")
 HEAD_LEVELS = ("ears", "eyes")
 
 # Flags that make a level worth a word: outside its range, or at its edge within the
@@ -96,6 +98,8 @@ def levels_chain(metrics: Iterable[MetricResult]) -> LevelsChain:
         if m is None:
             continue
         ok = m.status == STATUS_OK and m.value is not None
+        if not ok and level in OUTLINE_LEVELS:
+            continue  # shown where the outline provides them; the joint levels always
         levels.append(ChainLevel(level, metric_id, m.value if ok else None,
                                  m.uncertainty if ok else None, m.flag if ok else "",
                                  m.manual))

@@ -17,17 +17,22 @@ posture changes between photos.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from posture.landmarks.result import PoseLandmarks
-from posture.landmarks.vocabulary import MIRROR_ORDER
+from posture.landmarks.vocabulary import MIRROR_ORDER, N_LANDMARKS
 from posture.landmarks.vocabulary import Landmark as L
 from posture.metrics import geometry as g
 from posture.metrics.definitions import LENGTH, METRICS, PERCENT, MetricDef, Point
 from posture.metrics.reference import ReferenceRange
+from posture.outline.points import ALL_POINTS, AnatomicalPoint
+
+# Anatomical points sit after the 33 landmarks in the engine's coordinate arrays.
+_POINT_INDEX = {name: N_LANDMARKS + i for i, name in enumerate(ALL_POINTS)}
 
 # MediaPipe's own drawing utilities skip landmarks below 0.5 visibility; so does every metric.
 MIN_VISIBILITY = 0.5
@@ -91,6 +96,11 @@ FORMULAS: dict[str, Formula] = {
     "sagittal_lean": lambda p, f: g.lean_from_vertical(p[0], p[1], f.forward),
     "knee_sagittal": lambda p, f: g.knee_sagittal(p[0], p[1], p[2], f.forward),
     "head_yaw": lambda p, f: g.head_yaw(p[0], p[1], p[2], f.lateral, HEAD_DEPTH_RATIO),
+    "depth_sum": lambda p, f: (g.horizontal_offset(p[0], p[2], f.forward)
+                               + g.horizontal_offset(p[1], p[2], f.forward)),
+    "tangent_angle": lambda p, f: (g.descent_angle(p[2], p[3], f.forward)
+                                   - g.descent_angle(p[0], p[1], f.forward)),
+    "gap_difference": lambda p, f: g.distance(p[0], p[1]) - g.distance(p[2], p[3]),
 }
 
 
@@ -117,14 +127,18 @@ class MetricResult:
     manual: bool = False
     raw_value: float | None = None
     corrected: bool = False
+    points: tuple[str, ...] = ()   # anatomical points used, by name
 
 
-def _resolve(point: Point, swap: bool) -> tuple[L, ...]:
+def _resolve(point: Point, swap: bool) -> tuple[int, ...]:
+    """Indices into the engine's coordinate arrays (landmarks, then anatomical points)."""
+    if isinstance(point, str):
+        return (_POINT_INDEX[point],)  # side points have no side; front views never swap
     lms = point if isinstance(point, tuple) else (point,)
     return tuple(L(MIRROR_ORDER[lm]) if swap else lm for lm in lms)
 
 
-def _coords(xy: np.ndarray, lms: tuple[L, ...]) -> np.ndarray:
+def _coords(xy: np.ndarray, lms: tuple[int, ...]) -> np.ndarray:
     if len(lms) == 1:
         return xy[..., lms[0], :]
     return xy[..., list(lms), :].mean(axis=-2)
@@ -156,14 +170,47 @@ def _unit(m: MetricDef, cm_per_px: float | None) -> str:
     return m.unit
 
 
-def _jittered(xy: np.ndarray, floor_px: float) -> np.ndarray | None:
-    """MC_SAMPLES copies of the landmarks, each jittered by the resolution floor; None if 0.
+def _jittered(xy: np.ndarray, floor_px: float, point_sd: np.ndarray) -> np.ndarray | None:
+    """MC_SAMPLES copies of the coordinates: landmarks jittered by the resolution floor,
+    anatomical points by their own SD (point_sd, (K, 2)); None if every SD is 0.
 
-    The same fixed seed every time, so a re-analysis gives the same uncertainty.
+    The same fixed seed every time, so a re-analysis gives the same uncertainty; the landmarks'
+    draws come first, so they are the same with or without anatomical points.
     """
-    if floor_px <= 0:
+    if floor_px <= 0 and not np.any(point_sd > 0):
         return None
-    return xy + np.random.default_rng(0).normal(0.0, floor_px, (MC_SAMPLES,) + xy.shape)
+    rng = np.random.default_rng(0)
+    n = N_LANDMARKS
+    noise = np.zeros((MC_SAMPLES,) + xy.shape)
+    if floor_px > 0:
+        noise[:, :n] = rng.normal(0.0, floor_px, (MC_SAMPLES, n, 2))
+    noise[:, n:] = rng.normal(0.0, 1.0, (MC_SAMPLES,) + point_sd.shape) * point_sd
+    return xy + noise
+
+
+def _point_arrays(points: Mapping[str, AnatomicalPoint] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(K, 2) positions (NaN where not ok) and (K, 2) SDs of every anatomical point."""
+    xy = np.full((len(ALL_POINTS), 2), np.nan)
+    sd = np.zeros((len(ALL_POINTS), 2))
+    for i, name in enumerate(ALL_POINTS):
+        p = (points or {}).get(name)
+        if p is not None and p.ok:
+            xy[i] = (p.x, p.y)
+            sd[i] = p.sd_xy
+    return xy, sd
+
+
+def _point_problem(m: MetricDef, points: Mapping[str, AnatomicalPoint] | None
+                   ) -> tuple[str, str] | None:
+    """(status, detail) when an anatomical point the metric needs is not ok."""
+    for name in m.anatomical():
+        p = (points or {}).get(name)
+        if p is None:
+            return STATUS_NOT_VISIBLE, f"{name.replace('_', ' ')}: not located in this photo"
+        if not p.ok:
+            status = STATUS_OUT_OF_FRAME if p.status == STATUS_OUT_OF_FRAME else STATUS_NOT_VISIBLE
+            return status, f"{p.label()}: {p.reason or 'not located'}"
+    return None
 
 
 def _uncertainty(m: MetricDef, pass_xy: np.ndarray, jittered: np.ndarray | None,
@@ -186,6 +233,7 @@ def not_measured(m: MetricDef, status: str, detail: str, cm_per_px: float | None
         metric=m.id, label=m.label, view=m.view, value=None, unit=_unit(m, cm_per_px),
         uncertainty=None, direction="", status=status, detail=detail, flag="",
         reference=reference.describe() if reference else "", landmarks=tuple(sorted(m.landmarks())),
+        points=m.anatomical(),
     )
 
 
@@ -193,8 +241,14 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
                     ranges: dict[str, ReferenceRange],
                     cm_per_px: float | None = None,
                     roll_degrees: float | None = None,
-                    min_visibility: float = MIN_VISIBILITY) -> tuple[MetricResult, ...]:
+                    min_visibility: float = MIN_VISIBILITY,
+                    points: Mapping[str, AnatomicalPoint] | None = None,
+                    ) -> tuple[MetricResult, ...]:
     """Every metric of the photo's view group ("front" covers front and back photos).
+
+    points: the photo's anatomical points by name (same frame as the landmarks); a metric
+        needing one that is missing or not ok is reported "not_visible" (or "out_of_frame")
+        with the point's reason.
 
     roll_degrees: the camera's roll (counter-clockwise, degrees) to correct for: landmarks are
         rotated back by it about the image centre before measuring, so every angle and offset
@@ -202,19 +256,24 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
     """
     group = "side" if frame.view == "side" else "front"
     swap = frame.view == "side" and frame.forward < 0  # facing image-left: near side is left
-    xy, pass_xy = landmarks.xy, landmarks.pass_xy
+    point_xy, point_sd = _point_arrays(points)
+    xy = np.vstack([landmarks.xy, point_xy])
+    # Points are found once per photo: every pass sees the same point (no pass spread).
+    pass_xy = np.concatenate([landmarks.pass_xy, np.broadcast_to(
+        point_xy, (landmarks.passes,) + point_xy.shape)], axis=1)
     raw_xy = xy
     corrected = roll_degrees is not None  # a level camera (0.0) is a correction too
     if corrected:
         center = (landmarks.image_size[0] / 2.0, landmarks.image_size[1] / 2.0)
         xy = g.rotate_points(xy, center, -roll_degrees)
         pass_xy = g.rotate_points(pass_xy, center, -roll_degrees)
-    jittered = _jittered(xy, landmarks.floor_px)
+    jittered = _jittered(xy, landmarks.floor_px, point_sd)
     out = []
     for m in METRICS:
         if m.view != group:
             continue
-        needed = tuple(sorted({lm for p in m.points + (m.per or ()) for lm in _resolve(p, swap)}))
+        needed = tuple(sorted({lm for p in m.points + (m.per or ()) if not isinstance(p, str)
+                               for lm in _resolve(p, swap)}))
         ref = ranges.get(m.id)
         if m.face and frame.view == "back":
             out.append(not_measured(m, STATUS_WRONG_VIEW, "needs the face: a front photo",
@@ -230,6 +289,10 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
             out.append(not_measured(m, STATUS_NOT_VISIBLE, "not visible enough: " + ", ".join(
                 lm.name.lower().replace("_", " ") for lm in hidden), cm_per_px, ref))
             continue
+        problem = _point_problem(m, points)
+        if problem:
+            out.append(not_measured(m, problem[0], problem[1], cm_per_px, ref))
+            continue
         value = float(_evaluate(m, xy, frame, swap, cm_per_px))
         raw = float(_evaluate(m, raw_xy, frame, swap, cm_per_px)) if corrected else value
         uncertainty = _uncertainty(m, pass_xy, jittered, frame, swap, cm_per_px)
@@ -241,7 +304,8 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
             metric=m.id, label=m.label, view=m.view, value=value, unit=_unit(m, cm_per_px),
             uncertainty=uncertainty, direction=_direction(m, value), status=STATUS_OK,
             detail=m.note, flag=flag, reference=ref.describe() if ref else "no reference range",
-            landmarks=needed, manual=bool(landmarks.manual & set(needed)),
-            raw_value=raw, corrected=corrected,
+            landmarks=needed, raw_value=raw, corrected=corrected, points=m.anatomical(),
+            manual=bool(landmarks.manual & set(needed)) or any(
+                points[n].manual for n in m.anatomical()),
         ))
     return tuple(out)

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from typing import Union
 
 from posture.landmarks.vocabulary import Landmark as L
+from posture.outline.points import ALL_POINTS
 
-# A point is a landmark, or the midpoint of two.
-Point = Union[L, tuple[L, L]]
+# A point is a landmark, the midpoint of two, or an anatomical point by name
+# (`posture.outline.points.ALL_POINTS`: "c7", "thoracic_apex", ...; checked when a row is made,
+# so a typo fails at import, never as a silent NaN).
+Point = Union[L, tuple[L, L], str]
 
 EARS = (L.LEFT_EAR, L.RIGHT_EAR)
 SHOULDERS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
@@ -45,6 +48,9 @@ class MetricDef:
         note: caveat shown with the metric.
         neutral: the value at which neither `positive` nor `negative` words apply.
         face: needs the face (front photos only; a back photo's face landmarks are guessed).
+
+    A metric using anatomical points is "not_visible" (with the point's reason) when one of
+    them is not ok; its uncertainty comes from the points' `uncertainty_px`.
     """
 
     id: str
@@ -60,25 +66,36 @@ class MetricDef:
     neutral: float = 0.0
     face: bool = False
 
+    def __post_init__(self) -> None:
+        for p in self.points + (self.per or ()):
+            if isinstance(p, str) and p not in ALL_POINTS:
+                raise ValueError(f"metric {self.id}: unknown anatomical point {p!r}")
+
     def landmarks(self) -> frozenset[L]:
         """Every landmark the metric needs (before near-side swapping)."""
         out: set[L] = set()
         for p in self.points + (self.per or ()):
-            out.update(p if isinstance(p, tuple) else (p,))
+            if not isinstance(p, str):
+                out.update(p if isinstance(p, tuple) else (p,))
         return frozenset(out)
+
+    def anatomical(self) -> tuple[str, ...]:
+        """The anatomical points the metric needs, by name, in order of first use."""
+        return tuple(dict.fromkeys(p for p in self.points + (self.per or ())
+                                   if isinstance(p, str)))
 
 
 METRICS: tuple[MetricDef, ...] = (
     # ---- front (or back) view: patient's frame, positive = patient's left higher / toward left
     MetricDef("head_tilt", "Head tilt", "front", "tilt", EARS, DEG,
               "left ear higher", "right ear higher"),
-    MetricDef("shoulder_tilt", "Shoulder tilt", "front", "tilt", SHOULDERS, DEG,
+    MetricDef("shoulder_tilt", "Shoulder tilt (joint centres)", "front", "tilt", SHOULDERS, DEG,
               "left shoulder higher", "right shoulder higher",
               note="Shoulder landmark is near the glenohumeral joint, not the acromion."),
     MetricDef("shoulder_height_diff", "Shoulder height difference", "front", "height_diff",
               SHOULDERS, LENGTH, "left shoulder higher", "right shoulder higher"),
-    MetricDef("pelvic_obliquity", "Pelvic obliquity", "front", "tilt", HIPS, DEG,
-              "left hip higher", "right hip higher",
+    MetricDef("pelvic_obliquity", "Pelvic obliquity (hip joint centres)", "front", "tilt", HIPS,
+              DEG, "left hip higher", "right hip higher",
               note="Hip-joint-centre line, not the ASIS or iliac crest line."),
     MetricDef("pelvic_height_diff", "Pelvic height difference", "front", "height_diff", HIPS,
               LENGTH, "left hip higher", "right hip higher"),
@@ -102,6 +119,40 @@ METRICS: tuple[MetricDef, ...] = (
               (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE, HIPS), DEG,
               "knee toward the midline (valgus)", "knee away from the midline (varus)",
               note="Hip-knee-ankle line; not a Q-angle (no patella landmark)."),
+    # ---- front (or back) view, anatomical points (posture.outline.frontal; ASIS and PSIS
+    # placed by hand): positive = the patient's left point higher, as SAPO's alignments
+    MetricDef("shoulder_tilt_acromion", "Shoulder tilt (acromions)", "front", "tilt",
+              ("acromion_left", "acromion_right"), DEG, "left shoulder higher",
+              "right shoulder higher",
+              note="SAPO's acromion line, from the shoulder outline's top-lateral corners (skin "
+                   "over acromion and deltoid); a hand-placed acromion gives the palpated point."),
+    MetricDef("waist_tilt", "Waist line tilt", "front", "tilt", ("waist_left", "waist_right"),
+              DEG, "left waist higher", "right waist higher",
+              note="Line through the narrowest points of the trunk outline on each side."),
+    MetricDef("waist_triangle_asymmetry", "Waist-triangle asymmetry", "front",
+              "gap_difference", ("waist_left", "waist_arm_left", "waist_right",
+                                 "waist_arm_right"), LENGTH,
+              "left arm-trunk gap wider", "right arm-trunk gap wider",
+              note="Width of the gap between the trunk and the hanging arm, measured across "
+                   "at each waist point, left minus right (a scoliosis screening sign; depends "
+                   "on how far each arm hangs from the body)."),
+    MetricDef("waist_triangle_asymmetry_pct", "Waist-triangle asymmetry (% shoulder width)",
+              "front", "gap_difference", ("waist_left", "waist_arm_left", "waist_right",
+                                          "waist_arm_right"), PERCENT,
+              "left arm-trunk gap wider", "right arm-trunk gap wider", per=SHOULDERS),
+    MetricDef("trochanter_tilt", "Trochanter line tilt", "front", "tilt",
+              ("trochanter_left", "trochanter_right"), DEG, "left hip higher",
+              "right hip higher",
+              note="Line through the widest points of the hip outline (greater trochanter "
+                   "region, with the soft tissue over it)."),
+    MetricDef("asis_tilt", "Pelvic tilt (ASIS line)", "front", "tilt",
+              ("asis_left", "asis_right"), DEG, "left ASIS higher", "right ASIS higher",
+              note="SAPO's ASIS line: no outline shows the ASIS; place both by hand (front "
+                   "photo) from palpated skin marks."),
+    MetricDef("psis_tilt", "Pelvic tilt (PSIS line)", "front", "tilt",
+              ("psis_left", "psis_right"), DEG, "left PSIS higher", "right PSIS higher",
+              note="No outline shows the PSIS; place both by hand (back photo) from palpated "
+                   "skin marks."),
     # ---- the levels chain from the floor up (issue: the pelvis-to-head chain); the pelvis,
     # shoulder and ear levels are the rows above. Ankle and knee levels are a leg-length proxy.
     MetricDef("ankle_tilt", "Ankle level", "front", "tilt", ANKLES, DEG,
@@ -170,6 +221,52 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("body_sagittal_lean", "Body sagittal lean", "side", "sagittal_lean",
               (L.RIGHT_ANKLE, L.RIGHT_SHOULDER), DEG, "body leans forward",
               "body leans backward"),
+    # ---- side view, anatomical points on the back's outline (posture.outline.side)
+    MetricDef("cva", "Craniovertebral angle (tragus-C7)", "side", "elevation",
+              ("c7", "tragus"), DEG, "tragus behind C7",
+              "head forward of C7 (smaller = head further forward)",
+              note="Clinical CVA from the outline's C7 and the ear landmark as tragus.",
+              neutral=90.0),
+    MetricDef("fleche_cervicale", "Flèche cervicale", "side", "forward_offset",
+              ("cervical_apex", "thoracic_apex"), LENGTH,
+              "neck anterior to the thoracic-apex vertical", "neck behind the vertical",
+              note="Depth of the neck's curve from the vertical touching the thoracic apex."),
+    MetricDef("fleche_cervicale_pct", "Flèche cervicale (% trunk height)", "side",
+              "forward_offset", ("cervical_apex", "thoracic_apex"), PERCENT,
+              "neck anterior to the thoracic-apex vertical", "neck behind the vertical",
+              per=("c7", "sacral_point")),
+    MetricDef("fleche_lombaire", "Flèche lombaire", "side", "forward_offset",
+              ("lumbar_apex", "thoracic_apex"), LENGTH,
+              "lumbar curve anterior to the thoracic-apex vertical", "lumbar curve behind it",
+              note="Depth of the lumbar curve from the vertical touching the thoracic apex."),
+    MetricDef("fleche_lombaire_pct", "Flèche lombaire (% trunk height)", "side",
+              "forward_offset", ("lumbar_apex", "thoracic_apex"), PERCENT,
+              "lumbar curve anterior to the thoracic-apex vertical", "lumbar curve behind it",
+              per=("c7", "sacral_point")),
+    MetricDef("kyphosis_index", "Kyphosis index (FC + FL)", "side", "depth_sum",
+              ("cervical_apex", "lumbar_apex", "thoracic_apex"), LENGTH,
+              "curves deeper than the thoracic-apex vertical", "curves behind it",
+              note="Sum of the flèche cervicale and the flèche lombaire."),
+    MetricDef("kyphosis_index_pct", "Kyphosis index (% trunk height)", "side", "depth_sum",
+              ("cervical_apex", "lumbar_apex", "thoracic_apex"), PERCENT,
+              "curves deeper than the thoracic-apex vertical", "curves behind it",
+              per=("c7", "sacral_point")),
+    MetricDef("cervical_lumbar_depth", "Cervical vs lumbar curve (FC - FL)", "side",
+              "forward_offset", ("cervical_apex", "lumbar_apex"), LENGTH,
+              "cervical curve deeper than lumbar", "lumbar curve deeper than cervical",
+              note="The flèche cervicale minus the flèche lombaire."),
+    MetricDef("kyphosis_angle", "Kyphosis angle (outline tangents)", "side", "tangent_angle",
+              ("ict", "ict_tangent", "itl", "itl_tangent"), DEG,
+              "thoracic curve kyphotic", "thoracic curve lordotic",
+              note="Angle between the outline's tangents at the cervico-thoracic and "
+                   "thoraco-lumbar inflections (rasterstereography's definition, on the "
+                   "skin outline: not a Cobb angle)."),
+    MetricDef("lordosis_angle", "Lordosis angle (outline tangents)", "side", "tangent_angle",
+              ("ils", "ils_tangent", "itl", "itl_tangent"), DEG,
+              "lumbar curve lordotic", "lumbar curve kyphotic",
+              note="Angle between the outline's tangents at the thoraco-lumbar and "
+                   "lumbo-sacral inflections (rasterstereography's definition, on the skin "
+                   "outline: not a Cobb angle)."),
 )
 
 METRICS_BY_ID = {m.id: m for m in METRICS}

@@ -54,6 +54,17 @@ def elevation(base: np.ndarray, tip: np.ndarray, toward: int) -> np.ndarray:
     return np.degrees(np.arctan2(_y(base) - _y(tip), toward * (_x(tip) - _x(base))))
 
 
+def descent_angle(upper: np.ndarray, lower: np.ndarray, toward: int) -> np.ndarray:
+    """Direction of the line from upper down to lower vs vertical, degrees in -90..90:
+    positive when it runs toward image direction `toward` (+1 = +x) as it descends.
+
+    The kyphosis angle is descent_angle at the thoraco-lumbar tangent minus that at the
+    cervico-thoracic one (the tangents' angle, rasterstereography's definition).
+    """
+    return np.degrees(np.arctan2(toward * (_x(lower) - _x(upper)),
+                                 np.abs(_y(lower) - _y(upper))))
+
+
 def bend(upper: np.ndarray, middle: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """Deviation of upper-middle-lower from a straight line, degrees, unsigned (0 = straight)."""
     u = np.asarray(upper, dtype=np.float64) - middle

@@ -117,15 +117,19 @@ def _default_ranges() -> dict[str, ReferenceRange]:
     return parse_ranges(DEFAULT_PATH.read_text(encoding="utf-8"), DEFAULT_PATH.name)
 
 
+def read_clinic_file(path: str | os.PathLike, what: str) -> str:
+    """The text of a clinic's own CSV (Excel's UTF-8 BOM allowed); InputError naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not a UTF-8 text file"
+        raise InputError(f"Cannot read {what} '{path}': {why}") from None
+
+
 def load_ranges(override: str | os.PathLike | None = None) -> dict[str, ReferenceRange]:
     """The default table, updated by a clinic's file (argument, else POSTURE_REFERENCE_RANGES)."""
     ranges = dict(_default_ranges())
     path = override or os.environ.get(ENV_VAR)
     if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = getattr(exc, "strerror", None) or "not a UTF-8 text file"
-            raise InputError(f"Cannot read reference ranges '{path}': {why}") from None
-        ranges.update(parse_ranges(text, Path(path).name))
+        ranges.update(parse_ranges(read_clinic_file(path, "reference ranges"), Path(path).name))
     return ranges

@@ -21,6 +21,8 @@ from pathlib import Path
 from posture.errors import InputError
 from posture.metrics.compute import STATUS_OK, MetricResult
 from posture.metrics.definitions import METRICS_BY_ID
+from posture.metrics.reference import read_clinic_file
+from posture.numbers import value_text
 
 DEFAULT_PATH = Path(__file__).with_name("regions.csv")
 ENV_VAR = "POSTURE_REGION_WORDING"
@@ -97,19 +99,14 @@ def load_wording(override: str | os.PathLike | None = None) -> dict[str, Wording
     wording = dict(_default_wording())
     path = override or os.environ.get(ENV_VAR)
     if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = getattr(exc, "strerror", None) or "not a UTF-8 text file"
-            raise InputError(f"Cannot read region wording '{path}': {why}") from None
-        wording.update(parse_wording(text, Path(path).name))
+        wording.update(parse_wording(read_clinic_file(path, "region wording"), Path(path).name))
     return wording
 
 
 def _number(value: float, uncertainty: float | None, unit: str) -> str:
-    text = f"{value:.1f}".replace("-0.0", "0.0")
+    text = value_text(value)  # the one number rule (posture/numbers.py): no "-0.0"
     if uncertainty is not None:
-        text += f" +/- {uncertainty:.1f}"
+        text += f" +/- {value_text(uncertainty)}"
     return f"{text} {unit}"
 
 
@@ -140,3 +137,21 @@ def patient_lines(summary: tuple[RegionSummary, ...]) -> dict[str, tuple[str, ..
     thing, e.g. two forward-head measures, say it once)."""
     return {r.title: tuple(dict.fromkeys(line.patient for line in r.lines if line.patient))
             for r in summary}
+
+
+def results_from_rows(rows: Iterable[dict]) -> list[MetricResult]:
+    """Tidy rows (`Assessment.rows()`, or a stored visit's) as metric results, so a stored
+    visit's summary and levels chain read exactly as the analysis did (the report and the
+    records work from rows). Rows of metrics this version does not know are left out."""
+    out = []
+    for r in rows:
+        m = METRICS_BY_ID.get(r.get("metric", ""))
+        if m is None:
+            continue
+        out.append(MetricResult(
+            metric=m.id, label=r.get("label") or m.label, view=m.view, value=r.get("value"),
+            unit=r.get("unit") or "", uncertainty=r.get("uncertainty"),
+            direction=r.get("side") or "", status=r.get("status") or "", detail=r.get("detail")
+            or "", flag=r.get("flag") or "", reference=r.get("reference") or "", landmarks=(),
+            manual=str(r.get("manual")).lower() in ("true", "1")))
+    return out

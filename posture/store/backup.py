@@ -30,11 +30,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import MetaData, create_engine, func, select, text
 from sqlalchemy.engine import Connection
@@ -135,7 +137,12 @@ def _reset_sequences(target: Connection) -> None:
 def _failures_named(store: Store, doing: str) -> Iterator[None]:
     try:
         yield
+    except sqlite3.Error as exc:                 # the backup file (the raw backup API)
+        raise _BackupFileError(str(exc).strip() or type(exc).__name__) from None
     except SQLAlchemyError as exc:
+        if store.backend != "sqlite" and isinstance(getattr(exc, "orig", None), sqlite3.Error):
+            # Copying from a server: a SQLite error is the backup file's, not the server's.
+            raise _BackupFileError(str(exc.orig).strip()) from None
         explained = explain(exc, store.engine.url)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise StoreError(f"{doing} failed: " + (explained or (reason[0] if reason else
@@ -144,7 +151,8 @@ def _failures_named(store: Store, doing: str) -> Iterator[None]:
 
 def _check_file(path: Path, what: str) -> BackupSummary:
     """A backup file's quick check, revision and photo hashes (opened read-only)."""
-    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    uri = f"file:{quote(str(path))}?mode=ro"         # any file name, read-only
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
     try:
         with engine.connect() as conn:
             problems = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check")]
@@ -161,7 +169,8 @@ def _check_file(path: Path, what: str) -> BackupSummary:
 
 
 def _temp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    # A name of our own (a URL holds it: no '?' or '#' from the clinic's file name).
+    fd, name = tempfile.mkstemp(prefix=".posture-backup-", suffix=".partial", dir=path.parent)
     os.close(fd)
     return Path(name)
 
@@ -198,14 +207,20 @@ def backup(store: Store, path: str | os.PathLike) -> BackupSummary:
         os.replace(partial, path)
     except OSError as exc:
         raise InputError(f"cannot write the backup '{path}': {exc.strerror}") from None
+    except _BackupFileError as exc:
+        raise InputError(f"cannot write the backup '{path}': {exc}; the previous file "
+                         "(if any) is unchanged") from None
     finally:
-        partial.unlink(missing_ok=True)
+        for leftover in ("", "-journal", "-wal", "-shm"):
+            Path(f"{partial}{leftover}").unlink(missing_ok=True)
     return summary
 
 
-def _sqlite_backup(store: Store, partial: Path) -> None:
-    import sqlite3
+class _BackupFileError(Exception):
+    """Writing the backup file failed (its disk is full, say), not reading the records."""
 
+
+def _sqlite_backup(store: Store, partial: Path) -> None:
     raw = store.engine.raw_connection()
     try:
         target = sqlite3.connect(partial)
@@ -233,8 +248,6 @@ def _snapshot_copy(store: Store, partial: Path) -> None:
             source.rollback()
     finally:
         empty.close()
-    import sqlite3
-
     single = sqlite3.connect(partial, isolation_level=None)
     try:
         single.execute("PRAGMA journal_mode = DELETE")   # one file to copy: no WAL beside it
@@ -300,9 +313,11 @@ def _restore_into(store: Store, source: Store) -> None:
         held = {t.name: target.execute(select(func.count()).select_from(t)).scalar()
                 for t in _tables(target)}
         if any(held.values()):
+            what = (f"{held['patients']} patient(s)" if held.get("patients") else ", ".join(
+                f"{n} row(s) in {table}" for table, n in held.items() if n))
             raise StoreError(
-                f"the records {where} are not empty ({held.get('patients', 0)} patient(s)): "
-                "a backup is restored into an empty database only; point --db at a new "
-                "one, or move the current file aside first")
+                f"the records {where} are not empty ({what}): a backup is restored into an "
+                "empty database only; point --db at a new one, or move the current file aside "
+                "first")
         _copy_rows(backup_conn, target)
         _reset_sequences(target)

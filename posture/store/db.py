@@ -19,14 +19,16 @@ server that vanished. A SQLite file locked by another program is waited for SQLI
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from posture.store.errors import DamagedError, StoreError
@@ -47,6 +49,12 @@ CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_S = 30
 #: Seconds a SQLite write waits for another program's write to finish (SQLite's busy timeout).
 SQLITE_BUSY_S = 10
+#: Seconds past STATEMENT_TIMEOUT_S after which the client gives up on a server that did not
+#: even cancel the statement (see `_server_watchdog`).
+WATCHDOG_GRACE_S = 5
+_TIMERS = "posture_watchdog"
+#: Execution option marking a read-only transaction (see `Store.transaction`).
+READ_ONLY = "posture_read_only"
 
 
 def default_url() -> str:
@@ -101,7 +109,12 @@ def _sqlite_setup(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front, waiting (timeout below) for another writer.
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another session wrote in between: two browser tabs saving together.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reading only, a deferred transaction reads one snapshot (WAL) and never waits for a
+        # writer: a program holding the write lock does not stop `history` or the Records page.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_store_engine(url: str) -> Engine:
@@ -122,9 +135,77 @@ def create_store_engine(url: str) -> Engine:
         _sqlite_setup(engine)
         return engine
     try:
-        return create_engine(parsed, pool_pre_ping=True, connect_args=_server_args(parsed))
+        engine = create_engine(parsed, connect_args=_server_args(parsed))
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"cannot use database {display_url(url)}: {exc}") from None
+    _server_watchdog(engine)
+    return engine
+
+
+def _cut(dbapi_connection) -> None:
+    """End a connection whose server stopped answering: shut its socket down, so the call
+    waiting on it fails at once ("server closed the connection")."""
+    try:
+        fd = dbapi_connection.pgconn.socket
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError, AttributeError):
+        pass                        # already closed: nothing is waiting on it
+
+
+@contextmanager
+def _watched(dbapi_connection, seconds: float) -> Iterator[None]:
+    timer = threading.Timer(seconds, _cut, (dbapi_connection,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _server_watchdog(engine: Engine) -> None:
+    """The client's own bound on every wait for a server, for the case the server's statement
+    timeout cannot cover: a server that stopped (hung, suspended) while its machine still
+    acknowledges packets, so neither TCP keepalives nor a timeout on the server fire.
+
+    - Checking a pooled connection out: `SELECT 1` within CONNECT_TIMEOUT_S (SQLAlchemy's
+      pessimistic disconnect recipe, with a bound), else the connection is dropped and a new
+      one tried, whose connect is bounded by connect_timeout.
+    - Each statement: STATEMENT_TIMEOUT_S plus WATCHDOG_GRACE_S (the server cancels at
+      STATEMENT_TIMEOUT_S; the watchdog acts only when it could not).
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, _record, _proxy):
+        try:
+            with _watched(dbapi_connection, CONNECT_TIMEOUT_S):
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                dbapi_connection.rollback()
+        except Exception as exc:    # any failure: the pool drops it and connects anew
+            raise DisconnectionError(str(exc)) from exc
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, _cursor, _statement, _params, _context, _many):
+        timer = threading.Timer(STATEMENT_TIMEOUT_S + WATCHDOG_GRACE_S, _cut,
+                                (conn.connection.driver_connection,))
+        timer.daemon = True
+        timer.start()
+        conn.info.setdefault(_TIMERS, []).append(timer)
+
+    def _stop(conn) -> None:
+        for timer in conn.info.pop(_TIMERS, []):
+            timer.cancel()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _done(conn, _cursor, _statement, _params, _context, _many):
+        _stop(conn)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context):
+        if context.connection is not None:
+            _stop(context.connection)
 
 
 def _server_args(parsed) -> dict:
@@ -171,20 +252,31 @@ def explain(exc: BaseException, url) -> str | None:
     name = type(orig).__name__
     where = server_name(url)
     if name == "ConnectionTimeout":          # psycopg: connect_timeout passed
-        return (f"the records {where} did not answer within {CONNECT_TIMEOUT_S} s: check that "
+        try:
+            waited = make_url(url).query.get("connect_timeout", CONNECT_TIMEOUT_S) \
+                if isinstance(url, str) else url.query.get("connect_timeout", CONNECT_TIMEOUT_S)
+        except ArgumentError:
+            waited = CONNECT_TIMEOUT_S
+        return (f"the records {where} did not answer within {waited} s: check that "
                 "the database server is running and reachable")
     if name == "QueryCanceled":              # PostgreSQL: statement_timeout passed
         return (f"the records {where} took longer than {STATEMENT_TIMEOUT_S} s to answer and "
                 "the request was cancelled: the server is overloaded or blocked; try again")
+    if name == "OperationalError" and "server closed the connection" in str(orig):
+        return (f"the records {where} stopped answering (nothing within "
+                f"{STATEMENT_TIMEOUT_S + WATCHDOG_GRACE_S} s) or closed the connection: check "
+                "that the database server is running, then try again")
     if not isinstance(orig, sqlite3.Error):
         return None
     if first == "database is locked":
         return (f"the records {where} is locked by another program (waited {SQLITE_BUSY_S} "
                 "s): close other programs using it, then try again")
-    if first in ("database disk image is malformed", "file is not a database") \
-            or first.startswith("disk I/O error"):
-        return (f"the records {where} is damaged ({first}); restore the latest backup "
-                "(posture records restore)")
+    if first == "database or disk is full":
+        return (f"the disk of the records {where} is full: nothing was saved; free some space, "
+                "then try again")
+    if first in ("database disk image is malformed", "file is not a database"):
+        return (f"the records {where} is damaged ({first}): move it aside and restore the "
+                "latest backup (posture records restore FILE)")
     return None
 
 
@@ -230,7 +322,8 @@ def check_sqlite_file(engine: Engine) -> None:
     if problems != ["ok"]:
         raise DamagedError(f"the records file {engine.url.database} is damaged (SQLite's check: "
                          f"{problems[0]}; {len(problems)} problem(s)); nothing was written to "
-                         "it: restore the latest backup (posture records restore)")
+                         "it: move it aside and restore the latest backup (posture records "
+                         "restore FILE)")
 
 
 def migrate(engine: Engine) -> None:
@@ -256,6 +349,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._reading = sessionmaker(engine.execution_options(**{READ_ONLY: True}),
+                                     expire_on_commit=False)
 
     @property
     def url(self) -> str:
@@ -267,9 +362,10 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any exception."""
-        with self._sessions() as session, session.begin():
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any exception.
+        read_only: the caller only reads (SQLite then does not wait for another writer)."""
+        with (self._reading if read_only else self._sessions)() as session, session.begin():
             yield session
 
     def close(self) -> None:

@@ -109,7 +109,7 @@ def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Itera
     what went wrong: the server not answering, the file locked or damaged, or (writing) the
     change refused. `what` ("visit 12") names what was being read."""
     try:
-        with store.transaction() as session:
+        with store.transaction(read_only=not writing) as session:
             yield session
     except SQLAlchemyError as exc:
         prefix = f"{what} cannot be read: " if what and not writing else ""
@@ -195,8 +195,10 @@ def _analysis_row(prepared: _Prepared) -> Analysis:
     analysis = Analysis(posture_version=prepared.posture_version,
                         analysed_at=prepared.analysed_at, result_json=prepared.result_json)
     for position, row in enumerate(prepared.rows):
-        analysis.measurements.append(
-            Measurement(position=position, **{k: row[k] for k in ROW_FIELDS}))
+        fields = {k: row[k] for k in ROW_FIELDS}
+        # The photo's name, as uploaded: storable on every backend (see `clean_filename`).
+        fields["image"] = clean_filename(fields["image"])
+        analysis.measurements.append(Measurement(position=position, **fields))
     for slot, png in prepared.images.items():
         analysis.images.append(AnnotatedImage(slot=slot, png=png))
     return analysis
@@ -328,8 +330,8 @@ def reanalyse_visit(store: Store, visit_id: int, options=None, *,
 
     options: `AnalysisOptions`; by default those of the visit's latest analysis (passes, height,
     camera-level correction), for the patient's ID. The latest analysis's hand-placed landmarks
-    and marked true vertical are carried over. If the analysis fails, its error is raised and
-    nothing is written.
+    and anatomical points and marked true vertical are carried over. If the analysis fails, its
+    error is raised and nothing is written.
     """
     from dataclasses import replace
 
@@ -350,10 +352,12 @@ def reanalyse_visit(store: Store, visit_id: int, options=None, *,
 
 
 def _with_manual_edits(assessment, stored: dict):
-    """The clinician's edits in a stored analysis (hand-placed landmarks, a marked true
-    vertical, the device level of a photo taken in the app), applied to a new analysis of the
-    same photos: same photo pixels, so the same coordinates. A photo the new analysis lacks,
-    or a landmark name this version does not know, is skipped."""
+    """The clinician's edits in a stored analysis (hand-placed landmarks and anatomical points,
+    a marked true vertical, the device level of a photo taken in the app), applied to a new
+    analysis of the same photos: same photo pixels, so the same coordinates. A photo the new
+    analysis lacks, or a landmark or point name this version (or the photo's view) does not
+    know, is skipped."""
+    from posture.assessment import placeable_points
     from posture.landmarks.vocabulary import Landmark
 
     slots = {p.slot for p in assessment.photos}
@@ -366,6 +370,11 @@ def _with_manual_edits(assessment, stored: dict):
             if lm.get("manual") and name in Landmark.__members__:
                 assessment = assessment.with_landmark_moved(slot, Landmark[name],
                                                             lm["x"], lm["y"])
+        placeable = set(placeable_points(assessment._photo(slot)))
+        for pt in photo.get("anatomical_points", []):
+            if pt.get("manual") and pt.get("name") in placeable and None not in (
+                    pt.get("x"), pt.get("y")):
+                assessment = assessment.with_point_placed(slot, pt["name"], pt["x"], pt["y"])
         roll = photo.get("camera_roll") or {}
         if roll.get("method") == "manual" and roll.get("degrees") is not None:
             assessment = assessment.with_camera_roll(slot, _manual_roll(roll))

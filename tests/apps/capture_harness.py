@@ -9,7 +9,7 @@ from PIL import Image
 from posture.app.capture import camera
 
 view = st.query_params.get("view", "front")
-photo = camera(view, key="camera")
+photo = camera(view, key="camera").photo
 if photo is None:
     st.write("result: none")
 else:

@@ -1,0 +1,164 @@
+"""Consistency of the side view's anatomical points and their angles on the sample side photos.
+
+For every side photo: rotate it by +/-3 and +/-5 deg (counter-clockwise positive), mirror it,
+halve its resolution, find the points again, map them back to the original photo's pixels, and
+compare with the unmodified photo's. A perfect system scores 0.
+
+- points: distance, as % of the person's height (vertex to sole, else the landmarks' span);
+  target: at most 1 %.
+- angles: the CVA (a rotation adds the angle toward the face), the kyphosis and lordosis
+  tangent angles (a rotation leaves them unchanged); target: at most 0.5 deg worst case.
+- mirror: every point and value should be exact (to 1e-6).
+
+Rotations are run twice: "told the vertical" (the finder and the metrics are given the
+rotation as the camera's roll, as a marked true vertical or the level correction would) and
+"photo's vertical" (they are not: a camera rolled by 5 deg really moves an apex along a flat
+back, and the flèches change with it).
+
+    .venv/bin/python benchmarks/outline_consistency.py [--passes 1 18]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from posture.images import load_photo  # noqa: E402
+from posture.landmarks.mediapipe_pose import default_detector  # noqa: E402
+from posture.landmarks.passes import DEFAULT_PASSES, detect_landmarks  # noqa: E402
+from posture.landmarks.views import classify_view  # noqa: E402
+from posture.metrics.compute import Frame, compute_metrics  # noqa: E402
+from posture.metrics.reference import load_ranges  # noqa: E402
+from posture.outline.side import side_points  # noqa: E402
+from tests.conftest import manifest, sample  # noqa: E402
+from tests.photo_variants import half, mirrored, rotated  # noqa: E402
+
+ANGLES = ("cva", "kyphosis_angle", "lordosis_angle")
+ROTATIONS = (3.0, -3.0, 5.0, -5.0)
+
+
+def _rotation_matrix(w: int, h: int, degrees_ccw: float) -> np.ndarray:
+    """The affine `tests.photo_variants.rotated` applies (pixel-centre coordinates)."""
+    import cv2
+
+    t = np.deg2rad(degrees_ccw)
+    out_w = int(np.ceil(w * abs(np.cos(t)) + h * abs(np.sin(t))))
+    out_h = int(np.ceil(w * abs(np.sin(t)) + h * abs(np.cos(t))))
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees_ccw, 1.0)
+    m[0, 2] += (out_w - w) / 2
+    m[1, 2] += (out_h - h) / 2
+    return m
+
+
+def analyse(photo, detector, passes, roll=None):
+    """Points (working pixels of this photo), metric values by id, and the seconds taken by
+    the outline stage alone."""
+    d = detect_landmarks(photo.rgb, detector, passes=passes, scale=photo.scale)
+    view = classify_view(d.landmarks)
+    t0 = time.perf_counter()
+    pts = side_points(d.mask, photo.scale, d.landmarks, view.forward, photo.rgb,
+                      roll_degrees=roll)
+    dt = time.perf_counter() - t0
+    res = compute_metrics(d.landmarks, Frame("side", forward=view.forward), ranges=load_ranges(),
+                          roll_degrees=roll, points=pts)
+    xy = {n: np.array([p.x, p.y]) / photo.scale for n, p in pts.items() if p.ok}
+    sd = {n: np.array(p.sd_xy) / photo.scale for n, p in pts.items() if p.ok}
+    height = (xy["sole"][1] - xy["vertex"][1] if "vertex" in xy and "sole" in xy
+              else np.ptp(d.landmarks.xy[:, 1]) / photo.scale / 0.9)
+    return xy, {m.metric: m.value for m in res}, view.forward, height, dt, sd
+
+
+def run(passes: int) -> None:
+    det = default_detector()
+    names = [r["file"].split("/")[-1] for r in manifest() if r["view"] == "side"]
+    moves: dict[str, list[float]] = {}
+    angle_err: dict[str, list[float]] = {}
+    missing: dict[str, int] = {}
+    mirror_worst = 0.0
+    in_sd: dict[str, list[float]] = {}
+    worst_by_point: dict[str, dict[str, float]] = {}
+    times = []
+
+    def note(key, errs, store):
+        store.setdefault(key, []).extend(errs)
+
+    for name in names:
+        photo = load_photo(sample(name))
+        h, w = photo.rgb.shape[:2]
+        base_xy, base_v, fwd, height, dt, base_sd = analyse(photo, det, passes)
+        times.append(dt)
+        variants = []
+        for ang in ROTATIONS:
+            m = _rotation_matrix(w, h, ang)
+            inv = np.vstack([m, [0, 0, 1]])
+            inv = np.linalg.inv(inv)[:2]
+            back = lambda xy, inv=inv: (xy - 0.5) @ inv[:, :2].T + inv[:, 2] + 0.5  # noqa: E731
+            for told in (True, False):
+                label = f"rotation, {'told the vertical' if told else 'photo vertical'}"
+                variants.append((label, rotated(photo, ang), back, ang if told else None,
+                                 ang * fwd))
+        variants.append(("mirror", mirrored(photo), lambda xy, w=w: np.array([w - xy[0], xy[1]]),
+                         None, 0.0))
+        f = w / half(photo).rgb.shape[1]
+        variants.append(("half resolution", half(photo), lambda xy, f=f: xy * f, None, 0.0))
+        for label, ph, back, roll, cva_shift in variants:
+            xy, vals, _, _, dt, sd = analyse(ph, det, passes, roll)
+            times.append(dt)
+            errs = []
+            for n, p in base_xy.items():
+                if n in xy:
+                    d = np.abs(back(xy[n]) - p)
+                    errs.append(float(np.hypot(*d)) / height * 100)
+                    scale_back = 1.0 if label.startswith("rotation") or label == "mirror" else f
+                    within = np.all(d <= 2 * np.hypot(base_sd[n], sd[n] * scale_back) + 1e-9)
+                    note(label, [float(within)], in_sd)
+                    worst_by_point.setdefault(label, {})
+                    worst_by_point[label][n] = max(worst_by_point[label].get(n, 0.0), errs[-1])
+                    if label == "mirror":
+                        mirror_worst = max(mirror_worst, errs[-1] * height / 100)
+                else:
+                    missing[label] = missing.get(label, 0) + 1
+            note(label, errs, moves)
+            for a in ANGLES:
+                if base_v.get(a) is not None and vals.get(a) is not None:
+                    shift = cva_shift if (a == "cva" and roll is None) else 0.0
+                    if label == "mirror":
+                        shift = 0.0
+                    note(f"{label}: {a}", [abs(vals[a] - base_v[a] - shift)], angle_err)
+
+    print(f"\n== passes={passes}: {len(names)} side photos; outline stage "
+          f"{np.median(times) * 1000:.1f} ms median per photo (max {max(times) * 1000:.1f})")
+    print(f"{'points moved (% of height)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'lost':>5}")
+    for key, e in moves.items():
+        e = np.array(e)
+        print(f"{key:<44} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "
+              f"{missing.get(key, 0):5d}")
+    print(f"mirror: worst point difference {mirror_worst:.2e} working px")
+    for key, frac in in_sd.items():
+        worst = sorted(worst_by_point.get(key, {}).items(), key=lambda kv: -kv[1])[:3]
+        print(f"{key}: {100 * np.mean(frac):.0f} % of moves within 2 SD (both photos' SDs); "
+              "worst: " + ", ".join(f"{n} {v:.2f} %" for n, v in worst))
+    print(f"{'angles moved (deg)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'n':>5}")
+    for key, e in angle_err.items():
+        e = np.array(e)
+        print(f"{key:<44} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "
+              f"{e.size:5d}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--passes", type=int, nargs="+", default=[DEFAULT_PASSES])
+    args = ap.parse_args()
+    for passes in args.passes:
+        run(passes)
+
+
+if __name__ == "__main__":
+    main()

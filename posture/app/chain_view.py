@@ -1,0 +1,54 @@
+"""The screening summary by region and the levels chain, as the intake page shows them.
+
+Presentation only: `posture.metrics.summary` and `posture.metrics.chain` say what is notable and
+how it reads; this draws it (the summary above the tables, the ladder beside the front photo).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from posture.app.widgets import fitted_table, plain
+from posture.assessment import Assessment, PhotoAnalysis
+from posture.ladder import LADDER_MAGNIFICATION, render_ladder_png
+from posture.metrics.chain import levels_chain
+from posture.metrics.summary import patient_lines, region_summary
+from posture.numbers import uncertainty_text, value_text
+
+
+def summary_by_region(result: Assessment) -> None:
+    """Each region: its measures outside or at the edge of their range, one line each."""
+    summary = region_summary(result.metrics)
+    st.subheader("Summary by region")
+    st.caption("A screening summary, not a diagnosis: what lies outside (or at the edge of) "
+               "its reference range. The clinic can reword it (POSTURE_REGION_WORDING).")
+    for region in summary:
+        if region.clear:
+            st.markdown(f"**{region.title}:** nothing outside its range.")
+            continue
+        st.markdown(f"**{region.title}:**\n" + "\n".join(
+            f"- {plain(line.clinician)}" for line in region.lines))
+    with st.expander("In plain words, for the patient"):
+        for title, lines in patient_lines(summary).items():
+            st.markdown(f"**{title}:** " + (" ".join(plain(t) for t in lines)
+                                            if lines else "nothing to note."))
+
+
+def levels_chain_view(p: PhotoAnalysis) -> None:
+    """The ladder beside the photo, the table of levels, and what they show."""
+    chain = levels_chain(p.metrics)
+    if not chain.levels:
+        return
+    st.markdown("**Levels from the floor up**")
+    st.image(render_ladder_png(p, chain),
+             caption=f"Each level at its height; angles drawn x{LADDER_MAGNIFICATION}; the "
+                     "dot marks the higher side.")
+    frame = pd.DataFrame([
+        (level.level, value_text(level.value, sign=True), uncertainty_text(level.uncertainty),
+         {"left": "left", "right": "right"}.get(level.higher, level.higher or "—"),
+         level.flag or "not measured")
+        for level in chain.levels],
+        columns=["Level", "Tilt (deg)", "±", "Higher side", "Flag"])
+    fitted_table(f"chain_{p.slot}", frame.map(plain), (1, 5))
+    st.markdown("\n".join(f"- {plain(o)}" for o in chain.observations))

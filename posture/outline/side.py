@@ -1,0 +1,397 @@
+"""Side view: anatomical points on the back's outline (the sagittal profile).
+
+The person's outline is MediaPipe's segmentation mask (probability, working size) thresholded
+at 0.5, its component holding the trunk's landmarks, read row by row with sub-pixel edges
+(linear interpolation of the probability across 0.5). The posterior edge of each row, smoothed
+along the body, is the back's profile x(y). On it, between levels the landmarks give:
+
+- thoracic apex: most posterior point of the upper back;
+- sacral point: most posterior point of the buttocks;
+- lumbar apex: deepest (most anterior) point between them;
+- cervical apex: deepest point of the neck, between the occiput and the thoracic apex;
+- C7: where the neck meets the upper back: the point between the cervical and thoracic apexes
+  farthest (anterior side) from their chord, i.e. the corner where the neck's steep line turns
+  into the upper back's slope;
+- ict / itl / ils: the inflection points (steepest slope) between the apexes, with a second
+  point on each tangent 5 % of the body's height below (rasterstereography's kyphotic and
+  lordotic angles are spanned by these tangents, Lippold et al. 2012, figure 3);
+- vertex: top of the outline (hair included); sole: bottom of the outline under the feet;
+- tragus: the near ear landmark (MediaPipe's ear point sits on the tragus region in profile;
+  not refined: the mask has no ear detail to refine it on).
+
+Profile extremes are taken against the vertical: the photo's, or the true vertical when the
+camera's roll is given (`roll_degrees`). A subject facing image-left is flipped to face
+image-right, measured, and flipped back, so a mirrored photo gives mirrored points exactly.
+
+Each point's SD (photo px) combines the photo's resolution floor, the mask edge's softness, and,
+along the outline, how flat the profile is at an apex (a flat back's apex is vague in height but
+sharp in depth). Points the outline cannot support are "not_visible" with the reason: no mask,
+loose clothing (the back far behind the skeleton), hair or a collar filling the neck, a broken
+mask, a body cut off by the photo's edge.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from posture.landmarks.result import PoseLandmarks
+from posture.landmarks.vocabulary import MIRROR_ORDER
+from posture.landmarks.vocabulary import Landmark as L
+from posture.outline.points import (
+    SIDE_POINTS,
+    STATUS_OUT_OF_FRAME,
+    AnatomicalPoint,
+    complete,
+    found,
+    missing,
+)
+
+THRESHOLD = 0.5
+# Profile smoothing along the body, as a fraction of the body's height (about 1 cm on an adult):
+# irons out the mask's pixel steps while keeping the neck's and the lumbar curve's shape.
+SMOOTH_FRACTION = 0.006
+# The tangent's second point lies this far (fraction of body height) below its inflection.
+TANGENT_FRACTION = 0.05
+# Window (fraction of body height, each side) for the local line fit giving a tangent's slope.
+SLOPE_FRACTION = 0.012
+# An adult's upper back lies about 0.2-0.3 of the shoulder-hip landmark distance behind the
+# shoulder joint centre (chest depth 20-28 cm, the joint near its middle, trunk 45-52 cm;
+# anthropometric tables, e.g. NASA-STD-3000 vol. I ch. 3). Well beyond that, the outline is
+# clothing, not back.
+MAX_BACK_DEPTH = 0.45
+# The neck's concavity is 2-4 cm deep in adults (about 1-2 % of stature); below 0.4 % the
+# outline runs straight past the neck: hair or a collar fills it.
+MIN_NECK_DEPTH = 0.004
+# The lumbar curve of a standing adult is never flat on the skin; below 0.3 % of stature it is
+# cloth hanging from the shoulder blades to the buttocks.
+MIN_LUMBAR_DEPTH = 0.003
+# The lumbar apex lies below this fraction of the shoulder-to-hip landmark distance.
+LUMBAR_LEVEL = 0.45
+# The mask's bottom under the feet should be within this fraction of body height of the lowest
+# foot landmark: they sit inside the foot, above shoe soles (2-4.5 % of the height on the sample
+# photos); much further, the floor or a shadow joined the mask.
+MAX_SOLE_GAP = 0.08
+
+
+def _near(lm: L, forward: int) -> L:
+    """The near-side landmark: the patient's right faces the camera when facing image-right."""
+    return lm if forward > 0 else L(MIRROR_ORDER[lm])
+
+
+def _rotate(x: np.ndarray, y: np.ndarray, center, degrees: float):
+    t = np.deg2rad(degrees)
+    c, s = np.cos(t), np.sin(t)
+    dx, dy = x - center[0], y - center[1]
+    return center[0] + dx * c + dy * s, center[1] - dx * s + dy * c
+
+
+def _smooth(v: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma <= 0.3:
+        return v
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    return np.convolve(np.pad(v, r, mode="edge"), k, mode="valid")
+
+
+def _crossing(p_out: np.ndarray, p_in: np.ndarray) -> np.ndarray:
+    """Sub-pixel offset (0..1) from the outer pixel's centre to where probability crosses 0.5."""
+    d = p_in - p_out
+    return np.clip((THRESHOLD - p_out) / np.where(d > 1e-6, d, 1.0), 0.0, 1.0)
+
+
+class _Profile:
+    """The back's posterior edge in the analysis frame (canonical: facing +x, true vertical),
+    sampled every working pixel of height."""
+
+    def __init__(self, y: np.ndarray, x: np.ndarray, soft: np.ndarray) -> None:
+        self.y, self.x, self.soft = y, x, soft
+
+    def window(self, y0: float, y1: float) -> np.ndarray:
+        return np.flatnonzero((self.y >= y0) & (self.y <= y1))
+
+
+def side_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmarks, forward: int,
+                rgb: np.ndarray | None = None, *,
+                roll_degrees: float | None = None) -> dict[str, AnatomicalPoint]:
+    """Every side-view anatomical point (`SIDE_POINTS`), in photo pixels, with SD and status.
+
+    Args:
+        mask: person-segmentation probability at the working size (`Detection.mask`), or None.
+        scale: photo pixels per working pixel (`Photo.scale`).
+        landmarks: the photo's landmarks (photo pixels).
+        forward: +1 when the patient faces image +x, -1 when image -x.
+        rgb: the working image (unused today: the mask's sub-pixel edge proved steadier than the
+            photo's own edges, which a jacket's folds and a busy patio also have).
+        roll_degrees: the camera's roll (counter-clockwise, degrees) when known: apexes are then
+            taken against the true vertical.
+    """
+    if mask is None:
+        return complete({}, SIDE_POINTS, "no body outline (segmentation mask) for this photo")
+    try:
+        return _find(np.asarray(mask, dtype=np.float32), float(scale), landmarks,
+                     1 if forward >= 0 else -1, float(roll_degrees or 0.0))
+    except _Unusable as exc:
+        return complete({}, SIDE_POINTS, str(exc))
+
+
+class _Unusable(Exception):
+    """The outline as a whole cannot be used (the reason is shown per point)."""
+
+
+def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
+          roll: float) -> dict[str, AnatomicalPoint]:
+    h, w = mask.shape
+    if forward < 0:  # canonical frame: facing +x; flipped back at the end
+        mask = mask[:, ::-1]
+        roll = -roll
+    xy = np.array(lm.xy, dtype=np.float64) / scale
+    if forward < 0:
+        xy[:, 0] = w - xy[:, 0]
+        xy = xy[list(MIRROR_ORDER)]  # the near side is now named RIGHT
+    center = (w / 2.0, h / 2.0)
+
+    person = (mask > THRESHOLD).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(person, connectivity=8)
+    trunk = [L.RIGHT_SHOULDER, L.RIGHT_HIP]
+    ids = set()
+    for t in trunk:
+        cx, cy = int(np.clip(xy[t, 0], 0, w - 1)), int(np.clip(xy[t, 1], 0, h - 1))
+        ids.add(int(labels[cy, cx]))
+    if 0 in ids or len(ids) != 1:
+        raise _Unusable("the body's outline is broken (busy background or poor light): "
+                        "photograph against a plain wall")
+    comp = labels == ids.pop()
+    prob = np.where(comp, mask, np.minimum(mask, THRESHOLD - 1e-3))
+
+    rows = np.flatnonzero(comp.any(axis=1))
+    top, bottom = int(rows[0]), int(rows[-1])
+    ear = xy[L.RIGHT_EAR]
+    shoulder, hip, knee = xy[L.RIGHT_SHOULDER], xy[L.RIGHT_HIP], xy[L.RIGHT_KNEE]
+    feet = xy[[L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX, L.LEFT_HEEL, L.LEFT_FOOT_INDEX]]
+    body_h = max(float(feet[:, 1].max()) - top, 1.0)
+    floor_w = lm.floor_px / scale
+
+    out: dict[str, AnatomicalPoint] = {}
+    upright: dict[str, tuple] = {}  # canonical working px, not rotated (the image's vertical)
+    # ---- vertex and sole (image vertical: they give the standing height)
+    for name, res in (("vertex", _vertex(prob, comp, top, floor_w)),
+                      ("sole", _sole(prob, comp, feet, body_h, floor_w))):
+        if isinstance(res, AnatomicalPoint):
+            out[name] = res
+        else:
+            upright[name] = res
+
+    # ---- the back's posterior edge, row by row
+    r = np.arange(top, bottom + 1)
+    first = np.argmax(comp[top:bottom + 1], axis=1)
+    if np.any(first[(r >= ear[1]) & (r <= knee[1])] == 0):
+        raise _Unusable("the back touches the photo's edge: leave space behind the patient")
+    p_out = prob[r, np.maximum(first - 1, 0)]
+    p_in = prob[r, first]
+    edge_x = first - 0.5 + _crossing(p_out, p_in)
+    soft = _softness(prob, r, first)
+    ax, ay = _rotate(edge_x, r + 0.5, center, -roll)
+    order = np.argsort(ay)
+    ys = np.arange(np.ceil(ay.min()), np.floor(ay.max()) + 1)
+    prof_x = _smooth(np.interp(ys, ay[order], ax[order]), SMOOTH_FRACTION * body_h)
+    prof_soft = np.interp(ys, ay[order], soft[order])
+    prof = _Profile(ys, prof_x, prof_soft)
+    slope = np.gradient(prof.x, prof.y)  # dx/dy: + = the outline runs anterior going down
+
+    def lv(p):  # a landmark in the analysis frame
+        return np.array(_rotate(p[0], p[1], center, -roll))
+
+    ear_a, sh_a, hip_a, knee_a = lv(ear), lv(shoulder), lv(hip), lv(knee)
+    torso = max(hip_a[1] - sh_a[1], 1.0)
+    sd_edge = np.hypot(floor_w, 0.3)  # + the row's softness, added per point
+
+    def point_at(i, name, along_sd=None):
+        sx = float(np.hypot(sd_edge, prof.soft[i]))
+        sy = sx if along_sd is None else float(np.hypot(sx, along_sd))
+        return prof.x[i], prof.y[i], sx, sy
+
+    def extreme(y0, y1, posterior: bool):
+        idx = prof.window(y0, y1)
+        if idx.size < 3:
+            return None
+        vals = prof.x[idx] if posterior else -prof.x[idx]
+        k = int(np.argmin(vals))
+        if k in (0, idx.size - 1):
+            return None  # at the window's end: no apex inside it
+        i = idx[k]
+        sx = np.hypot(sd_edge, prof.soft[i])
+        near = idx[vals - vals[k] <= sx]  # as deep as the apex within its SD: vague in height
+        return i, float(np.ptp(prof.y[near]) / np.sqrt(12.0))
+
+    found_pts: dict[str, tuple] = {}
+    thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
+    # The buttock's most posterior point lies near the greater trochanter, at about the hip
+    # joint's level: a wider window lets a sweater's hem or a leak into the background win.
+    sac = extreme(hip_a[1] - 0.2 * torso, hip_a[1] + 0.3 * (knee_a[1] - hip_a[1]), True)
+    reasons: dict[str, str] = {}
+    if thor is None:
+        reasons["thoracic_apex"] = ("no rounded upper back on the outline (loose clothing or "
+                                    "an arm over it)")
+        for name in ("cervical_apex", "c7", "lumbar_apex", "ict", "itl", "ils"):
+            reasons[name] = "found from the thoracic apex: " + reasons["thoracic_apex"]
+    else:
+        found_pts["thoracic_apex"] = point_at(thor[0], "thoracic_apex", thor[1])
+        depth = sh_a[0] - prof.x[thor[0]]
+        if depth > MAX_BACK_DEPTH * torso:
+            raise _Unusable("the outline lies far behind the skeleton (loose clothing, a jacket "
+                            "or a bag): photograph in fitted clothing")
+    if sac is None:
+        reasons["sacral_point"] = "no buttock curve on the outline (hands or clothing behind?)"
+        for name in ("lumbar_apex", "itl", "ils"):
+            reasons.setdefault(name, "found from the sacral point: " + reasons["sacral_point"])
+    else:
+        found_pts["sacral_point"] = point_at(sac[0], "sacral_point", sac[1])
+    if thor is not None and sac is not None:
+        lum = extreme(prof.y[thor[0]] + 1, prof.y[sac[0]] - 1, posterior=False)
+        if lum is None or prof.y[lum[0]] < sh_a[1] + LUMBAR_LEVEL * torso:
+            # The lumbar lordosis peaks near L3, in the lower half of the trunk; a "curve"
+            # higher up is a jacket's fold or an arm, not the lumbar spine.
+            reasons["lumbar_apex"] = reasons["itl"] = reasons["ils"] = (
+                "no lumbar curve on the outline (loose clothing?): photograph in fitted clothing")
+        else:
+            chord = _chord_depth(prof, thor[0], sac[0], lum[0])
+            if chord < MIN_LUMBAR_DEPTH * body_h:
+                reasons["lumbar_apex"] = reasons["itl"] = reasons["ils"] = (
+                    "the outline hangs straight over the lower back (loose clothing): "
+                    "photograph in fitted clothing")
+            else:
+                found_pts["lumbar_apex"] = point_at(lum[0], "lumbar_apex", lum[1])
+                _tangent(prof, slope, "itl", thor[0], lum[0], 1.0, body_h, sd_edge, found_pts)
+                _tangent(prof, slope, "ils", lum[0], sac[0], -1.0, body_h, sd_edge, found_pts)
+    if thor is not None:
+        occ = extreme(ear_a[1] - 0.1 * torso, ear_a[1] + 0.5 * (sh_a[1] - ear_a[1]), True)
+        cerv = None
+        if occ is not None:
+            cerv = extreme(prof.y[occ[0]] + 1, prof.y[thor[0]] - 1, posterior=False)
+        if cerv is None or _chord_depth(prof, occ[0], thor[0], cerv[0]) < MIN_NECK_DEPTH * body_h:
+            reasons["cervical_apex"] = reasons["c7"] = reasons["ict"] = (
+                "the back of the neck is hidden (hair or a collar): tie hair up, open the collar")
+        else:
+            found_pts["cervical_apex"] = point_at(cerv[0], "cervical_apex", cerv[1])
+            _tangent(prof, slope, "ict", cerv[0], thor[0], -1.0, body_h, sd_edge, found_pts)
+            c7 = _corner(prof, cerv[0], thor[0], sd_edge)
+            if c7 is None:
+                reasons["c7"] = "no corner where the neck meets the upper back"
+            else:
+                found_pts["c7"] = point_at(c7[0], "c7", c7[1])
+
+    # ---- back to the photo frame
+    for name, (x, y, sx, sy) in found_pts.items():
+        px, py = _rotate(np.array(x), np.array(y), center, roll)
+        upright[name] = (float(px), float(py), sx, sy)
+    for name, (x, y, sx, sy) in upright.items():
+        x = x if forward > 0 else w - x
+        out[name] = found(name, x * scale, y * scale, sx * scale, sy * scale)
+    tragus = lm.xy[_near(L.RIGHT_EAR, forward)]
+    if lm.visibility[_near(L.RIGHT_EAR, forward)] < 0.5:
+        out["tragus"] = missing("tragus", "the ear is not visible enough")
+    else:
+        out["tragus"] = found("tragus", tragus[0], tragus[1],
+                              float(np.hypot(lm.floor_px, _pass_sd(lm, _near(L.RIGHT_EAR,
+                                                                             forward)))))
+    for name, why in reasons.items():
+        out.setdefault(name, missing(name, why))
+    for name in ("ict", "itl", "ils"):
+        if name in reasons and name + "_tangent" not in out:
+            out[name + "_tangent"] = missing(name + "_tangent", reasons[name])
+    return complete(out, SIDE_POINTS, "not found on the outline")
+
+
+def _pass_sd(lm: PoseLandmarks, i: int) -> float:
+    if lm.passes < 2:
+        return 0.0
+    p = lm.pass_xy[:, i]
+    p = p[np.isfinite(p).all(axis=1)]
+    return float(np.max(np.std(p, axis=0, ddof=1)) / np.sqrt(len(p))) if len(p) > 1 else 0.0
+
+
+def _softness(prob: np.ndarray, r: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per row, an SD (working px) for the edge from the width of the mask's 0.1-0.9 ramp."""
+    w = prob.shape[1]
+    cols = np.clip(first[:, None] + np.arange(-6, 7)[None, :], 0, w - 1)
+    vals = prob[r[:, None], cols]
+    return ((vals > 0.1) & (vals < 0.9)).sum(axis=1) / 4.0
+
+
+def _chord_depth(prof: _Profile, i0: int, i1: int, k: int) -> float:
+    """How far point k lies anterior (+x) of the chord from i0 to i1."""
+    y0, y1 = prof.y[i0], prof.y[i1]
+    t = (prof.y[k] - y0) / max(y1 - y0, 1e-9)
+    return float(prof.x[k] - (prof.x[i0] + t * (prof.x[i1] - prof.x[i0])))
+
+
+def _corner(prof: _Profile, i0: int, i1: int, sd_edge: float):
+    """The point between i0 and i1 farthest anterior of their chord, and its SD along y."""
+    idx = np.arange(i0, i1 + 1)
+    dx, dy = prof.x[i1] - prof.x[i0], prof.y[i1] - prof.y[i0]
+    norm = np.hypot(dx, dy)
+    if norm <= 0:
+        return None
+    # perpendicular distance, positive on the anterior (+x) side of the downward chord
+    d = ((prof.x[idx] - prof.x[i0]) * dy - (prof.y[idx] - prof.y[i0]) * dx) / norm
+    k = int(np.argmax(d))
+    if k in (0, idx.size - 1) or d[k] <= sd_edge:
+        return None
+    near = idx[d[k] - d <= np.hypot(sd_edge, prof.soft[idx[k]])]
+    return int(idx[k]), float(np.ptp(prof.y[near]) / np.sqrt(12.0))
+
+
+def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
+    """The inflection between profile indices i0 and i1 (steepest slope, anterior-going for
+    sign +1, posterior-going for -1) and its tangent point TANGENT_FRACTION of the body's
+    height below, from a local line fit; the tangent point's SD grows with the slope's."""
+    if i1 - i0 < 3:
+        return
+    idx = np.arange(i0 + 1, i1)
+    i = int(idx[np.argmax(sign * slope[idx])])
+    half = max(2, int(round(SLOPE_FRACTION * body_h)))
+    win = np.arange(max(i - half, 0), min(i + half + 1, prof.y.size))
+    yy = prof.y[win] - prof.y[i]
+    b, a = np.polyfit(yy, prof.x[win], 1)
+    sx = float(np.hypot(sd_edge, prof.soft[i]))
+    slope_se = sx / np.sqrt(max(np.sum((yy - yy.mean()) ** 2), 1e-9))
+    d = TANGENT_FRACTION * body_h
+    out[name] = (a, prof.y[i], sx, sx)
+    out[name + "_tangent"] = (a + b * d, prof.y[i] + d, float(np.hypot(sx, d * slope_se)), sx)
+
+
+def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float) -> AnatomicalPoint:
+    cols = np.flatnonzero(comp[top])
+    if top == 0:
+        return missing("vertex", "the head touches the top of the photo", STATUS_OUT_OF_FRAME)
+    # sub-pixel top in each column of the top row; the vertex is the highest
+    sub = top - 0.5 + _crossing(prob[top - 1, cols], prob[top, cols])
+    y = float(sub.min())
+    x = float(np.mean(cols[sub <= y + 0.5]) + 0.5)
+    sd = float(np.hypot(floor_w, 0.3))
+    return x, y, float(max(sd, cols.size / 4.0)), sd
+
+
+def _sole(prob, comp, feet, body_h, floor_w) -> AnatomicalPoint:
+    """The lowest point of the outline under the feet (heel and toe landmarks of both feet);
+    x midway between the feet's extremes."""
+    h, w = comp.shape
+    x0 = int(np.clip(feet[:, 0].min() - 0.02 * body_h, 0, w - 1))
+    x1 = int(np.clip(feet[:, 0].max() + 0.02 * body_h, 0, w - 1)) + 1
+    band = comp[:, x0:x1]
+    rows = np.flatnonzero(band.any(axis=1))
+    if rows.size == 0:
+        return missing("sole", "the feet are not on the outline")
+    b = int(rows[-1])
+    if b >= h - 1:
+        return missing("sole", "the feet touch the bottom of the photo", STATUS_OUT_OF_FRAME)
+    cols = x0 + np.flatnonzero(band[b])
+    sub = b + 0.5 + _crossing(prob[b + 1, cols], prob[b, cols])
+    y = float(sub.max())
+    if y - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
+        return missing("sole", "the floor or a shadow joins the feet on the outline")
+    x = float((feet[:, 0].min() + feet[:, 0].max()) / 2.0)
+    sd = float(np.hypot(floor_w, 0.3))
+    return x, y, float(np.hypot(sd, np.ptp(feet[:, 0]) / 4.0)), sd
