@@ -56,7 +56,7 @@ def one_round(browser, preload: bool, think: float, folder: Path) -> dict[str, f
         t_health = time.perf_counter()
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
-        page.get_by_text("Patient ID or name").wait_for(timeout=60_000)
+        page.get_by_text("Patient ID", exact=True).wait_for(timeout=60_000)
         t_page = time.perf_counter()
         time.sleep(think)
         front, side = PAIRS["ana"]
