@@ -36,7 +36,6 @@ from tests.test_browser import (  # noqa: E402
     RESULTS_TIMEOUT_MS,
     _free_port,
     _wait_until_healthy,
-    wait_for_results,
 )
 
 
@@ -66,7 +65,8 @@ def one_round(browser, preload: bool, think: float, folder: Path) -> dict[str, f
         page.locator('[data-testid="stTable"]').first.wait_for(timeout=RESULTS_TIMEOUT_MS)
         t_first, cpu_first = time.perf_counter(), cpu_seconds(server.pid)
         upload(page, 1, sample(side))
-        wait_for_results(page)   # the pair: front and side again, together
+        # The pair (front and side again, together): the side photo's measures are shown.
+        page.get_by_text("Plumb line: hip").first.wait_for(timeout=RESULTS_TIMEOUT_MS)
         t_pair = time.perf_counter()
         page.close()
     finally:
