@@ -44,6 +44,13 @@ def test_preload_starts_once_per_process_and_warms_the_apps_detector():
     assert detector._created == {False: detector.parallelism, True: detector.parallelism}
 
 
+def test_no_preload_means_no_preload_on_page_views_either(monkeypatch):
+    monkeypatch.setattr(serve, "_preload", None)
+    monkeypatch.setattr(serve, "_preload_off", True)   # as `posture app --no-preload` sets
+    assert serve.preload() is None
+    assert serve._preload is None
+
+
 def test_posture_app_loads_the_model_at_start_before_any_page_view(tmp_path):
     port = free_port()
     log = tmp_path / "app.log"

@@ -187,6 +187,17 @@ def test_pip_install_then_posture_app_serves_the_intake_page(tmp_path):
     installed = Path(where.stdout.strip())
     assert installed.is_relative_to(tmp_path / "venv")
     assert (installed.parent / "app" / ".streamlit" / "config.toml").is_file()
+    # The installed package analyses too: its data files (reference ranges, detectable
+    # changes, fonts for the annotated photos) came with it.
+    from tests.conftest import sample
+
+    analysed = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "posture"), "analyze", "--front",
+         str(sample("leo_test.jpeg")), "--passes", "1", "--out", str(elsewhere / "out")],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
+    assert analysed.returncode == 0, analysed.stderr
+    assert (elsewhere / "out" / "annotated_front.png").stat().st_size > 0
+    assert "Shoulder tilt" in analysed.stdout
 
     port = free_port()
     log = tmp_path / "app.log"
@@ -201,7 +212,7 @@ def test_pip_install_then_posture_app_serves_the_intake_page(tmp_path):
             try:
                 page = browser.new_page()
                 page.goto(url)
-                page.get_by_text("Patient ID or name").wait_for(timeout=60_000)
+                page.get_by_text("Patient ID", exact=True).wait_for(timeout=60_000)
                 assert page.locator('[data-testid="stFileUploader"]').count() >= 2
                 assert page.locator('[data-testid="stException"]').count() == 0
             finally:

@@ -29,6 +29,7 @@ READY_TIMEOUT_S = 120
 _log = logging.getLogger(__name__)
 _preload_lock = threading.Lock()
 _preload: threading.Thread | None = None
+_preload_off = False        # `posture app --no-preload`: the first analysis loads the model
 
 
 def _load_model(say) -> None:
@@ -49,16 +50,16 @@ def _load_model(say) -> None:
         say(f"posture: pose model loaded in {time.perf_counter() - t0:.1f} s")
 
 
-def preload(say=None) -> threading.Thread:
-    """Load the pose model in a background thread, once per process; returns that thread.
-    `say`, if given, gets a line once it is loaded.
+def preload(say=None) -> threading.Thread | None:
+    """Load the pose model in a background thread, once per process; returns that thread
+    (None under `posture app --no-preload`). `say`, if given, gets a line once it is loaded.
 
     The app's pages take the same process-wide detector (`default_detector`), warm by the time
     a clinician has chosen the photos (it takes a few seconds on a 2-core machine).
     """
     global _preload
     with _preload_lock:
-        if _preload is None:
+        if _preload is None and not _preload_off:
             _preload = threading.Thread(target=_load_model, args=(say,),
                                         name="posture-preload", daemon=True)
             _preload.start()
@@ -161,6 +162,7 @@ def serve(port: int = DEFAULT_PORT, *, preload_model: bool = True, say=_say,
 
     Raises InputError: the port is not in 1-65535 or is in use.
     """
+    global _preload_off
     if not 1 <= port <= 65535:
         raise InputError(f"--port must be between 1 and 65535, not {port}")
     from streamlit import config
@@ -189,6 +191,8 @@ def serve(port: int = DEFAULT_PORT, *, preload_model: bool = True, say=_say,
         _say_network(network, port, say)
     if preload_model:
         preload(say)
+    else:
+        _preload_off = True     # nor on the first page view (main.py asks on every run)
     threading.Thread(target=_announce_when_ready, args=(url, where, say), daemon=True,
                      name="posture-ready").start()
     bootstrap.run(str(MAIN_SCRIPT), False, [], flags)
