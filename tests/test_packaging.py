@@ -201,7 +201,7 @@ def test_pip_install_then_posture_app_serves_the_intake_page(tmp_path):
             try:
                 page = browser.new_page()
                 page.goto(url)
-                page.get_by_text("Patient ID or name").wait_for(timeout=60_000)
+                page.get_by_text("Patient ID", exact=True).wait_for(timeout=60_000)
                 assert page.locator('[data-testid="stFileUploader"]').count() >= 2
                 assert page.locator('[data-testid="stException"]').count() == 0
             finally:
