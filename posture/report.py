@@ -373,6 +373,10 @@ def _jpeg(png: bytes) -> tuple[io.BytesIO, float]:
     return buf, clean.width / clean.height
 
 
+# The smallest annotated photo still readable on paper (its labels about 1.5 mm high), in mm.
+MIN_PHOTO_HEIGHT = 70
+
+
 def photo_row(pdf: _Report, images: Sequence[tuple[str, bytes]], max_height: float = 105,
               gap: float = 6) -> None:
     """Images side by side at one common height (same scale on the page), captioned."""
@@ -381,8 +385,12 @@ def photo_row(pdf: _Report, images: Sequence[tuple[str, bytes]], max_height: flo
     prepared = [(caption, *_jpeg(png)) for caption, png in images]
     total_aspect = sum(aspect for _c, _b, aspect in prepared)
     height = min(max_height, (pdf.epw - gap * (len(prepared) - 1)) / total_aspect)
-    if pdf.get_y() + height + 8 > pdf.h - pdf.b_margin:
-        pdf.add_page()
+    room = pdf.h - pdf.b_margin - pdf.get_y() - 8
+    if room < height:  # smaller photos on this page rather than a heading left alone
+        if room >= MIN_PHOTO_HEIGHT:
+            height = room
+        else:
+            pdf.add_page()
     width = sum(height * a for _c, _b, a in prepared) + gap * (len(prepared) - 1)
     x = pdf.l_margin + (pdf.epw - width) / 2
     y = pdf.get_y()
@@ -516,13 +524,15 @@ def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
     pdf.add_page()
     _visit_block(pdf, visit)
     _at_a_glance(pdf, visit.rows)
-    _by_region(pdf, visit.rows)
     _findings(pdf, visit.findings)
     images = [(f"{slot.capitalize()} photo, {visit.label}", visit.images[slot])
               for slot in ("front", "side") if slot in visit.images]
     if images:
+        if pdf.get_y() + MIN_PHOTO_HEIGHT + 20 > pdf.page_break_trigger:
+            pdf.add_page()  # the heading goes with its photos
         pdf.heading("Annotated photos")
         photo_row(pdf, images)
+    _by_region(pdf, visit.rows)   # page 1 holds the photos; the region view opens the tables
     _metrics_table(pdf, visit.rows)
     if comparison is not None:
         _comparison(pdf, comparison)

@@ -31,18 +31,18 @@ def _text(path, *args) -> str:
     return " ".join(poppler("pdftotext", *args, str(path), "-").split())
 
 
-def test_page_one_of_the_report_reads_by_region_and_up_the_levels(pdfs, stored_visits):  # noqa: F811
+def test_the_report_reads_by_region_and_up_the_levels_before_the_tables(pdfs, stored_visits):  # noqa: F811, E501
     _first, second = stored_visits
-    page1 = _text(pdfs["report"], "-f", "1", "-l", "1")
+    page1 = _text(pdfs["report"], "-f", "1", "-l", "2")
     assert "By region" in page1
     for region in ("Head and neck:", "Shoulders:", "Trunk and spine:", "Pelvis:", "Legs:"):
         assert region in page1
     chain = levels_chain([m for m in results_from_rows(second.rows) if m.view == "front"])
     assert "Levels from the floor up" in page1
     assert " ".join(chain.observations[0].split()) in page1
-    # Before the tables, as the intake page shows it.
-    assert page1.index("By region") < page1.index("Annotated photos") \
-        if "Annotated photos" in page1 else True
+    # After the photos, before the tables.
+    assert page1.index("Annotated photos") < page1.index("By region")
+    assert page1.index("By region") < page1.index("Measures")
 
 
 def test_the_patient_sheet_is_one_page_of_plain_words(pdfs, stored_visits):  # noqa: F811

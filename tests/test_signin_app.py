@@ -148,7 +148,7 @@ def test_the_visit_page_lists_its_audit_lines_and_its_exports_are_audited(record
     assert "nurse1" in listing.value and "save" in listing.value
     assert f"patient leo visit {visit}" in listing.value
     exported = {a.detail for a in lines(records, visit_id=visit) if a.action == "export"}
-    assert exported == {"visit report (PDF)", "visit measures (CSV)"}
+    assert exported == {"visit report (PDF)", "patient sheet (PDF)", "visit measures (CSV)"}
     assert "full history (CSV)" in {a.detail for a in lines(records, subject="leo")}
     assert "audit log of the visit (CSV)" in {a.detail for a in lines(records)}
 
