@@ -4,7 +4,7 @@ Two parts:
 - the set itself: complete (every photo, every point of its view, two rounds), coordinates
   inside the photo, in anatomical order, in the frame of `PoseLandmarks.xy` (checked against
   MediaPipe's own landmarks), read off crops that are upright full-resolution pixels;
-- the finders (`posture.outline`, collected only when it exists): every point the annotator
+- the finders (`posture.outline`): every point the annotator
   saw in both rounds and the finder reports ok lies within a tolerance of the clicks' mean
   (the vertex and the sole, levels, by their height only);
   every point the annotator could not see in either round is not reported ok with a confident
@@ -21,7 +21,6 @@ an SD under a third of that tolerance (its 3-SD circle smaller than the toleranc
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
@@ -43,7 +42,6 @@ from tests.conftest import manifest, sample
 ANN = load()
 REP = repeatability(ANN)
 TINY = {"front_image.jpg", "side_image.jpg"}  # 152x317 and 93x314: left out of the set
-HAS_OUTLINE = importlib.util.find_spec("posture.outline") is not None
 
 
 def _tolerance_px(point: str, height: float) -> float:
@@ -215,11 +213,6 @@ def _cases(seen: bool) -> list:
     return out
 
 
-needs_outline = pytest.mark.skipif(
-    not HAS_OUTLINE, reason="posture.outline (the anatomical point finders, issue 12) is not in "
-                            "this version: nothing to compare the annotations with")
-
-
 @pytest.fixture(scope="module")
 def analyses(detector):
     """Every annotated photo analysed at the default options, once."""
@@ -238,7 +231,6 @@ def _height(analyses, photo: str) -> float:
     return body_height_px(ANN, photo) or analyses[photo].extent.height_px
 
 
-@needs_outline
 @pytest.mark.parametrize(("photo", "point"), _cases(seen=True))
 def test_found_point_lies_within_tolerance_of_the_clicks(analyses, photo, point):
     found = analyses[photo].anatomical_points.get(point)
@@ -251,7 +243,6 @@ def test_found_point_lies_within_tolerance_of_the_clicks(analyses, photo, point)
                         f"from the clicks' mean; tolerance {tol:.0f} px")
 
 
-@needs_outline
 @pytest.mark.parametrize(("photo", "point"), _cases(seen=False))
 def test_point_the_annotator_could_not_see_is_not_confidently_ok(analyses, photo, point):
     found = analyses[photo].anatomical_points.get(point)
@@ -291,7 +282,6 @@ def _sharp_cases() -> list:
     return out
 
 
-@needs_outline
 @pytest.mark.parametrize(("photo", "point"), _sharp_cases())
 def test_point_the_annotator_placed_easily_is_found(analyses, photo, point):
     """A point both rounds put within 1 % of the height of each other is plainly visible: the
