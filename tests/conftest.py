@@ -48,6 +48,25 @@ def records_outside_the_users_data(tmp_path_factory):
         os.environ["POSTURE_DATABASE_URL"] = old
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (tests/test_browser.py says
+    how; without /usr/bin/chromium the browser tests fail, they do not skip)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium "
+                    "(`apt-get install -y chromium`) to run the browser tests")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 @pytest.fixture(scope="session")
 def detector():
     from posture.landmarks.mediapipe_pose import default_detector

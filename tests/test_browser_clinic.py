@@ -17,12 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from posture.store import list_patients, list_visits, open_store
 from tests.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COMPARED_SUBJECT,
     ROOT,
     SAMPLES,
@@ -30,6 +27,7 @@ from tests.test_browser import (
     _wait_until_healthy,
     assert_images_loaded,
     seed_records,
+    stop_server,
     upload_sample_pair,
     wait_for_results,
 )
@@ -59,26 +57,8 @@ def server(tmp_path_factory):
         _wait_until_healthy(url, proc)
         yield url, records
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_server(proc, log)
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium "
-                    "(`apt-get install -y chromium`) to run the browser tests")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def no_exception(page) -> None:

@@ -21,7 +21,13 @@ from playwright.sync_api import expect, sync_playwright
 
 from posture.images import load_photo
 from tests.conftest import sample
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_until_healthy
+from tests.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _free_port,
+    _wait_until_healthy,
+    stop_server,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "apps" / "capture_harness.py"
@@ -85,9 +91,7 @@ def _streamlit(script: Path, tmp_path_factory):
         _wait_until_healthy(url, server)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+        stop_server(server, log)
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,10 @@ from playwright.sync_api import expect
 from posture import auth
 from posture.store import audit_lines, open_store
 from tests.test_browser import (  # the same server start and browser as the app's tests
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     SAMPLES,
     _wait_until_healthy,
+    stop_server,
 )
 
 pytestmark = pytest.mark.browser
@@ -104,28 +103,8 @@ def servers(tmp_path_factory):
         yield records, running[0][2], running[1][2]
     finally:
         for server, log, _url in running:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            log.close()
+            stop_server(server, log)
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium "
-                    "(`apt-get install -y chromium`) to run the browser tests")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def sign_in(page, name: str, password: str) -> None:
@@ -266,10 +245,4 @@ def test_with_postgresql_records_sign_in_slowing_and_audit_hold(browser, tmp_pat
                                                          "visit report (PDF)")
     finally:
         page.close()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        stop_server(server, log)
