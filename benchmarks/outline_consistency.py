@@ -38,23 +38,10 @@ from posture.metrics.compute import Frame, compute_metrics  # noqa: E402
 from posture.metrics.reference import load_ranges  # noqa: E402
 from posture.outline.side import side_points  # noqa: E402
 from tests.conftest import manifest, sample  # noqa: E402
-from tests.photo_variants import half, mirrored, rotated  # noqa: E402
+from tests.photo_variants import half, mirrored, rotated, rotation_matrix  # noqa: E402
 
 ANGLES = ("cva", "kyphosis_angle", "lordosis_angle")
 ROTATIONS = (3.0, -3.0, 5.0, -5.0)
-
-
-def _rotation_matrix(w: int, h: int, degrees_ccw: float) -> np.ndarray:
-    """The affine `tests.photo_variants.rotated` applies (pixel-centre coordinates)."""
-    import cv2
-
-    t = np.deg2rad(degrees_ccw)
-    out_w = int(np.ceil(w * abs(np.cos(t)) + h * abs(np.sin(t))))
-    out_h = int(np.ceil(w * abs(np.sin(t)) + h * abs(np.cos(t))))
-    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees_ccw, 1.0)
-    m[0, 2] += (out_w - w) / 2
-    m[1, 2] += (out_h - h) / 2
-    return m
 
 
 def analyse(photo, detector, passes, roll=None):
@@ -96,7 +83,7 @@ def run(passes: int) -> None:
         times.append(dt)
         variants = []
         for ang in ROTATIONS:
-            m = _rotation_matrix(w, h, ang)
+            m = rotation_matrix(w, h, ang)[0]
             inv = np.vstack([m, [0, 0, 1]])
             inv = np.linalg.inv(inv)[:2]
             back = lambda xy, inv=inv: (xy - 0.5) @ inv[:, :2].T + inv[:, 2] + 0.5  # noqa: E731

@@ -37,7 +37,7 @@ from posture.landmarks.quality import body_extent  # noqa: E402
 from posture.landmarks.views import classify_view  # noqa: E402
 from posture.outline.frontal import frontal_points  # noqa: E402
 from tests.conftest import manifest, sample  # noqa: E402
-from tests.photo_variants import half, mirrored, rotated  # noqa: E402
+from tests.photo_variants import half, mirrored, rotated, rotation_matrix  # noqa: E402
 
 ROTATIONS = (3.0, -3.0, 5.0, -5.0)
 LINES = ("acromion", "waist", "trochanter")
@@ -78,13 +78,7 @@ def tilt(xy: dict, kind: str) -> float | None:
 def _rotation_back(w: int, h: int, degrees_ccw: float):
     """Maps a point of `tests.photo_variants.rotated`'s output back to the photo (continuous
     coordinates, pixel centres at +0.5)."""
-    t = np.deg2rad(degrees_ccw)
-    out_w = int(np.ceil(w * abs(np.cos(t)) + h * abs(np.sin(t))))
-    out_h = int(np.ceil(w * abs(np.sin(t)) + h * abs(np.cos(t))))
-    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees_ccw, 1.0)
-    m[0, 2] += (out_w - w) / 2
-    m[1, 2] += (out_h - h) / 2
-    inv = cv2.invertAffineTransform(m)
+    inv = cv2.invertAffineTransform(rotation_matrix(w, h, degrees_ccw)[0])
     return lambda p: (p - 0.5) @ inv[:, :2].T + inv[:, 2] + 0.5
 
 

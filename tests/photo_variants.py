@@ -16,15 +16,22 @@ def _photo(rgb: np.ndarray, like: Photo, tag: str) -> Photo:
                  exif_orientation=1, name=f"{like.name} ({tag})")
 
 
-def rotated(photo: Photo, degrees_ccw: float) -> Photo:
-    """The photo rotated counter-clockwise as displayed, on a canvas grown to keep it all."""
-    h, w = photo.rgb.shape[:2]
+def rotation_matrix(w: int, h: int, degrees_ccw: float) -> tuple[np.ndarray, int, int]:
+    """The 2x3 affine `rotated` applies to a w x h photo (pixel-centre coordinates), and the
+    grown canvas's width and height."""
     t = np.deg2rad(degrees_ccw)
     out_w = int(np.ceil(w * abs(np.cos(t)) + h * abs(np.sin(t))))
     out_h = int(np.ceil(w * abs(np.sin(t)) + h * abs(np.cos(t))))
     m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees_ccw, 1.0)
     m[0, 2] += (out_w - w) / 2
     m[1, 2] += (out_h - h) / 2
+    return m, out_w, out_h
+
+
+def rotated(photo: Photo, degrees_ccw: float) -> Photo:
+    """The photo rotated counter-clockwise as displayed, on a canvas grown to keep it all."""
+    h, w = photo.rgb.shape[:2]
+    m, out_w, out_h = rotation_matrix(w, h, degrees_ccw)
     rgb = cv2.warpAffine(photo.rgb, m, (out_w, out_h), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
     return _photo(rgb, photo, f"rotated {degrees_ccw:+g} deg")
