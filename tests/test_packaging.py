@@ -213,7 +213,8 @@ def test_pip_install_then_posture_app_serves_the_intake_page(tmp_path):
                 page = browser.new_page()
                 page.goto(url)
                 page.get_by_text("Patient ID", exact=True).wait_for(timeout=60_000)
-                assert page.locator('[data-testid="stFileUploader"]').count() >= 2
+                # The page draws in steps: wait for the second uploader, not only the first field.
+                page.locator('[data-testid="stFileUploader"]').nth(1).wait_for(timeout=60_000)
                 assert page.locator('[data-testid="stException"]').count() == 0
             finally:
                 browser.close()
