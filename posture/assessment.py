@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from posture.camera import RollEstimate, roll_from_edges
 from posture.errors import InputError, NoPersonError, OrientationError
@@ -35,6 +36,7 @@ from posture.landmarks.quality import (
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.views import ViewClass, body_axis, check_upright, classify_view
 from posture.landmarks.vocabulary import Landmark as L
+from posture.metrics.bilateral import both_sides, disagreements, front_and_back
 from posture.metrics.compute import (
     MIN_VISIBILITY,
     STATUS_WRONG_VIEW,
@@ -44,6 +46,7 @@ from posture.metrics.compute import (
     not_measured,
 )
 from posture.metrics.definitions import METRICS
+from posture.metrics.detectable import load_detectable_changes
 from posture.metrics.reference import ReferenceRange, load_ranges
 from posture.numbers import stored
 from posture.outline.points import (
@@ -70,12 +73,23 @@ ROLL_MIN_CONFIDENCE = 0.5
 # Findings about the camera's level and the body's axis: replaced when a vertical is marked.
 _LEVEL_CODES = ("camera_tilted", "camera_level_unknown", "body_axis_tilted", "body_leans")
 
+T = TypeVar("T")
+
 #: Said wherever left and right are read, when no evidence points to a mirror.
 MIRROR_ASSUMPTION = "photo assumed not mirrored (a mirror or a selfie camera swaps left and right)"
 
-#: The tidy table, one row per metric. Documented in README.md ("CSV columns"); pinned by a test.
+#: The photo slots of a visit, each optional: SAPO's and PostureScreen's four views. "left" is
+#: the patient's left side toward the camera (facing image left, unless the photo is mirrored).
+SLOTS = ("front", "back", "left", "right")
+SIDE_SLOTS = ("left", "right")
+#: A side photo given without saying which side: filed as left or right by the way the patient
+#: faces (the CLI's --side, records made before the four slots).
+ANY_SIDE = "side"
+
+#: The tidy table, one row per metric and slot. Documented in README.md ("CSV columns"); pinned
+#: by a test. `slot` is the photo's slot, or a combination of two (posture.metrics.bilateral).
 TABLE_COLUMNS = (
-    "subject", "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
+    "subject", "slot", "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
     "flag", "reference", "detail", "raw_value", "corrected", "manual", "image", "passes",
     "findings", "analysed_at", "posture_version",
 )
@@ -114,7 +128,7 @@ class PhotoAnalysis:
     """One photo, analysed. Landmarks are in the original photo's pixels; `photo.rgb` is the
     working image (photo pixels / photo.scale), which annotated images are drawn on."""
 
-    slot: str                  # the slot it was given in: "front" or "side"
+    slot: str                  # the slot it is analysed in: one of SLOTS
     photo: Photo
     landmarks: PoseLandmarks
     view: ViewClass
@@ -127,55 +141,109 @@ class PhotoAnalysis:
     # Every anatomical point of the photo's view by name (posture.outline), each with a status.
     anatomical_points: Mapping[str, AnatomicalPoint] = field(
         default_factory=lambda: PointMap({}))
+    # The slot the caller gave it in (one of SLOTS or ANY_SIDE), when analyze() filed it
+    # elsewhere (the view it shows); "" when it is the same.
+    given_as: str = ""
 
     @property
     def name(self) -> str:
         return self.photo.name
 
 
+def slot_title(slot: str) -> str:
+    """"Front photo", "Left side photo", "Sides (mean)" ...: how pages and reports name it."""
+    return {"left": "Left side photo", "right": "Right side photo", "sides": "Both sides (mean)",
+            "left-right": "Left minus right side", "front-back": "Front minus back"}.get(
+        slot, f"{slot.capitalize()} photo")
+
+
 @dataclass(frozen=True, eq=False)
 class Assessment:
-    """The result of one visit's photos: front and/or side."""
+    """The result of one visit's photos: any of front, back, left side and right side.
+
+    combined: each measure two photos share (both sides: mean and left-right difference;
+    front and back: their difference), made from the photos' metrics whenever they change.
+    """
 
     subject: str
     options: AnalysisOptions
-    front: PhotoAnalysis | None
-    side: PhotoAnalysis | None
-    findings: tuple[Finding, ...]
+    front: PhotoAnalysis | None = None
+    back: PhotoAnalysis | None = None
+    left: PhotoAnalysis | None = None
+    right: PhotoAnalysis | None = None
+    findings: tuple[Finding, ...] = ()
     analysed_at: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     posture_version: str = ""
+    combined: tuple[MetricResult, ...] = ()
+    combined_findings: tuple[Finding, ...] = ()
 
     @property
     def photos(self) -> tuple[PhotoAnalysis, ...]:
-        return tuple(p for p in (self.front, self.side) if p is not None)
+        return tuple(p for p in (self.front, self.back, self.left, self.right) if p is not None)
+
+    @property
+    def side(self) -> PhotoAnalysis | None:
+        """The side photo: the left one when both sides are given."""
+        return self.left or self.right
+
+    @property
+    def frontal(self) -> tuple[PhotoAnalysis, ...]:
+        """The front and back photos given."""
+        return tuple(p for p in (self.front, self.back) if p is not None)
+
+    def photo(self, slot: str) -> PhotoAnalysis | None:
+        return getattr(self, slot) if slot in SLOTS else None
+
+    def filed(self, given: Mapping[str, T]) -> dict[str, T]:
+        """What the caller keyed by the slots it gave the photos in (their bytes, file names),
+        keyed by the slots the photos were analysed in: how a visit's photos are stored.
+        A key already naming the analysed slot is kept."""
+        out = {}
+        for p in self.photos:
+            key = p.given_as if p.given_as in given else p.slot
+            if key in given:
+                out[p.slot] = given[key]
+        return out
 
     @property
     def metrics(self) -> tuple[MetricResult, ...]:
-        return tuple(m for p in self.photos for m in p.metrics)
+        """Every photo's metrics, then the combined ones; each knows its slot."""
+        return tuple(m for p in self.photos for m in p.metrics) + self.combined
 
     def all_findings(self) -> tuple[Finding, ...]:
-        """The visit's findings, then each photo's, named by photo ("Side photo: ...")."""
-        return self.findings + tuple(
-            Finding(f.code, f"{p.slot.capitalize()} photo: {f.message}")
+        """The visit's findings, then each photo's, named by photo ("Left side photo: ...")."""
+        return self.findings + self.combined_findings + tuple(
+            Finding(f.code, f"{slot_title(p.slot)}: {f.message}")
             for p in self.photos for f in p.findings)
 
-    def metric(self, metric_id: str) -> MetricResult:
+    def metric(self, metric_id: str, slot: str | None = None) -> MetricResult:
+        """The first result of the metric (in the given slot, if one is given)."""
         for m in self.metrics:
-            if m.metric == metric_id:
+            if m.metric == metric_id and (slot is None or m.slot == slot):
                 return m
-        raise KeyError(metric_id)
+        raise KeyError(metric_id if slot is None else f"{metric_id} ({slot})")
 
     def rows(self) -> list[dict]:
-        """The tidy table: one dict per metric, keys in TABLE_COLUMNS order."""
+        """The tidy table: one dict per metric and slot, keys in TABLE_COLUMNS order."""
         out = []
-        for photo in self.photos:
-            # The visit's findings and the photo's own, on each of its rows (" | " between).
-            findings = findings_text(f.message for f in self.findings + photo.findings)
-            for m in photo.metrics:
+        visit = self.findings + self.combined_findings
+        sources = [(p.metrics, p.view.view, p.name, p.landmarks.passes,
+                    findings_text(f.message for f in visit + p.findings)) for p in self.photos]
+        if self.combined:  # rows of two photos: named by both, with the visit's findings
+            for slot in dict.fromkeys(m.slot for m in self.combined):
+                pair = [p for p in self.photos if p.slot in _COMBINED_FROM[slot]]
+                sources.append((tuple(m for m in self.combined if m.slot == slot),
+                                "side" if slot in ("sides", "left-right") else "front",
+                                " + ".join(p.name for p in pair),
+                                min(p.landmarks.passes for p in pair),
+                                findings_text(f.message for f in visit)))
+        for metrics, view, image, passes, findings in sources:
+            for m in metrics:
                 out.append({
                     "subject": self.subject,
-                    "view": photo.view.view,
+                    "slot": m.slot,
+                    "view": view,
                     "metric": m.metric,
                     "label": m.label,
                     "value": _round(m.value),
@@ -189,8 +257,8 @@ class Assessment:
                     "raw_value": _round(m.raw_value),
                     "corrected": m.corrected,
                     "manual": m.manual,
-                    "image": photo.name,
-                    "passes": photo.landmarks.passes,
+                    "image": image,
+                    "passes": passes,
                     "findings": findings,
                     "analysed_at": self.analysed_at,
                     "posture_version": self.posture_version,
@@ -264,15 +332,31 @@ class Assessment:
         return out
 
     def _photo(self, slot: str) -> PhotoAnalysis:
-        photo = getattr(self, slot, None) if slot in ("front", "side") else None
+        photo = self.side if slot == ANY_SIDE else self.photo(slot)
         if photo is None:
             raise InputError(f"there is no {slot} photo to edit")
         return photo
 
     def _with(self, slot: str, photo: PhotoAnalysis) -> Assessment:
         ranges = load_ranges(self.options.reference_ranges)
-        return replace(self, **{slot: replace(photo, metrics=_metrics_for(photo, self.options,
-                                                                          ranges))})
+        photo = replace(photo, metrics=_metrics_for(photo, self.options, ranges))
+        return replace(self, **{photo.slot: photo}).recombined(ranges)
+
+    def recombined(self, ranges: dict[str, ReferenceRange] | None = None) -> Assessment:
+        """The combined measures and their findings made anew from the photos' metrics."""
+        ranges = load_ranges(self.options.reference_ranges) if ranges is None else ranges
+        detectable = load_detectable_changes()
+        combined: tuple[MetricResult, ...] = ()
+        if self.left and self.right:
+            combined += both_sides(self.left.metrics, self.right.metrics, ranges, detectable)
+        if self.front and self.back:
+            combined += front_and_back(self.front.metrics, self.back.metrics, detectable)
+        said = tuple(Finding(d.code, d.message) for d in disagreements(combined))
+        return replace(self, combined=combined, combined_findings=said)
+
+
+# Which photo slots each combined slot is made from.
+_COMBINED_FROM = {"sides": SIDE_SLOTS, "left-right": SIDE_SLOTS, "front-back": ("front", "back")}
 
 
 _round = stored  # the one rounding rule (posture.numbers)
@@ -285,19 +369,31 @@ def _frame(view: ViewClass) -> Frame:
 
 
 def _expected_group(slot: str) -> tuple[str, ...]:
-    return ("side",) if slot == "side" else ("front", "back")
+    """The views a slot's metrics can be measured on: the frontal measures read the same, in the
+    patient's frame, from the front or the back; the sagittal ones from either side."""
+    return ("side",) if slot in SIDE_SLOTS else ("front", "back")
+
+
+def _slot_of_view(view: ViewClass) -> str | None:
+    """The slot a view belongs in: a side view by the way the patient faces (facing image
+    right shows the right side, in a photo that is not mirrored); None for an oblique view."""
+    if view.view == "side":
+        return "right" if view.forward > 0 else "left"
+    return view.view if view.view in ("front", "back") else None
 
 
 def _metrics_for(p: PhotoAnalysis, options: AnalysisOptions,
                  ranges: dict[str, ReferenceRange]) -> tuple[MetricResult, ...]:
-    group = "side" if p.slot == "side" else "front"
+    group = "side" if p.slot in SIDE_SLOTS else "front"
     if p.view.view not in _expected_group(p.slot):
-        detail = f"the {p.slot} photo is a {p.view.view} view"
-        return tuple(not_measured(m, STATUS_WRONG_VIEW, detail, p.cm_per_px, ranges.get(m.id))
-                     for m in METRICS if m.view == group)
-    return compute_metrics(p.landmarks, _frame(p.view), ranges=ranges, cm_per_px=p.cm_per_px,
-                           roll_degrees=p.roll_applied, min_visibility=options.min_visibility,
-                           points=p.anatomical_points)
+        detail = f"the {slot_title(p.slot).lower()} is a {p.view.view} view"
+        out = tuple(not_measured(m, STATUS_WRONG_VIEW, detail, p.cm_per_px, ranges.get(m.id))
+                    for m in METRICS if m.view == group)
+    else:
+        out = compute_metrics(p.landmarks, _frame(p.view), ranges=ranges, cm_per_px=p.cm_per_px,
+                              roll_degrees=p.roll_applied, min_visibility=options.min_visibility,
+                              points=p.anatomical_points)
+    return tuple(replace(m, slot=p.slot) for m in out)
 
 
 def _anatomical_points(view: ViewClass, detection: Detection, photo: Photo,
@@ -340,6 +436,7 @@ class _Detected:
     photo: Photo
     detection: Detection
     scene: SceneWork
+    given_as: str = ""   # the slot it was given in, once filed in another (_placed)
 
 
 def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
@@ -351,11 +448,11 @@ def _detect(slot: str, source, options: AnalysisOptions, detector: PoseDetector,
         detection = detect_landmarks(photo.rgb, detector, passes=options.passes,
                                      scale=photo.scale)
     except NoPersonError as exc:
-        raise NoPersonError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
+        raise NoPersonError(f"{slot_title(slot)} ({photo.name}): {exc}") from None
     try:
         check_upright(detection.landmarks)
     except OrientationError as exc:
-        raise OrientationError(f"{slot.capitalize()} photo ({photo.name}): {exc}") from None
+        raise OrientationError(f"{slot_title(slot)} ({photo.name}): {exc}") from None
     return _Detected(photo, detection, scene)
 
 
@@ -382,7 +479,12 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
         findings.append(Finding("oblique", view.reason))
     elif view.view not in _expected_group(slot):
         findings.append(Finding("wrong_view", f"It looks like a {view.view} view: "
-                                f"upload a {slot} photo ({view.reason})."))
+                                f"upload a {slot_title(slot).lower()} ({view.reason})."))
+    elif _slot_of_view(view) != slot:
+        shows = slot_title(_slot_of_view(view)).lower().removesuffix(" photo")
+        findings.append(Finding("wrong_view", f"It looks like a {shows} view, not the "
+                                f"{slot_title(slot).lower().removesuffix(' photo')} the slot "
+                                "is for: its measures are kept, named by the slot given."))
     if options.check_second_person and another_person(
             photo.rgb, lm.xy / photo.scale, detector, detection.people_seen):
         findings.append(Finding("multiple_people", "More than one person is likely in the photo: "
@@ -404,7 +506,8 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
         findings.append(mirror)
     p = PhotoAnalysis(slot=slot, photo=photo, landmarks=lm, view=view, extent=extent,
                       cm_per_px=cm_per_px, roll=roll, roll_applied=applied,
-                      findings=tuple(findings), metrics=(), anatomical_points=points)
+                      findings=tuple(findings), metrics=(), anatomical_points=points,
+                      given_as=detected.given_as)
     metrics = _metrics_for(p, options, ranges)
     imprecise = precision_finding([m.uncertainty for m in metrics if m.unit == "deg"
                                    and m.value is not None], extent.height_px)
@@ -413,28 +516,77 @@ def _analyse_photo(slot: str, detected: _Detected, options: AnalysisOptions,
     return replace(p, metrics=metrics, findings=tuple(findings))
 
 
+def _placed(detected: dict[str, _Detected]) -> tuple[dict[str, _Detected], list[Finding]]:
+    """Each photo into the slot its view belongs in, where that slot is free: a side photo
+    given without its side (ANY_SIDE) always, a photo in the wrong slot when moving it takes
+    no other photo's place (photos given in swapped slots trade places). Said in a finding."""
+    wants = {slot: _slot_of_view(classify_view(d.detection.landmarks))
+             for slot, d in detected.items()}
+    placed: dict[str, _Detected] = {}
+    moved = []
+    for slot, d in detected.items():
+        target = wants[slot]
+        # Free: not given, or given a photo that itself belongs elsewhere.
+        free = target is not None and target not in placed and (
+            target not in detected or wants[target] not in (target, None))
+        if target != slot and free:
+            placed[target] = replace(d, given_as=slot)
+            if slot != ANY_SIDE:
+                moved.append(f"the {slot} photo shows the {target}"
+                             + ("" if target in ("front", "back") else " side"))
+        elif slot == ANY_SIDE:
+            # An oblique or frontal photo given as "a side photo", or both sides taken:
+            # into the first side slot free, where the view check speaks of it.
+            free_side = next((s for s in SIDE_SLOTS if s not in placed and s not in detected),
+                             None)
+            if free_side is None:
+                raise InputError("a side photo was given beside both a left and a right side "
+                                 "photo: give at most one photo per slot")
+            placed[free_side] = replace(d, given_as=slot)
+        elif slot in placed:  # its own slot was taken by a photo that belongs there
+            raise InputError(f"two photos show the {slot} view: give one photo per view")
+        else:
+            placed[slot] = d
+    findings = [Finding("views_swapped", "Photos were given in the wrong slots ("
+                        + "; ".join(moved) + "): each was analysed as the view it shows.")
+                ] if moved else []
+    return {slot: placed[slot] for slot in SLOTS if slot in placed}, findings
+
+
 def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
-            detector: PoseDetector | None = None, front_name: str | None = None,
+            back=None, left=None, right=None, detector: PoseDetector | None = None,
+            names: Mapping[str, str] | None = None, front_name: str | None = None,
             side_name: str | None = None) -> Assessment:
-    """Analyse a visit's front and/or side photo.
+    """Analyse a visit's photos: any of front, back, left side and right side.
 
     Args:
-        front, side: a path, the file's bytes, or a loaded `Photo`; either may be None.
+        front, back, left, right: a path, the file's bytes, or a loaded `Photo`; each may be
+            None. "left" is the patient's left side toward the camera.
+        side: a side photo without saying which side: filed as left or right by the way the
+            patient faces.
         options: `AnalysisOptions`; defaults if None.
         detector: a `PoseDetector`; the process-wide MediaPipe pool if None.
+        names: slot -> the photo's file name, for bytes (front_name, side_name: the same).
 
     Raises:
         ImageError: a photo cannot be read. NoPersonError: nobody in a photo.
-        InputError: neither photo given, or bad options / reference-range file.
+        InputError: no photo given, bad options / reference-range file, or two photos of
+            one view.
 
-    If the front slot holds a side view and the side slot a front view, they are swapped and a
-    finding says so; any other mismatch marks that photo's metrics "wrong_view".
+    A photo in the wrong slot moves to the slot of the view it shows when that slot is free
+    (a finding says so); any other mismatch is a "wrong_view" finding, and a frontal slot
+    holding a side view (or the reverse) marks that photo's metrics "wrong_view".
     """
     from posture import __version__
 
     options = options or AnalysisOptions()
-    if front is None and side is None:
-        raise InputError("give at least one photo: a front photo, a side photo, or both")
+    given = {slot: source for slot, source in (("front", front), ("back", back),
+                                               ("left", left), ("right", right),
+                                               (ANY_SIDE, side)) if source is not None}
+    if not given:
+        raise InputError("give at least one photo: front, back, left side or right side")
+    names = {**({"front": front_name} if front_name else {}),
+             **({ANY_SIDE: side_name} if side_name else {}), **(names or {})}
     if detector is None:
         from posture.landmarks.mediapipe_pose import default_detector
 
@@ -444,26 +596,17 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
     started: list[SceneWork] = []
     try:
         detected = {}
-        for slot, source, name in (("front", front, front_name), ("side", side, side_name)):
-            if source is not None:
-                detected[slot] = _detect(
-                    slot, source, options, detector,
-                    name or (os.path.basename(source)
-                             if isinstance(source, (str, os.PathLike)) else None),
-                    started)
-        findings = []
-        if len(detected) == 2:
-            views = {slot: classify_view(d.detection.landmarks).view
-                     for slot, d in detected.items()}
-            if views["front"] == "side" and views["side"] in ("front", "back"):
-                detected = {"front": detected["side"], "side": detected["front"]}
-                findings.append(Finding("views_swapped", "The front and side photos were "
-                                        "swapped; each was analysed as the view it shows."))
+        for slot, source in given.items():
+            detected[slot] = _detect(
+                slot, source, options, detector,
+                names.get(slot) or (os.path.basename(source)
+                                    if isinstance(source, (str, os.PathLike)) else None),
+                started)
+        detected, findings = _placed(detected)
         photos = {slot: _analyse_photo(slot, d, options, detector, ranges)
                   for slot, d in detected.items()}
     finally:
         for scene in started:  # after an error (no person, say): not started, not needed
             scene.cancel()
-    return Assessment(subject=options.subject, options=options, front=photos.get("front"),
-                      side=photos.get("side"), findings=tuple(findings),
-                      posture_version=__version__)
+    return Assessment(subject=options.subject, options=options, findings=tuple(findings),
+                      posture_version=__version__, **photos).recombined(ranges)

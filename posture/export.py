@@ -122,7 +122,8 @@ def assessment_json(a: Assessment) -> dict:
         "posture_version": a.posture_version,
         "options": {"passes": a.options.passes, "height_cm": a.options.height_cm,
                     "correct_camera_roll": a.options.correct_camera_roll},
-        "findings": [{"code": f.code, "message": f.message} for f in a.findings],
+        "findings": [{"code": f.code, "message": f.message}
+                     for f in a.findings + a.combined_findings],
         "photos": [_photo_json(p) for p in a.photos],
         "metrics": a.rows(),
     }

@@ -161,9 +161,11 @@ def leo_visit(which: str) -> SampleVisit:
     from posture.render import render_png
 
     front, side = LEO_VISITS[which]
-    photos = {"front": (SAMPLES / front).read_bytes(), "side": (SAMPLES / side).read_bytes()}
-    assessment = analyze(photos["front"], photos["side"],
+    given = {"front": (SAMPLES / front).read_bytes(), "side": (SAMPLES / side).read_bytes()}
+    assessment = analyze(given["front"], given["side"],
                          AnalysisOptions(height_cm=HEIGHT_CM, subject="leo"),
                          front_name=front, side_name=side)
     annotated = {p.slot: render_png(p) for p in assessment.photos}
-    return SampleVisit(assessment, photos, {"front": front, "side": side}, annotated)
+    # Keyed by the slots the photos were analysed in ("right" for the first visit's side).
+    return SampleVisit(assessment, assessment.filed(given),
+                       assessment.filed({"front": front, "side": side}), annotated)

@@ -245,7 +245,7 @@ def test_new_rows_flow_into_the_table_csv_and_json(real):
     from posture.export import assessment_json, csv_text
 
     p = real["jara_test_side_3.jpg"]
-    a = Assessment(subject="x", options=AnalysisOptions(), front=None, side=p, findings=())
+    a = Assessment(subject="x", options=AnalysisOptions(), **{p.slot: p})
     rows = {r["metric"]: r for r in a.rows()}
     for metric in ("cva", "fleche_cervicale", "fleche_lombaire_pct", "kyphosis_index",
                    "cervical_lumbar_depth", "kyphosis_angle", "lordosis_angle"):
@@ -282,7 +282,7 @@ def test_moving_the_near_ear_by_hand_moves_the_tragus_and_the_cva():
     p = PhotoAnalysis(slot="side", photo=photo, landmarks=lm, view=classify_view(lm),
                       extent=BodyExtent(VERTEX_Y, SOLE_Y, "outline"), cm_per_px=None, roll=None,
                       roll_applied=None, findings=(), metrics=(), anatomical_points=pts)
-    a = Assessment(subject="", options=AnalysisOptions(), front=None, side=p, findings=())
+    a = Assessment(subject="", options=AnalysisOptions(), **{p.slot: p})
     a = a._with("side", p)
     before = a.metric("cva").value
     ear = lm.xy[8]

@@ -113,9 +113,22 @@ def test_swapped_photos_are_detected_and_swapped_back(detector):
     assert result.front.view.view == "front" and result.side.view.view == "side"
 
 
-def test_side_photo_in_front_slot_is_flagged_wrong_view(detector):
+def test_lone_side_photo_in_front_slot_is_analysed_as_the_side_it_shows(detector):
     result = analyze(front=sample("leo_test_right.jpg"), options=AnalysisOptions(passes=1),
                      detector=detector)
+    assert result.front is None and result.side is not None
+    assert result.side.slot == ("right" if result.side.view.forward > 0 else "left")
+    [swapped] = [f.message for f in result.findings if f.code == "views_swapped"]
+    assert f"the front photo shows the {result.side.slot} side" in swapped
+    assert any(m.status == "ok" for m in result.metrics)
+
+
+def test_side_photo_in_front_slot_beside_that_side_is_flagged_wrong_view(detector):
+    photo = sample("leo_test_right.jpg")
+    facing = analyze(side=photo, options=AnalysisOptions(passes=1), detector=detector).side.slot
+    result = analyze(front=photo, options=AnalysisOptions(passes=1), detector=detector,
+                     **{facing: photo})
     assert "wrong_view" in [f.code for f in result.front.findings]
-    assert {m.status for m in result.metrics} == {"wrong_view"}
-    assert all(m.value is None for m in result.metrics)
+    assert {m.status for m in result.front.metrics} == {"wrong_view"}
+    assert all(m.value is None for m in result.front.metrics)
+    assert result.photo(facing).view.view == "side"

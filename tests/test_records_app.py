@@ -161,7 +161,7 @@ def _save_panel_script():
     from posture.app.records import save_visit_panel
 
     s = st.session_state["sample"]
-    save_visit_panel(s.assessment, s.photos["front"], s.photos["side"], filenames=s.filenames,
+    save_visit_panel(s.assessment, s.photos["front"], s.photos["right"], filenames=s.filenames,
                      annotated=s.annotated, subject=st.session_state.get("subject", "leo"),
                      visit_date=st.session_state["day"], notes="n",
                      patient_name=st.session_state.get("name", ""))
@@ -315,7 +315,7 @@ def test_photos_side_by_side_share_one_height():
     from posture.app.records import GAP, same_height
 
     s = leo_visit("first")
-    image, widths = same_height([s.annotated["front"], s.annotated["side"]], height=300)
+    image, widths = same_height([s.annotated["front"], s.annotated["right"]], height=300)
     assert image.shape == (300, sum(widths) + GAP, 3)
     assert all(w < 300 for w in widths)                         # both portrait photos
 

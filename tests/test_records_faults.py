@@ -341,7 +341,7 @@ def test_text_at_the_limits_round_trips_on_every_backend(store, first):
     assert get_patient(store, subject).notes == notes
     photos = visit_photos(store, visit_id)
     assert photos["front"][0] == "front??.jpg"
-    assert len(photos["side"][0]) == MAX_FILENAME and photos["side"][0].endswith("s.jpg")
+    assert len(photos["right"][0]) == MAX_FILENAME and photos["right"][0].endswith("s.jpg")
 
 
 def test_an_uploaded_file_name_no_backend_accepts_is_stored_cleaned(store, first):
@@ -458,7 +458,7 @@ def test_a_photo_changed_behind_the_records_back_is_caught_on_every_backend(stor
     visit_id = save(store, first)
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE photos SET data = :d WHERE slot = 'side'"),
-                     {"d": first.photos["side"][:-100]})       # a copy cut short
+                     {"d": first.photos["right"][:-100]})       # a copy cut short
     with pytest.raises(DamagedError, match=rf"the side photo \(leo_test_right\.jpg\) of visit "
                                            rf"{visit_id} is damaged"):
         visit_photos(store, visit_id)
@@ -575,7 +575,7 @@ def test_a_damaged_backup_is_refused_and_nothing_restored(tmp_path, first):
     save(source, first)
     backup(source, tmp_path / "b.db")
     source.close()
-    _flip_photo_bytes_in_file(tmp_path / "b.db", first.photos["side"])
+    _flip_photo_bytes_in_file(tmp_path / "b.db", first.photos["right"])
     untouched = (tmp_path / "b.db").read_bytes()
     target = open_store(f"sqlite:///{tmp_path / 'new.db'}")
     with pytest.raises(DamagedError, match=r"the side photo of visit 1 in the backup 'b.db' "

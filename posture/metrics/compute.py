@@ -128,6 +128,9 @@ class MetricResult:
     raw_value: float | None = None
     corrected: bool = False
     points: tuple[str, ...] = ()   # anatomical points used, by name
+    # The photo slot it was measured in ("front", "back", "left", "right"), or a combination
+    # of two (`posture.metrics.bilateral`); set by the assessment, "" outside one.
+    slot: str = ""
 
 
 def _resolve(point: Point, swap: bool) -> tuple[int, ...]:
@@ -158,7 +161,8 @@ def _evaluate(m: MetricDef, xy: np.ndarray, frame: Frame, swap: bool,
     return value
 
 
-def _direction(m: MetricDef, value: float) -> str:
+def direction(m: MetricDef, value: float) -> str:
+    """The patient-frame words for a value's sign ("left higher", "level")."""
     if abs(value - m.neutral) < 0.05:
         return "level" if m.neutral == 0.0 else "neutral"
     return m.positive if value > m.neutral else m.negative
@@ -302,7 +306,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
         flag = range_flag(value, uncertainty, ref)
         out.append(MetricResult(
             metric=m.id, label=m.label, view=m.view, value=value, unit=_unit(m, cm_per_px),
-            uncertainty=uncertainty, direction=_direction(m, value), status=STATUS_OK,
+            uncertainty=uncertainty, direction=direction(m, value), status=STATUS_OK,
             detail=m.note, flag=flag, reference=ref.describe() if ref else "no reference range",
             landmarks=needed, raw_value=raw, corrected=corrected, points=m.anatomical(),
             manual=bool(landmarks.manual & set(needed)) or any(

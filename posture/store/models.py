@@ -91,7 +91,7 @@ class Photo(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Indexed by the unique (visit_id, slot) constraint: no separate index.
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
-    slot: Mapped[str] = mapped_column(String(10))          # "front" or "side", as uploaded
+    slot: Mapped[str] = mapped_column(String(10))          # front, back, left, right ("side": filed before)
     filename: Mapped[str] = mapped_column(String(255), default="")
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
@@ -125,11 +125,14 @@ class Measurement(Base):
     patient and the analysis."""
 
     __tablename__ = "measurements"
-    __table_args__ = (UniqueConstraint("analysis_id", "metric"),)
+    __table_args__ = (UniqueConstraint("analysis_id", "slot", "metric"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)         # order in the core's table
+    # front, back, left, right, or a combination ("left-right"); "side" in rows stored before
+    # the four slots (migration 0003).
+    slot: Mapped[str] = mapped_column(String(12), server_default="")
     view: Mapped[str] = mapped_column(String(20))
     metric: Mapped[str] = mapped_column(String(60))
     label: Mapped[str] = mapped_column(String(200))
@@ -230,6 +233,6 @@ class AuditEntry(Base):
 
 
 #: Columns of a measurement row copied verbatim from (and back to) the core's tidy rows.
-ROW_FIELDS = ("view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
+ROW_FIELDS = ("slot", "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
               "flag", "reference", "detail", "raw_value", "corrected", "manual", "image",
               "passes")

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from posture.assessment import TABLE_COLUMNS
+from posture.assessment import ANY_SIDE, SLOTS, TABLE_COLUMNS, slot_title
 from posture.compare import VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
@@ -57,8 +57,6 @@ from posture.store.validation import (
 #: Visit and history CSV: the core's columns (same positions as `posture analyze`'s
 #: results.csv), then the visit's date and id.
 HISTORY_COLUMNS = TABLE_COLUMNS + ("visit_date", "visit_id")
-
-SLOTS = ("front", "side")
 
 #: Called with the name of each step of a save once it is written ("patient", "visit",
 #: "photos", "analysis"), still inside the transaction: tests inject failures here.
@@ -219,8 +217,10 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
         subject: the patient ID; the patient is created if new.
         assessment: the `Assessment` of these photos (its rows are stored verbatim, keyed to
             this patient whatever `assessment.subject` says).
-        photos: slot ("front"/"side") -> the file's bytes exactly as uploaded.
-        filenames: slot -> the uploaded file's name, for the record.
+        photos: slot -> the file's bytes exactly as uploaded, keyed as given to `analyze`
+            ("front", "back", "left", "right", or "side"); each is stored in the slot it was
+            analysed in (`Assessment.filed`).
+        filenames: the uploaded files' names, for the record, keyed as `photos`.
         visit_date: defaults to today. The visit's height is the analysis's `height_cm`.
         patient_name: sets the patient's name (None keeps it; "" for a new patient).
         annotated: slot -> `render_png` of this assessment's photo, if the caller already made
@@ -235,11 +235,13 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
     subject = clean_subject(subject)
     patient_name = clean_name(patient_name)
     notes = clean_notes(notes or "")
-    if not photos or set(photos) - set(SLOTS) or not all(photos.values()):
-        raise InputError("save the visit with the photos that were analysed (front, side)")
-    if len(photos) != len(assessment.photos):
+    if not photos or set(photos) - {*SLOTS, ANY_SIDE} or not all(photos.values()):
+        raise InputError("save the visit with the photos that were analysed "
+                         "(front, back, left, right)")
+    filed = assessment.filed(photos)
+    if len(photos) != len(assessment.photos) or len(filed) != len(photos):
         raise InputError(f"{len(photos)} photo(s) given but {len(assessment.photos)} analysed")
-    filenames = filenames or {}
+    photos, filenames = filed, assessment.filed(filenames or {})
     prepared = _prepare(assessment, annotated)
     step = on_step or (lambda _name: None)
     # Twice: a concurrent save may create the same new patient between our read and write.
@@ -345,8 +347,9 @@ def reanalyse_visit(store: Store, visit_id: int, options=None, *,
             options = _stored_options(visit)
         latest = _result(visit.analyses[-1]) if visit.analyses else {}
     options = replace(options or AnalysisOptions(), subject=subject)
-    front, side = photos.get("front", (None, None)), photos.get("side", (None, None))
-    assessment = analyze(front[1], side[1], options, front_name=front[0], side_name=side[0])
+    # Photos filed before the four slots are in "side", which analyze() files as left or right.
+    assessment = analyze(options=options, **{slot: data for slot, (_, data) in photos.items()},
+                         names={slot: name for slot, (name, _) in photos.items() if name})
     return add_analysis(store, visit_id, _with_manual_edits(assessment, latest), actor=actor,
                         _action=audit.REANALYSE)
 
@@ -363,6 +366,8 @@ def _with_manual_edits(assessment, stored: dict):
     slots = {p.slot for p in assessment.photos}
     for photo in stored.get("photos", []):
         slot = photo.get("slot")
+        if slot == "side" and assessment.side is not None:  # stored before the four slots
+            slot = assessment.side.slot
         if slot not in slots:
             continue
         for lm in photo.get("landmarks", []):
@@ -549,29 +554,28 @@ def list_analyses(store: Store, visit_id: int) -> list[AnalysisSummary]:
                 for a in _visit(session, visit_id).analyses]
 
 
-def _stored_findings(analysis: Analysis) -> dict:
-    """The `findings` cell of each stored photo's rows, by (view, image) and by view, read from
-    the stored result as `Assessment.rows` wrote it."""
+def _stored_findings(analysis: Analysis) -> tuple[dict, str]:
+    """The `findings` cell of each stored photo's rows by slot, and the visit's own (the rows
+    of two photos carry those), read from the stored result as `Assessment.rows` wrote it."""
     try:
         result = json.loads(analysis.result_json)
     except (TypeError, ValueError):
-        return {}
+        return {}, ""
     visit = [f.get("message", "") for f in result.get("findings", [])]
     out = {}
     for p in result.get("photos", []):
-        text = findings_text(visit + [f.get("message", "") for f in p.get("findings", [])])
-        out[(p.get("view"), p.get("image"))] = text
-        out.setdefault(p.get("view"), text)
-    return out
+        out[p.get("slot")] = findings_text(
+            visit + [f.get("message", "") for f in p.get("findings", [])])
+    return out, findings_text(visit)
 
 
 def _rows(analysis: Analysis, subject: str, visit: Visit) -> list[dict]:
     """The core's tidy rows back, plus the visit's date and id."""
-    findings = _stored_findings(analysis)
+    findings, visit_findings = _stored_findings(analysis)
     out = []
     for m in analysis.measurements:
         row = {k: getattr(m, k) for k in ROW_FIELDS}
-        row.update(findings=findings.get((m.view, m.image), findings.get(m.view, "")))
+        row.update(findings=findings.get(m.slot, visit_findings))
         row.update(subject=subject, analysed_at=analysis.analysed_at,
                    posture_version=analysis.posture_version,
                    visit_date=visit.visit_date.isoformat(), visit_id=visit.id)
@@ -598,8 +602,8 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
         analysis = _pick(visit, analysis_id)
         result = _result(analysis)
         findings = [f["message"] for f in result.get("findings", [])]
-        # Named by photo, as `Assessment.all_findings` names them ("Side photo: ...").
-        findings += [f"{str(p.get('slot', 'the')).capitalize()} photo: {f['message']}"
+        # Named by photo, as `Assessment.all_findings` names them ("Left side photo: ...").
+        findings += [f"{slot_title(str(p.get('slot', 'the')))}: {f['message']}"
                      for p in result.get("photos", []) for f in p.get("findings", [])]
         return VisitRecord(
             label=visit.visit_date.isoformat(),

@@ -1,0 +1,142 @@
+"""Two photos of one visit measuring the same thing: both side views, or the front and the back.
+
+Both sides: each sagittal measure from the left and the right side photo, their mean (the
+visit's value, flagged against the reference range) and their difference, left minus right.
+Front and back: each frontal measure from both (already in the patient's frame: "left higher"
+reads the same from behind), and their difference, front minus back.
+
+A difference is judged as a change between visits is (`posture.metrics.detectable`): real when
+it exceeds both twice the combined uncertainty and the measure's minimal detectable change,
+since the two photos are taken moments apart, the patient re-standing between them. A real
+left-right difference in the plumb-line offsets is itself a finding: the near hip (or shoulder)
+sits further forward in one side view than in the other, so the pelvis (or trunk) is turned, or
+the patient stood differently for the two photos (SAPO's protocol takes both sides for this
+reason). It says nothing when no MDC is known (a length in pixels, without the height).
+
+Pure: metric results in, metric results and sentences out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from posture.metrics.compute import STATUS_OK, MetricResult, direction, range_flag
+from posture.metrics.definitions import METRICS_BY_ID
+from posture.metrics.detectable import NOISE_FACTOR, DetectableChange, is_real_change
+from posture.metrics.reference import ReferenceRange
+from posture.numbers import value_text
+
+#: Slots of the rows made here, beside the photos' own ("front", "back", "left", "right").
+SIDES_MEAN, LEFT_MINUS_RIGHT, FRONT_MINUS_BACK = "sides", "left-right", "front-back"
+COMBINED_SLOTS = (SIDES_MEAN, LEFT_MINUS_RIGHT, FRONT_MINUS_BACK)
+
+FLAG_AGREES, FLAG_DIFFERS = "agrees", "differs"
+
+#: Plumb-line offsets whose left-right difference says the body part is turned (or re-stood).
+TURN_CUES = {"plumb_ear": ("head", "head"), "plumb_shoulder": ("shoulder", "trunk"),
+             "plumb_hip": ("hip", "pelvis"), "plumb_knee": ("knee", "legs")}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A real difference between two photos of one visit, in words (a visit finding)."""
+
+    code: str          # "sides_differ" or "front_back_differ"
+    metric: str
+    message: str
+
+
+def _ok(metrics: Iterable[MetricResult]) -> dict[str, MetricResult]:
+    return {m.metric: m for m in metrics if m.status == STATUS_OK and m.value is not None}
+
+
+def _pairs(a: Iterable[MetricResult], b: Iterable[MetricResult]):
+    """(metric id, a's result, b's result) for measures ok in both, in the same unit."""
+    a_ok, b_ok = _ok(a), _ok(b)
+    for metric, ma in a_ok.items():
+        mb = b_ok.get(metric)
+        if mb is not None and ma.unit == mb.unit:
+            yield metric, ma, mb
+
+
+def _difference(metric: str, first: MetricResult, second: MetricResult, slot: str,
+                names: tuple[str, str], detectable: Mapping[str, DetectableChange]
+                ) -> MetricResult:
+    """first - second, judged against noise and the MDC (when the MDC's unit is the value's)."""
+    value = first.value - second.value
+    u = math.hypot(first.uncertainty or 0.0, second.uncertainty or 0.0) or None
+    mdc = detectable.get(metric)
+    mdc_size = mdc.mdc if mdc is not None and mdc.unit == first.unit else None
+    if mdc_size is None and first.unit != "%" and first.unit != "deg":
+        flag, why = "", f"no detectable change known in {first.unit}: not judged"
+    else:
+        real = is_real_change(value, first.uncertainty, second.uncertainty, mdc_size)
+        flag = FLAG_DIFFERS if real else FLAG_AGREES
+        limit = f"{NOISE_FACTOR:g} x the combined uncertainty" + (
+            f" and the detectable change ({mdc.describe()})" if mdc_size is not None else "")
+        why = (f"beyond {limit}" if real else f"within {limit}")
+    a, b = names
+    bigger = a if value > 0 else b
+    return replace(
+        first, label=f"{first.label}: {a} minus {b}", value=value, uncertainty=u,
+        raw_value=value, direction="equal" if abs(value) < 0.05 else f"{bigger} larger",
+        flag=flag, reference="", slot=slot, landmarks=(), points=(),
+        corrected=first.corrected or second.corrected, manual=first.manual or second.manual,
+        detail=(f"{a} {value_text(first.value)}, {b} {value_text(second.value)} {first.unit}: "
+                f"{why}"))
+
+
+def both_sides(left: Iterable[MetricResult], right: Iterable[MetricResult],
+               ranges: Mapping[str, ReferenceRange],
+               detectable: Mapping[str, DetectableChange]) -> tuple[MetricResult, ...]:
+    """For each measure ok in both side photos: its mean (slot "sides", flagged against the
+    reference range) and its difference left minus right (slot "left-right")."""
+    out = []
+    for metric, ml, mr in _pairs(left, right):
+        mean = (ml.value + mr.value) / 2.0
+        u = math.hypot(ml.uncertainty or 0.0, mr.uncertainty or 0.0) / 2.0 or None
+        ref = ranges.get(metric)
+        raw = ((ml.raw_value if ml.raw_value is not None else ml.value)
+               + (mr.raw_value if mr.raw_value is not None else mr.value)) / 2.0
+        out.append(replace(
+            ml, label=f"{ml.label} (mean of both sides)", value=mean, uncertainty=u,
+            raw_value=raw, direction=direction(METRICS_BY_ID[metric], mean),
+            flag=range_flag(mean, u, ref), slot=SIDES_MEAN, landmarks=(), points=(),
+            corrected=ml.corrected or mr.corrected, manual=ml.manual or mr.manual,
+            detail=f"left {value_text(ml.value)}, right {value_text(mr.value)} {ml.unit}"))
+        out.append(_difference(metric, ml, mr, LEFT_MINUS_RIGHT, ("left", "right"), detectable))
+    return tuple(out)
+
+
+def front_and_back(front: Iterable[MetricResult], back: Iterable[MetricResult],
+                   detectable: Mapping[str, DetectableChange]) -> tuple[MetricResult, ...]:
+    """For each measure ok in both the front and the back photo: front minus back (slot
+    "front-back"); both are in the patient's frame, so agreeing photos differ by about 0."""
+    return tuple(_difference(metric, mf, mb, FRONT_MINUS_BACK, ("front", "back"), detectable)
+                 for metric, mf, mb in _pairs(front, back))
+
+
+def disagreements(combined: Iterable[MetricResult]) -> tuple[Disagreement, ...]:
+    """The real differences worth a visit finding: every plumb offset differing between the
+    sides (the body part may be turned), every frontal measure differing front to back."""
+    out = []
+    for m in combined:
+        if m.flag != FLAG_DIFFERS:
+            continue
+        if m.slot == LEFT_MINUS_RIGHT and m.metric in TURN_CUES:
+            part, region = TURN_CUES[m.metric]
+            ahead = "left" if m.value > 0 else "right"
+            out.append(Disagreement("sides_differ", m.metric, (
+                f"The side photos disagree at the {part}: {m.detail}. The {ahead} {part} sits "
+                f"further forward, so the {region} may be turned toward the patient's "
+                f"{'right' if ahead == 'left' else 'left'}, or the patient stood differently "
+                "for the two photos.")))
+        elif m.slot == FRONT_MINUS_BACK:
+            label = METRICS_BY_ID[m.metric].label
+            out.append(Disagreement("front_back_differ", m.metric, (
+                f"Front and back photos disagree on {label[:1].lower() + label[1:]}: "
+                f"{m.detail}; the patient may have stood differently, or one photo's "
+                "landmarks are off: check both.")))
+    return tuple(out)
