@@ -91,7 +91,7 @@ class Photo(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Indexed by the unique (visit_id, slot) constraint: no separate index.
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
-    slot: Mapped[str] = mapped_column(String(10))          # front, back, left, right ("side": filed before)
+    slot: Mapped[str] = mapped_column(String(10))          # a SLOT ("side": filed before them)
     filename: Mapped[str] = mapped_column(String(255), default="")
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
