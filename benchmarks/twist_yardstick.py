@@ -5,10 +5,15 @@ Pose2Sim (PyPI, BSD-3) ships a demo of one person filmed by four calibrated came
 and shoulders from all four views gives each segment's true rotation relative to each camera;
 each single-camera cue is then compared with it. Nothing here is used at run time.
 
-Cue measured: MediaPipe's relative depth (z) of the left and right hip (or shoulder) in one
-photo: rotation = atan2(z_left - z_right, x_left - x_right) in the camera's frame, against the
-same angle of the triangulated 3D segment in that camera's frame (both 0 when the segment is
-parallel to the image plane).
+Cues measured, each against the same angle of the triangulated 3D segment in that camera's
+frame (0 when the segment is parallel to the image plane, +/-90 when it points at the camera):
+- depth: MediaPipe's relative depth (z) of the left and right hip (or shoulder) in one photo:
+  rotation = atan2(z_left - z_right, x_left - x_right).
+- side separation: in a near side view (true rotation 60-120 deg either way), how far apart
+  the near and far hip (shoulder) stand across the image, against the segment's width: the
+  cosine of the rotation is x_left - x_right over the width in pixels at the segment's depth
+  (the width a front photo measures, here the triangulated one: an optimistic scale), and the
+  side toward the camera is known (as the side photo's facing direction tells it).
 
 Usage (the demo is data, fetched by hand, never by posture):
     pip download --no-deps pose2sim==0.10.49 -d /tmp/p2s && unzip -q /tmp/p2s/*.whl -d /tmp/p2s
@@ -98,7 +103,7 @@ def main() -> None:
     cams = read_cameras(args.demo / "calibration" / "Calib.qca.txt")
     detector = default_detector()
     videos = [cv2.VideoCapture(str(args.demo / "videos" / f"{c['name']}.mp4")) for c in cams]
-    reproj, rows, widths = [], [], {seg: [] for seg in SEGMENTS}
+    reproj, rows, separation, widths = [], [], [], {seg: [] for seg in SEGMENTS}
     for frame in range(args.frames):
         poses = []
         for cap in videos:
@@ -123,6 +128,12 @@ def main() -> None:
                 cue = segment_angle(np.array([xy[0, 0], 0, pose.z[lm_l]]),
                                     np.array([xy[1, 0], 0, pose.z[lm_r]]))
                 rows.append((seg, cam["name"], frame, truth, cue))
+                if 60.0 <= abs(truth) <= 120.0:
+                    mid = (cam_l + cam_r) / 2.0
+                    width_px = widths[seg][-1] * cam["K"][0, 0] / mid[2]
+                    cosine = np.clip((xy[0, 0] - xy[1, 0]) / width_px, -1.0, 1.0)
+                    side = float(np.degrees(np.arccos(cosine))) * np.sign(truth)
+                    separation.append((seg, truth, side))
     print(f"reprojection error of the triangulated hips and shoulders: median "
           f"{np.median(reproj):.1f} px, 90th pct {np.percentile(reproj, 90):.1f} px "
           f"({len(reproj)} observations)")
@@ -140,6 +151,13 @@ def main() -> None:
             err = np.abs(wrap(np.array([r[4] for r in sel]) - truth))
             print(f"{seg:10} {cam:7} {len(sel):4d} {np.min(truth):7.1f}..{np.max(truth):6.1f} "
                   f"{np.mean(err):6.1f} {np.median(err):10.1f} {np.percentile(err, 90):8.1f}")
+    for seg in SEGMENTS:
+        sel = [r for r in separation if r[0] == seg]
+        if sel:
+            err = np.abs(wrap(np.array([r[2] - r[1] for r in sel])))
+            print(f"{seg:10} side separation cue, near side views ({len(sel)}): MAE "
+                  f"{np.mean(err):.1f} deg, median {np.median(err):.1f}, 90th pct "
+                  f"{np.percentile(err, 90):.1f}")
     # Twist (pelvis vs shoulders) as one photo would see it, against the truth.
     by_key = {(r[0], r[1], r[2]): r for r in rows}
     twist_err = []
