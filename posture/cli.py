@@ -201,21 +201,23 @@ def _summary(result) -> str:
     from posture.assessment import slot_title
 
     lines = [f"! {f.message}" for f in result.all_findings()]
-    rows = {}
+    images = {}
     for row in result.rows():
-        rows.setdefault(row["slot"], row["image"])
-    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} direction")
-    for slot, image in rows.items():
+        images.setdefault(row["slot"], row["image"])
+    width = max([40] + [len(m.label) for m in result.metrics])  # labels of two photos are long
+    lines.append(f"{'metric':<{width}} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} "
+                 "direction")
+    for slot, image in images.items():
         lines.append(f"-- {slot_title(slot)} ({image})")
         for m in (m for m in result.metrics if m.slot == slot):
             if m.value is None:
-                lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
+                lines.append(f"{m.label:<{width}} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
                              f"not measured: {m.detail}")
             else:
                 unc = uncertainty_text(m.uncertainty)
                 value = value_text(m.value, missing="-")
-                lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<10} "
-                             f"{m.direction}")
+                lines.append(f"{m.label:<{width}} {value:>9}  {m.unit:<4} {unc:>5}  "
+                             f"{m.flag:<10} {m.direction}")
     return "\n".join(lines + _screening_summary(result))
 
 

@@ -259,6 +259,16 @@ def test_resume_refuses_a_file_that_is_not_ours_and_leaves_it(tmp_path, fake_ana
     assert fake_analyze == []
 
 
+def test_a_results_file_from_before_the_slot_column_is_not_resumed(tmp_path, fake_analyze):
+    out = tmp_path / "out.csv"
+    before = ",".join(c for c in TABLE_COLUMNS if c != "slot") + "\nold,front,m1\n"
+    out.write_text(before, encoding="utf-8")
+    with pytest.raises(InputError, match=r"^'out.csv' is not a posture results file of this "
+                                         r"version: choose another --out"):
+        list(run_batch(jobs_for("a"), out, AnalysisOptions(), resume=True))
+    assert out.read_text(encoding="utf-8") == before and fake_analyze == []
+
+
 def test_done_subjects_of_missing_and_empty_files(tmp_path):
     assert done_subjects(tmp_path / "none.csv") == set()
     (tmp_path / "empty.csv").write_bytes(b"")
