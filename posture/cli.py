@@ -73,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     _saving(a, "file the visit in the records under --subject (see `posture history`)")
 
     b = sub.add_parser("batch", help="analyse many subjects in a folder",
-                       description="Pairing: a manifest CSV (subject, then any of front, back, "
-                                   "left, right, side; optionally height_cm) or file names "
-                                   "<subject>_front.jpg, _back, _left, _right, _side.")
+                       description="Each subject's photos: a manifest CSV (subject, then any of "
+                                   "front, back, left, right, side; optionally height_cm) or "
+                                   "file names <subject>_front.jpg, _back, _left, _right, "
+                                   "_side.")
     b.add_argument("folder", help="folder of photos")
     b.add_argument("--out", required=True, metavar="CSV", help="results CSV to write")
     b.add_argument("--manifest", metavar="CSV", help="manifest (default: FOLDER/manifest.csv)")
