@@ -1,12 +1,17 @@
 """Many subjects at once: pair photos, analyse each pair, append rows as they finish.
 
 Pairing, in this order:
-1. A manifest CSV (`--manifest FILE`, or `manifest.csv` inside the folder) with columns
-   `subject, front, side` and optionally `height_cm` (header names are trimmed and matched
-   without regard to case); paths are relative to the manifest's folder; either photo may be
-   empty, not both.
-2. Otherwise file names: `<subject>_front.<ext>` and `<subject>_side.<ext>` (also `-front`,
-   `-side`; case does not matter). A subject may have just one of the two.
+1. A manifest CSV (`--manifest FILE`, or `manifest.csv` inside the folder) with the column
+   `subject`, any of the photo columns `front, back, left, right, side` and optionally
+   `height_cm` (header names are trimmed and matched without regard to case; any other column
+   is refused, a misspelt photo column being the likely cause); paths are relative to the
+   manifest's folder; each row needs at least one photo. `side` is a side photo without
+   saying which side (filed as left or right by the way the patient faces).
+2. Otherwise file names: `<subject>_front.<ext>`, `_back`, `_left`, `_right` and `_side`
+   (also `-front` and so on; case does not matter). A subject may have any of them.
+
+Either way a subject's photos are refused, naming the row (or the files), when one file fills
+two slots or a side photo comes beside both a left and a right one.
 
 Output: the tidy table (`TABLE_COLUMNS`), one block of rows per subject, in the order subjects
 finish. Each block is written with a single `write` to a file opened for appending, then
@@ -30,22 +35,37 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from posture.assessment import TABLE_COLUMNS, AnalysisOptions, analyze
+from posture.assessment import ANY_SIDE, SLOTS, TABLE_COLUMNS, AnalysisOptions, analyze
 from posture.errors import InputError, PostureError, WriteError
 from posture.export import safe_cell, write_csv
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
-_NAME = re.compile(r"^(?P<subject>.+?)[_-](?P<slot>front|side)$", re.IGNORECASE)
+#: The photo columns of a manifest, and name suffixes in a folder: the slots of
+#: `posture.assessment.analyze`, then "side" (a side photo, filed by the way the patient faces).
+PHOTO_COLUMNS = (*SLOTS, ANY_SIDE)
+MANIFEST_COLUMNS = ("subject", *PHOTO_COLUMNS, "height_cm")
+_NAME = re.compile(rf"^(?P<subject>.+?)[_-](?P<slot>{'|'.join(PHOTO_COLUMNS)})$", re.IGNORECASE)
 STATUS_ERROR = "error"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
 class Job:
+    """One subject's photos (each optional, at least one given) and height."""
+
     subject: str
-    front: Path | None
-    side: Path | None
+    front: Path | None = None
+    side: Path | None = None        # a side photo without its side: filed by facing
     height_cm: float | None = None
+    back: Path | None = None
+    left: Path | None = None
+    right: Path | None = None
+
+    @property
+    def photos(self) -> dict[str, Path]:
+        """slot -> path of the photos given, in PHOTO_COLUMNS order: as `analyze` takes them."""
+        return {slot: getattr(self, slot) for slot in PHOTO_COLUMNS
+                if getattr(self, slot) is not None}
 
 
 def _manifest_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -55,8 +75,14 @@ def _manifest_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, str]]]
         header = next(reader, None)
         columns = [h.strip().lower() for h in header or ()]
         if "subject" not in columns:
-            raise InputError(f"Manifest '{name}' needs a header with columns subject, front, "
-                             "side (and optionally height_cm)")
+            raise InputError(f"Manifest '{name}' needs a header with columns subject and any of "
+                             "front, back, left, right, side (and optionally height_cm)")
+        # A blank header cell (a spreadsheet's trailing comma) names nothing: its cells are
+        # ignored; a named column that is not ours is most likely a misspelt photo column.
+        unknown = [c for c in columns if c and c not in MANIFEST_COLUMNS]
+        if unknown:
+            raise InputError(f"Manifest '{name}', line 1: unknown column '{_shown(unknown[0])}': "
+                             "the columns are " + ", ".join(MANIFEST_COLUMNS))
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
@@ -82,6 +108,20 @@ def _manifest_path(folder: Path, text: str, where: str) -> Path | None:
     return folder / text
 
 
+def _check_photos(photos: dict[str, Path], who: str) -> None:
+    """Refuse what `analyze` would refuse only after reading every photo: one file in two
+    slots, or a side photo with no side slot left for it."""
+    seen: dict[str, str] = {}
+    for slot, photo in photos.items():
+        other = seen.setdefault(os.path.normpath(photo), slot)
+        if other != slot:
+            raise InputError(f"{who}: the photo '{_shown(photo.name)}' is given as both "
+                             f"{other} and {slot}: give each photo once")
+    if ANY_SIDE in photos and {"left", "right"} <= photos.keys():
+        raise InputError(f"{who}: a side photo beside both a left and a right one: give at "
+                         "most one photo per slot")
+
+
 def _read_manifest(path: Path) -> list[Job]:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -99,11 +139,13 @@ def _read_manifest(path: Path) -> list[Job]:
         if subject in seen:
             raise InputError(f"{where}: subject '{_shown(subject)}' appears twice")
         seen.add(subject)
-        front = _manifest_path(path.parent, row.get("front", ""), where)
-        side = _manifest_path(path.parent, row.get("side", ""), where)
-        if front is None and side is None:
-            raise InputError(f"{where}: subject '{_shown(subject)}' has neither a front nor a "
-                             "side photo")
+        photos = {slot: _manifest_path(path.parent, row.get(slot, ""), where)
+                  for slot in PHOTO_COLUMNS}
+        photos = {slot: photo for slot, photo in photos.items() if photo is not None}
+        if not photos:
+            raise InputError(f"{where}: subject '{_shown(subject)}' has no photo in any of the "
+                             "columns " + ", ".join(PHOTO_COLUMNS))
+        _check_photos(photos, f"{where}: subject '{_shown(subject)}'")
         height = row.get("height_cm", "")
         try:
             height_cm = float(height) if height else None
@@ -112,7 +154,7 @@ def _read_manifest(path: Path) -> list[Job]:
         if height_cm is not None and not (math.isfinite(height_cm) and 50 <= height_cm <= 250):
             raise InputError(f"{where}: height_cm '{_shown(height)}' must be in cm, between 50 "
                              "and 250")
-        jobs.append(Job(subject, front, side, height_cm))
+        jobs.append(Job(subject, height_cm=height_cm, **photos))
     if not jobs:
         raise InputError(f"Manifest '{path.name}' lists no subjects")
     return jobs
@@ -131,19 +173,25 @@ def plan_jobs(folder: str | os.PathLike, manifest: str | os.PathLike | None = No
         return _read_manifest(Path(manifest))
     if not folder.is_dir():
         raise InputError(f"'{folder}' is not a folder")
-    pairs: dict[str, dict[str, Path]] = {}
+    named: dict[str, dict[str, Path]] = {}
     for p in sorted(folder.iterdir()):
         m = _NAME.match(p.stem)
         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and m:
-            pairs.setdefault(m["subject"], {})[m["slot"].lower()] = p
-    if not pairs:
-        raise InputError(f"No photos named <subject>_front / <subject>_side in '{folder}', and "
-                         "no manifest.csv: see `posture batch --help`")
-    return [Job(s, d.get("front"), d.get("side")) for s, d in sorted(pairs.items())]
+            slot = m["slot"].lower()
+            other = named.setdefault(m["subject"], {}).setdefault(slot, p)
+            if other != p:
+                raise InputError(f"'{_shown(other.name)}' and '{_shown(p.name)}' are both the "
+                                 f"{slot} photo of '{_shown(m['subject'])}': keep one")
+    if not named:
+        raise InputError(f"No photos named <subject>_front, _back, _left, _right or _side in "
+                         f"'{folder}', and no manifest.csv: see `posture batch --help`")
+    for subject, photos in named.items():
+        _check_photos(photos, f"'{_shown(subject)}' in '{folder.name}'")
+    return [Job(s, **d) for s, d in sorted(named.items())]
 
 
 def error_row(job: Job, message: str) -> dict:
-    image = " + ".join(p.name for p in (job.front, job.side) if p is not None)
+    image = " + ".join(p.name for p in job.photos.values())
     return {"subject": job.subject, "status": STATUS_ERROR, "detail": message, "image": image}
 
 
@@ -162,7 +210,7 @@ def analyse_job(job: Job, options: AnalysisOptions, detector=None, filing=None) 
         opts = replace(options, subject=job.subject,
                        height_cm=job.height_cm if job.height_cm is not None
                        else options.height_cm)
-        result = analyze(job.front, job.side, opts, detector=detector)
+        result = analyze(options=opts, detector=detector, **job.photos)
     except PostureError as exc:
         return [error_row(job, str(exc))]
     except MemoryError:
@@ -174,9 +222,7 @@ def analyse_job(job: Job, options: AnalysisOptions, detector=None, filing=None) 
     if filing is not None:
         from posture.filing import file_visit, process_store
 
-        photos = {slot: path for slot, path in (("front", job.front), ("side", job.side))
-                  if path is not None}
-        file_visit(process_store(filing.db_url), job.subject, result, photos, filing)
+        file_visit(process_store(filing.db_url), job.subject, result, job.photos, filing)
     return result.rows()
 
 

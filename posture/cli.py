@@ -1,6 +1,7 @@
 """`posture` command line: a thin face over the library.
 
-    posture analyze --front F.jpg --side S.jpg [--height-cm 172] [--subject ID] [--out DIR]
+    posture analyze [--front F.jpg] [--back B.jpg] [--left L.jpg] [--right R.jpg] [--side S.jpg]
+                    [--height-cm 172] [--subject ID] [--out DIR]
     posture batch FOLDER --out results.csv [--manifest M.csv] [--workers N] [--resume]
         both: [--save [--visit-date YYYY-MM-DD] [--notes TEXT] [--db URL]] files visits
     posture history SUBJECT [--csv FILE] [--db URL]
@@ -51,12 +52,19 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="posture", description="Posture screening from front and side photos.")
+    parser = _Parser(prog="posture", description="Posture screening from front, back and side "
+                                                 "photos.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    a = sub.add_parser("analyze", help="analyse one patient's front and/or side photo")
-    a.add_argument("--front", metavar="PHOTO", help="front (or back) photo")
-    a.add_argument("--side", metavar="PHOTO", help="side photo")
+    a = sub.add_parser("analyze", help="analyse one patient's photos: any of front, back, "
+                                       "left side, right side")
+    a.add_argument("--front", metavar="PHOTO", help="front photo")
+    a.add_argument("--back", metavar="PHOTO", help="back photo (taken from behind)")
+    a.add_argument("--left", metavar="PHOTO",
+                   help="left side photo (the patient's left side toward the camera)")
+    a.add_argument("--right", metavar="PHOTO", help="right side photo")
+    a.add_argument("--side", metavar="PHOTO", help="a side photo without saying which side: "
+                   "filed as left or right by the way the patient faces")
     a.add_argument("--height-cm", type=float, metavar="CM", help="patient's height, for cm")
     a.add_argument("--subject", default="", metavar="ID", help="patient ID for the outputs")
     a.add_argument("--out", metavar="DIR", default=".",
@@ -65,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     _saving(a, "file the visit in the records under --subject (see `posture history`)")
 
     b = sub.add_parser("batch", help="analyse many subjects in a folder",
-                       description="Pairing: a manifest CSV (subject,front,side[,height_cm]) or "
-                                   "file names <subject>_front.jpg / <subject>_side.jpg.")
+                       description="Each subject's photos: a manifest CSV (subject, then any of "
+                                   "front, back, left, right, side; optionally height_cm) or "
+                                   "file names <subject>_front.jpg, _back, _left, _right, "
+                                   "_side.")
     b.add_argument("folder", help="folder of photos")
     b.add_argument("--out", required=True, metavar="CSV", help="results CSV to write")
     b.add_argument("--manifest", metavar="CSV", help="manifest (default: FOLDER/manifest.csv)")
@@ -187,37 +197,76 @@ def _options(args, **extra):
 
 
 def _summary(result) -> str:
-    lines = []
-    for f in result.all_findings():
-        lines.append(f"! {f.message}")
-    lines.append(f"{'metric':<40} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} direction")
-    for m in result.metrics:
-        if m.value is None:
-            lines.append(f"{m.label:<40} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
-                         f"not measured: {m.detail}")
-        else:
-            unc = uncertainty_text(m.uncertainty)
-            value = value_text(m.value, missing="-")
-            lines.append(f"{m.label:<40} {value:>9}  {m.unit:<4} {unc:>5}  {m.flag:<10} "
-                         f"{m.direction}")
+    """Findings first, then a table per photo and per measure of two photos, each under its
+    slot's title ("Left side photo (leo_left.jpg)", "Left minus right side (...)")."""
+    from posture.assessment import slot_title
+
+    lines = [f"! {f.message}" for f in result.all_findings()]
+    images = {}
+    for row in result.rows():
+        images.setdefault(row["slot"], row["image"])
+    width = max([40] + [len(m.label) for m in result.metrics])  # labels of two photos are long
+    lines.append(f"{'metric':<{width}} {'value':>9}  {'unit':<4} {'+/-':>5}  {'flag':<10} "
+                 "direction")
+    for slot, image in images.items():
+        lines.append(f"-- {slot_title(slot)} ({image})")
+        for m in (m for m in result.metrics if m.slot == slot):
+            if m.value is None:
+                lines.append(f"{m.label:<{width}} {'-':>9}  {m.unit:<4} {'':>5}  {'':<10} "
+                             f"not measured: {m.detail}")
+            else:
+                unc = uncertainty_text(m.uncertainty)
+                value = value_text(m.value, missing="-")
+                lines.append(f"{m.label:<{width}} {value:>9}  {m.unit:<4} {unc:>5}  "
+                             f"{m.flag:<10} {m.direction}")
     return "\n".join(lines + _screening_summary(result))
 
 
 def _screening_summary(result) -> list[str]:
-    """The summary by region and the front photo's levels chain, in words."""
+    """The summary by region and the front (or back) photo's levels chain, in words. With
+    several photos, each line names the photo (or pair) it is read from."""
+    from posture.assessment import slot_title
     from posture.metrics.chain import levels_chain
-    from posture.metrics.summary import region_summary
+    from posture.metrics.summary import REGIONS, region_summary
 
+    slots = list(dict.fromkeys(m.slot for m in result.metrics))
+    by_slot = [region_summary([m for m in result.metrics if m.slot == s]) for s in slots]
+    named = len(result.photos) > 1
     lines = ["", "Summary by region (screening, not a diagnosis):"]
-    for region in region_summary(result.metrics):
-        if region.clear:
-            lines.append(f"  {region.title}: nothing outside its range")
-        for line in region.lines:
-            lines.append(f"  {region.title}: {line.clinician}")
-    if result.front is not None and result.front.view.view in ("front", "back"):
-        lines += ["", "Levels from the floor up:"]
-        lines += [f"  {o}" for o in levels_chain(result.front.metrics).observations]
+    for i, title in enumerate(REGIONS.values()):
+        notable = [(slot, line) for slot, regions in zip(slots, by_slot)
+                   for line in regions[i].lines]
+        if not notable:
+            lines.append(f"  {title}: nothing outside its range")
+        for slot, line in notable:
+            lines.append(f"  {title}: {line.clinician}"
+                         + (f" [{slot_title(slot).lower()}]" if named else ""))
+    frontal = [p for p in result.frontal if p.view.view in ("front", "back")]
+    if frontal:
+        lines += ["", "Levels from the floor up"
+                  + (f" ({slot_title(frontal[0].slot).lower()}):" if named else ":")]
+        lines += [f"  {o}" for o in levels_chain(frontal[0].metrics).observations]
     return lines
+
+
+def _given_photos(args) -> dict[str, str]:
+    """The photo flags given, slot -> path; refused in one line before anything is analysed:
+    none at all, one file in two slots, or --side with no side slot left for it."""
+    from posture.assessment import ANY_SIDE, SLOTS
+
+    photos = {slot: getattr(args, slot) for slot in (*SLOTS, ANY_SIDE) if getattr(args, slot)}
+    if not photos:
+        raise _usage("give at least one photo: --front, --back, --left, --right or --side PHOTO")
+    seen: dict[str, str] = {}
+    for slot, path in photos.items():
+        other = seen.setdefault(os.path.realpath(path), slot)
+        if other != slot:
+            raise _usage(f"'{path}' is given as both --{other} and --{slot}: give each photo "
+                         "once, in the slot of the view it shows")
+    if ANY_SIDE in photos and {"left", "right"} <= photos.keys():
+        raise _usage("--side is filed as the left or right side photo, and both --left and "
+                     "--right are given: give at most one photo per slot")
+    return photos
 
 
 def _analyze(args) -> int:
@@ -225,15 +274,15 @@ def _analyze(args) -> int:
     from posture.export import csv_text, json_text
     from posture.render import render_png
 
-    if not args.front and not args.side:
-        raise _usage("give --front PHOTO, --side PHOTO, or both")
+    photos = _given_photos(args)
     filing = _filing(args, [args.subject]) if args.save else None
-    result = analyze(args.front, args.side, _options(args, subject=args.subject))
+    result = analyze(options=_options(args, subject=args.subject), **photos)
     from posture.files import write_atomic
 
     out = Path(args.out)
+    pngs = {p.slot: render_png(p) for p in result.photos}
     files = {"results.csv": csv_text(result.rows()), "results.json": json_text(result)}
-    files.update({f"annotated_{p.slot}.png": render_png(p) for p in result.photos})
+    files.update({f"annotated_{slot}.png": png for slot, png in pngs.items()})
     try:  # each file whole or not at all: a full disk leaves the old file, never 0 bytes
         out.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
@@ -241,14 +290,12 @@ def _analyze(args) -> int:
     except OSError as exc:
         raise _usage(f"cannot write to '{out}': {exc.strerror}") from None
     print(_summary(result))
-    print(f"\nWrote {out / 'results.csv'}, results.json and annotated PNGs.")
+    print(f"\nWrote {out / 'results.csv'}, results.json and "
+          + ", ".join(name for name in files if name.endswith(".png")) + ".")
     if filing is not None:
         from posture.filing import file_visit, process_store
 
         store = process_store(filing.db_url)
-        photos = {slot: path for slot, path in (("front", args.front), ("side", args.side))
-                  if path}
-        pngs = {p.slot: files[f"annotated_{p.slot}.png"] for p in result.photos}
         filed = file_visit(store, args.subject, result, photos, filing, annotated=pngs)
         day = filing.visit_date.isoformat()
         if filed.already:
@@ -256,7 +303,7 @@ def _analyze(args) -> int:
                   f"has these photos; not filed again ({store.url}).")
         else:
             print(f"Filed visit {day} for {args.subject.strip()} (visit {filed.visit_id}: "
-                  f"{' + '.join(photos)}) in {store.url}.")
+                  f"{' + '.join(result.filed(photos))}) in {store.url}.")
     return EXIT_OK
 
 

@@ -72,6 +72,8 @@ def _photo_json(p: PhotoAnalysis) -> dict:
     spread = _spread(lm.pass_xy)
     return {
         "slot": p.slot,
+        # The slot it was given in, when analyze() filed it by the view it shows; else null.
+        "given_as": p.given_as or None,
         "image": p.name,
         "view": p.view.view,
         "facing": p.view.facing,
@@ -115,7 +117,9 @@ def _photo_json(p: PhotoAnalysis) -> dict:
 
 
 def assessment_json(a: Assessment) -> dict:
-    """The full result: options, findings, per-photo landmarks (photo pixels), metric rows."""
+    """The full result: options, the visit's findings (combined ones included), every photo
+    with its slot and landmarks (photo pixels), and the tidy rows: each photo's, then the
+    measures of two photos (slots "sides", "left-right", "front-back")."""
     return {
         "subject": a.subject,
         "analysed_at": a.analysed_at,

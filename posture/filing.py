@@ -109,7 +109,8 @@ def file_visit(store, subject: str, assessment, photos: Mapping[str, str | os.Pa
             raise InputError(f"cannot read the {slot} photo '{path.name}' to file it: "
                              f"{exc.strerror}") from None
         names[slot] = path.name
-    existing = _on_file(store, subject, filing.visit_date, data)
+    # Compared as stored: in the slots analysed (a --side photo is stored as left or right).
+    existing = _on_file(store, subject, filing.visit_date, assessment.filed(data))
     if existing is not None:
         return Filed(existing, already=True)
     visit_id = save_visit(store, subject, assessment, data, filenames=names,

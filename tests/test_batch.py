@@ -37,13 +37,35 @@ def touch(folder: Path, *names: str) -> None:
         (folder / name).write_bytes(b"x")
 
 
+def names(job: Job) -> dict[str, str]:
+    return {slot: path.name for slot, path in job.photos.items()}
+
+
 def test_pairs_by_file_name(tmp_path):
     touch(tmp_path, "a_front.jpg", "a_side.JPG", "b-FRONT.png", "c_side.heic", "notes.txt",
-          "d_back.jpg")
+          "d_back.jpg", "e_front.jpg", "e-Back.png", "e_left.jpg", "e_right.jpeg",
+          "f_frontal.jpg", "g_right.jpg", "g_left.txt")
     jobs = plan_jobs(tmp_path)
-    assert [(j.subject, j.front and j.front.name, j.side and j.side.name) for j in jobs] == [
-        ("a", "a_front.jpg", "a_side.JPG"), ("b", "b-FRONT.png", None),
-        ("c", None, "c_side.heic")]
+    assert [(j.subject, names(j)) for j in jobs] == [
+        ("a", {"front": "a_front.jpg", "side": "a_side.JPG"}), ("b", {"front": "b-FRONT.png"}),
+        ("c", {"side": "c_side.heic"}), ("d", {"back": "d_back.jpg"}),
+        ("e", {"front": "e_front.jpg", "back": "e-Back.png", "left": "e_left.jpg",
+               "right": "e_right.jpeg"}),
+        ("g", {"right": "g_right.jpg"})]
+    assert jobs[4].photos == {"front": tmp_path / "e_front.jpg", "back": tmp_path / "e-Back.png",
+                              "left": tmp_path / "e_left.jpg", "right": tmp_path / "e_right.jpeg"}
+
+
+@pytest.mark.parametrize(("files", "match"), [
+    (("a_side.jpg", "a_left.jpg", "a_right.jpg"),
+     r"^'a' in '\w+': a side photo beside both a left and a right one: give at most one"),
+    (("a_front.jpg", "a-front.png"), r"^'a-front.png' and 'a_front.jpg' are both the front "
+                                     r"photo of 'a': keep one$"),
+])
+def test_names_that_fill_a_slot_twice_are_refused(tmp_path, files, match):
+    touch(tmp_path, *files)
+    with pytest.raises(InputError, match=match):
+        plan_jobs(tmp_path)
 
 
 def test_manifest_paths_are_relative_to_it_and_headers_forgiving(tmp_path):
@@ -55,6 +77,22 @@ def test_manifest_paths_are_relative_to_it_and_headers_forgiving(tmp_path):
     jobs = plan_jobs(tmp_path / "elsewhere", tmp_path / "m.csv")
     assert jobs == [Job("p1", tmp_path / "photos/p1 f.jpg", tmp_path / "photos/p1 s.jpg", 172.0),
                     Job("p2, jr", None, tmp_path / "p2s.jpg", None)]
+
+
+def test_manifest_takes_any_of_the_four_slots_and_side(tmp_path):
+    (tmp_path / "m.csv").write_text(
+        "subject, Back ,LEFT,right,front,side,height_cm,\n"
+        "four,b.png,l.jpg,r.jpg,f.jpg,,170,\n"
+        "three,,l.jpg,r.jpg,f.jpg,,,\n"
+        "one,b.png,,,,,,\n"
+        "side and left,,l.jpg,,,s.jpg,,ignored: its header cell is blank\n", encoding="utf-8")
+    jobs = plan_jobs(tmp_path, tmp_path / "m.csv")
+    assert [(j.subject, names(j), j.height_cm) for j in jobs] == [
+        ("four", {"front": "f.jpg", "back": "b.png", "left": "l.jpg", "right": "r.jpg"}, 170.0),
+        ("three", {"front": "f.jpg", "left": "l.jpg", "right": "r.jpg"}, None),
+        ("one", {"back": "b.png"}, None),
+        ("side and left", {"left": "l.jpg", "side": "s.jpg"}, None)]
+    assert jobs[2] == Job("one", back=tmp_path / "b.png")
 
 
 def test_manifest_in_the_folder_wins_over_names(tmp_path):
@@ -69,7 +107,15 @@ def test_manifest_in_the_folder_wins_over_names(tmp_path):
     ("subject,front\n", r"lists no subjects"),
     ("subject,front\n,a.jpg\n", r"line 2: empty subject"),
     ("subject,front\nx,a.jpg\nx,b.jpg\n", r"line 3: subject 'x' appears twice"),
-    ("subject,front,side\nx,,\n", r"line 2: subject 'x' has neither a front nor a side photo"),
+    ("subject,front,side\nx,,\n", r"line 2: subject 'x' has no photo in any of the columns "
+                                   r"front, back, left, right, side$"),
+    ("subject,front,lft\nx,a.jpg,b.jpg\n", r"^Manifest 'manifest.csv', line 1: unknown column "
+                                          r"'lft': the columns are subject, front, back, left, "
+                                          r"right, side, height_cm$"),
+    ("subject,front,back\nx,a.jpg,./a.jpg\n", r"line 2: subject 'x': the photo 'a.jpg' is given "
+                                             r"as both front and back: give each photo once$"),
+    ("subject,left,right,side\nx,l.jpg,r.jpg,s.jpg\n",
+     r"line 2: subject 'x': a side photo beside both a left and a right one"),
     ("subject,front,height_cm\nx,a.jpg,tall\n", r"line 2: height_cm 'tall' is not a number"),
     ("subject,front,height_cm\nx,a.jpg,nan\n", r"line 2: height_cm 'nan' must be in cm"),
     ("subject,front,height_cm\nx,a.jpg,1.72\n", r"line 2: height_cm '1.72' must be in cm"),
@@ -114,7 +160,8 @@ def fake_analyze(monkeypatch):
     """posture.batch.analyze replaced: records calls, fails for subjects named 'bad*'."""
     calls = []
 
-    def fake(front, side, options, detector=None):
+    def fake(front=None, side=None, options=None, *, back=None, left=None, right=None,
+             detector=None):
         calls.append(options.subject)
         if options.subject.startswith("bad"):
             raise NoPersonError("No person found in the photo")
@@ -197,7 +244,7 @@ def test_a_torn_last_line_drops_that_subject_and_it_is_redone_once(tmp_path, fak
 
 def test_a_torn_header_is_rewritten(tmp_path, fake_analyze):
     out = tmp_path / "out.csv"
-    out.write_text("subject,vi", encoding="utf-8")
+    out.write_text("subject,slot,vi", encoding="utf-8")
     assert done_subjects(out) == set()
     list(run_batch(jobs_for("a"), out, AnalysisOptions(), resume=True))
     assert [r["subject"] for r in read_rows(out)] == ["a"] * 3
@@ -210,6 +257,16 @@ def test_resume_refuses_a_file_that_is_not_ours_and_leaves_it(tmp_path, fake_ana
         list(run_batch(jobs_for("a"), out, AnalysisOptions(), resume=True))
     assert out.read_text(encoding="utf-8") == "name,score\nx,1\n"
     assert fake_analyze == []
+
+
+def test_a_results_file_from_before_the_slot_column_is_not_resumed(tmp_path, fake_analyze):
+    out = tmp_path / "out.csv"
+    before = ",".join(c for c in TABLE_COLUMNS if c != "slot") + "\nold,front,m1\n"
+    out.write_text(before, encoding="utf-8")
+    with pytest.raises(InputError, match=r"^'out.csv' is not a posture results file of this "
+                                         r"version: choose another --out"):
+        list(run_batch(jobs_for("a"), out, AnalysisOptions(), resume=True))
+    assert out.read_text(encoding="utf-8") == before and fake_analyze == []
 
 
 def test_done_subjects_of_missing_and_empty_files(tmp_path):

@@ -14,7 +14,7 @@ from PIL import Image
 from posture.assessment import TABLE_COLUMNS
 from posture.cli import main
 from posture.metrics.definitions import METRICS, METRICS_BY_ID
-from tests.conftest import PAIRS, sample
+from tests.conftest import PAIRS, ROOT, sample
 
 
 @pytest.fixture(scope="module")
@@ -29,27 +29,31 @@ def analysed(tmp_path_factory, detector):
 def test_analyze_writes_csv_json_and_pngs(analysed, capsys):
     code, out = analysed
     assert code == 0
+    # jara faces image right in her side photo: given as --side, it is her right side photo.
     assert {p.name for p in out.iterdir()} == {"results.csv", "results.json",
-                                               "annotated_front.png", "annotated_side.png"}
+                                               "annotated_front.png", "annotated_right.png"}
     with open(out / "results.csv", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
     assert tuple(reader.fieldnames) == TABLE_COLUMNS
     assert [r["metric"] for r in rows] == [m.id for m in METRICS]
     assert {r["subject"] for r in rows} == {"jara"}
+    assert [r["slot"] for r in rows] == ["front" if m.view == "front" else "right"
+                                         for m in METRICS]
     # Landmark measures all computed; outline-point ones may say why not (jara's sweater).
     assert all(r["status"] == "ok" for r in rows if not METRICS_BY_ID[r["metric"]].anatomical())
     assert all(r["status"] == "ok" or r["detail"] for r in rows)
     assert {r["unit"] for r in rows if r["metric"].startswith("plumb")} == {"cm"}
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert [p["view"] for p in data["photos"]] == ["front", "side"]
+    assert [(p["slot"], p["view"], p["given_as"]) for p in data["photos"]] == [
+        ("front", "front", None), ("right", "side", "side")]
     assert len(data["photos"][0]["landmarks"]) == 33
     assert data["photos"][0]["image_size"] == [3000, 4000]
 
 
 def test_annotated_pngs_are_upright_and_carry_no_metadata(analysed):
     _, out = analysed
-    for name in ("annotated_front.png", "annotated_side.png"):
+    for name in ("annotated_front.png", "annotated_right.png"):
         im = Image.open(out / name)
         assert im.height > im.width  # the EXIF-rotated jara photos, upright
         assert not im.getexif()
@@ -80,7 +84,8 @@ def run_cli(args: list[str]) -> int:
 
 
 @pytest.mark.parametrize("args,match", [
-    (["analyze"], "give --front PHOTO, --side PHOTO, or both"),
+    (["analyze"], "give at least one photo: --front, --back, --left, --right or --side PHOTO"),
+    (["analyze", "--back", "missing.jpg"], "No file at"),
     (["analyze", "--front", "missing.jpg"], "No file at"),
     (["analyze", "--front", "{photo}", "--height-cm", "9000"], "height must be in cm"),
     (["analyze", "--front", "{photo}", "--passes", "0"], "passes must be a whole number"),
@@ -100,6 +105,15 @@ def test_bad_usage_and_input_exit_2_with_one_line(args, match, tmp_path, capsys)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert re.search(match, err), err
+
+
+def test_readme_lists_the_csv_columns_in_order():
+    """README.md's "CSV" table documents TABLE_COLUMNS, every one, in the file's order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## The CSV", 1)[1].split("\n\n", 2)[1]
+    documented = [name for line in table.splitlines()[2:]
+                  for name in re.findall(r"`(\w+)`", line.split("|")[1])]
+    assert documented == list(TABLE_COLUMNS)
 
 
 def test_entry_point_runs_as_a_process(tmp_path):

@@ -47,13 +47,14 @@ def test_analyze_save_then_history_shows_the_visit(backend, tmp_path, capsys):
                  "--visit-date", "2026-03-04", "--notes", "first visit", "--db", db])
     printed = capsys.readouterr().out
     assert code == 0
-    assert "Filed visit 2026-03-04 for P001 (visit " in printed and "front + side" in printed
+    # leo's side photo, given as --side, shows his left side: it is filed as that.
+    assert "Filed visit 2026-03-04 for P001 (visit 1: front + left) in " in printed
 
     visits = stored(db, "P001")
     assert len(visits) == 1
     visit = visits[0]
     assert (visit.visit_date, visit.height_cm, visit.notes, visit.slots) == (
-        date(2026, 3, 4), 178.0, "first visit", ("front", "side"))
+        date(2026, 3, 4), 178.0, "first visit", ("front", "left"))
     store = open_store(db)
     try:
         photos = visit_photos(store, visit.visit_id)
@@ -61,7 +62,7 @@ def test_analyze_save_then_history_shows_the_visit(backend, tmp_path, capsys):
     finally:
         store.close()
     assert photos == {"front": (front.name, front.read_bytes()),
-                      "side": (side.name, side.read_bytes())}
+                      "left": (side.name, side.read_bytes())}
     with open(out / "results.csv", encoding="utf-8") as f:
         written = list(csv.DictReader(f))
     # The same rows as results.csv, values included: what was printed is what was filed.
@@ -167,10 +168,11 @@ def test_batch_save_files_one_visit_per_subject_and_no_error_rows(
     store = open_store(db)
     try:
         assert sorted(p.subject for p in list_patients(store)) == ["ana", "leo"]
-        for subject in ("ana", "leo"):
+        # Their _side photos filed by the way each faces: ana's right side, leo's left.
+        for subject, side in (("ana", "right"), ("leo", "left")):
             (visit,) = list_visits(store, subject)
             assert (visit.visit_date, visit.notes, visit.height_cm, visit.slots) == (
-                date(2026, 2, 1), "screening day", 170.0, ("front", "side"))
+                date(2026, 2, 1), "screening day", 170.0, ("front", side))
             with open(out, encoding="utf-8") as f:
                 written = [r for r in csv.DictReader(f) if r["subject"] == subject]
             assert [number(r["value"]) for r in visit_rows(store, visit.visit_id)] == [

@@ -121,7 +121,8 @@ def test_reference_ranges_with_old_mac_line_ends():
 
 MANIFEST_HEADER = st.one_of(
     st.just(["subject", "front", "side", "height_cm"]),
-    st.lists(st.one_of(st.sampled_from(["subject", " Subject", "FRONT", "side", "height_cm"]),
+    st.lists(st.one_of(st.sampled_from(["subject", " Subject", "FRONT", "side", "height_cm",
+                                        "back", "Left", "right"]),
                        TEXT), max_size=6),
 )
 MANIFEST_ROW = st.one_of(
@@ -157,9 +158,9 @@ def test_manifest_gives_jobs_or_refuses(tmp_path_factory, data):
     assert len(set(subjects)) == len(subjects)
     for job in jobs:
         assert isinstance(job, Job) and job.subject and job.subject == job.subject.strip()
-        assert job.front is not None or job.side is not None
-        for p in (job.front, job.side):
-            assert p is None or (isinstance(p, Path) and "\x00" not in str(p))
+        assert job.photos
+        for p in job.photos.values():
+            assert isinstance(p, Path) and "\x00" not in str(p)
         assert job.height_cm is None or 50 <= job.height_cm <= 250
         AnalysisOptions(height_cm=job.height_cm)  # accepted where it is used
 
@@ -223,7 +224,7 @@ def test_resume_after_a_torn_write_keeps_each_subject_once(tmp_path_factory, sub
 
     counts = dict(subjects)
     monkey = pytest.MonkeyPatch()
-    monkey.setattr(batch_mod, "analyze", lambda front, side, options, detector=None:
+    monkey.setattr(batch_mod, "analyze", lambda options, detector=None, **photos:
                    type("R", (), {"rows": lambda self: rows_for(options.subject,
                                                                 counts[options.subject])})())
     try:
