@@ -279,9 +279,11 @@ def test_moving_the_near_ear_by_hand_moves_the_tragus_and_the_cva():
     lm = _lm()
     pts = _points(silhouette(corner=True))
     photo = type("P", (), {"name": "drawn", "rgb": None, "scale": 1.0})()
-    p = PhotoAnalysis(slot="side", photo=photo, landmarks=lm, view=classify_view(lm),
-                      extent=BodyExtent(VERTEX_Y, SOLE_Y, "outline"), cm_per_px=None, roll=None,
-                      roll_applied=None, findings=(), metrics=(), anatomical_points=pts)
+    view = classify_view(lm)
+    p = PhotoAnalysis(slot="right" if view.forward > 0 else "left", photo=photo, landmarks=lm,
+                      view=view, extent=BodyExtent(VERTEX_Y, SOLE_Y, "outline"), cm_per_px=None,
+                      roll=None, roll_applied=None, findings=(), metrics=(),
+                      anatomical_points=pts)
     a = Assessment(subject="", options=AnalysisOptions(), **{p.slot: p})
     a = a._with("side", p)
     before = a.metric("cva").value
