@@ -19,8 +19,7 @@ def analysed(detector):
         result = analyze(sample(front).read_bytes(), sample(side).read_bytes(),
                          AnalysisOptions(passes=2), front_name=front, side_name=side,
                          detector=detector)
-        for p in result.photos:
-            out[f"{name}-{p.slot}"] = p
+        out[f"{name}-front"], out[f"{name}-side"] = result.front, result.side
     return out
 
 
