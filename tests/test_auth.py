@@ -268,7 +268,7 @@ def test_every_change_to_a_record_writes_its_audit_line(store, first, second):
     assert {a.user for a in found} == {"nurse1", found[4].user}
     assert found[4].user.endswith("(local)") and found[4].client == "this computer"
     assert found[0].client == "192.0.2.50" and found[0].at.endswith("+00:00")
-    assert found[0].detail.startswith("photos: front, side; posture ")
+    assert found[0].detail.startswith("photos: front, right; posture ")
     # No measure, name or note in any line.
     assert not any("Leo L." in a.detail or "cm" in a.detail for a in found)
     # A visit's lines: its own, and the patient's whole-history lines (visit None).

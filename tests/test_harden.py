@@ -293,7 +293,7 @@ def test_analyze_and_history_on_a_full_disk(small_disk, tmp_path, capsys, detect
     for filler in small_disk.glob("filler*.bin"):
         filler.unlink()
     assert main(["history", "P-1", "--csv", str(old), "--db", url]) == 0
-    assert old.read_text().startswith("subject,view,metric")
+    assert old.read_text().startswith("subject,slot,view,metric")
 
 
 def test_batch_on_a_full_disk_keeps_whole_subjects(small_disk, tmp_path, capsys):
