@@ -531,7 +531,7 @@ def _placed(detected: dict[str, _Detected]) -> tuple[dict[str, _Detected], list[
             target not in detected or wants[target] not in (target, None))
         if target != slot and free:
             placed[target] = replace(d, given_as=slot)
-            if slot != ANY_SIDE:
+            if slot != ANY_SIDE or target not in SIDE_SLOTS:   # "side" to a side: as asked
                 moved.append(f"the {slot} photo shows the {target}"
                              + ("" if target in ("front", "back") else " side"))
         elif slot == ANY_SIDE:

@@ -109,7 +109,10 @@ def test_swapped_photos_are_detected_and_swapped_back(detector):
     front, side = sample("ana_test.jpg"), sample("ana_test_right.jpg")
     result = analyze(front=side, side=front, options=AnalysisOptions(passes=1),
                      detector=detector)
-    assert [f.code for f in result.findings] == ["views_swapped"]
+    [swapped] = result.findings
+    assert swapped.code == "views_swapped"
+    assert "the front photo shows the right side; the side photo shows the front" \
+        in swapped.message
     assert result.front.view.view == "front" and result.side.view.view == "side"
 
 
