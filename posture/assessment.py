@@ -36,7 +36,7 @@ from posture.landmarks.quality import (
 from posture.landmarks.result import PoseLandmarks
 from posture.landmarks.views import ViewClass, body_axis, check_upright, classify_view
 from posture.landmarks.vocabulary import Landmark as L
-from posture.metrics.bilateral import both_sides, disagreements, front_and_back
+from posture.metrics.bilateral import Level, both_sides, disagreements, front_and_back
 from posture.metrics.compute import (
     MIN_VISIBILITY,
     STATUS_WRONG_VIEW,
@@ -348,12 +348,42 @@ class Assessment:
         detectable = load_detectable_changes()
         combined: tuple[MetricResult, ...] = ()
         if self.left and self.right:
-            combined += both_sides(self.left.metrics, self.right.metrics, ranges, detectable)
+            combined += both_sides(self.left.metrics, self.right.metrics, ranges, detectable,
+                                   (self._level(self.left, ranges),
+                                    self._level(self.right, ranges)))
         if self.front and self.back:
-            combined += front_and_back(self.front.metrics, self.back.metrics, detectable)
+            combined += front_and_back(self.front.metrics, self.back.metrics, detectable,
+                                       (self._level(self.front, ranges),
+                                        self._level(self.back, ranges)))
         said = tuple(Finding(d.code, d.message) for d in disagreements(combined))
         return replace(self, combined=combined, combined_findings=said)
 
+
+    def _level(self, p: PhotoAnalysis, ranges: dict[str, ReferenceRange]) -> Level:
+        """How well the photo's vertical is known, and each measure's move per degree of
+        camera roll (the metrics measured again against a vertical turned by 1 deg)."""
+        roll = p.roll
+        if p.roll_applied is not None:
+            sd = _LEVEL_SD.get(roll.method if roll else "", _LEVEL_SD["lines"])
+        elif roll is not None and roll.degrees is not None and \
+                roll.confidence >= ROLL_MIN_CONFIDENCE:
+            sd = math.hypot(roll.degrees, _LEVEL_SD["lines"])   # known, left uncorrected
+        else:
+            sd = None
+        turned = compute_metrics(p.landmarks, _frame(p.view), ranges=ranges,
+                                 cm_per_px=p.cm_per_px, roll_degrees=(p.roll_applied or 0.0) + 1,
+                                 min_visibility=self.options.min_visibility,
+                                 points=p.anatomical_points)
+        before = {m.metric: m.value for m in p.metrics if m.value is not None}
+        return Level(sd, {m.metric: m.value - before[m.metric] for m in turned
+                          if m.value is not None and m.metric in before})
+
+
+#: SD (deg) of a photo's corrected vertical, by how it was found: straight edges (the roll
+#: estimate's confidence is its chance of being within 0.5 deg), the device's sensor at the
+#: shutter (phones' tilt sensors read to a few tenths of a degree), two clicks on a door frame
+#: (a pixel each over a few hundred). Screening assumptions, not calibrated.
+_LEVEL_SD = {"lines": 0.5, "device": 0.5, "manual": 0.3}
 
 # Which photo slots each combined slot is made from.
 _COMBINED_FROM = {"sides": SIDE_SLOTS, "left-right": SIDE_SLOTS, "front-back": ("front", "back")}

@@ -13,6 +13,13 @@ sits further forward in one side view than in the other, so the pelvis (or trunk
 the patient stood differently for the two photos (SAPO's protocol takes both sides for this
 reason). It says nothing when no MDC is known (a length in pixels, without the height).
 
+The camera's level matters more here than in one photo: a roll of the camera leans a side view
+forward in one photo and backward in the other (a front view's tilts the same), so the
+difference moves by twice what each value does, while the mean does not move. Each photo's
+`Level` says how well its vertical is known and how much each measure moves per degree of
+roll; the difference's uncertainty includes both, and a measure that moves with the level is
+not judged when a photo's level is unknown.
+
 Pure: metric results in, metric results and sentences out.
 """
 
@@ -34,6 +41,10 @@ COMBINED_SLOTS = (SIDES_MEAN, LEFT_MINUS_RIGHT, FRONT_MINUS_BACK)
 
 FLAG_AGREES, FLAG_DIFFERS = "agrees", "differs"
 
+#: A measure moving less than this (its unit per degree of camera roll) does not depend on the
+#: level: a joint angle, a width. A lean or an offset over a body's height moves 1 deg or cm.
+LEVEL_INSENSITIVE = 0.05
+
 #: Plumb-line offsets whose left-right difference says the body part is turned (or re-stood).
 TURN_CUES = {"plumb_ear": ("head", "head"), "plumb_shoulder": ("shoulder", "trunk"),
              "plumb_hip": ("hip", "pelvis"), "plumb_knee": ("knee", "legs")}
@@ -46,6 +57,15 @@ class Disagreement:
     code: str          # "sides_differ" or "front_back_differ"
     metric: str
     message: str
+
+
+@dataclass(frozen=True)
+class Level:
+    """How well one photo's vertical is known: its SD in degrees (None: unknown), and how much
+    each measure moves per degree of camera roll (by metric id)."""
+
+    sd: float | None
+    per_degree: Mapping[str, float]
 
 
 def _ok(metrics: Iterable[MetricResult]) -> dict[str, MetricResult]:
@@ -62,17 +82,34 @@ def _pairs(a: Iterable[MetricResult], b: Iterable[MetricResult]):
 
 
 def _difference(metric: str, first: MetricResult, second: MetricResult, slot: str,
-                names: tuple[str, str], detectable: Mapping[str, DetectableChange]
-                ) -> MetricResult:
-    """first - second, judged against noise and the MDC (when the MDC's unit is the value's)."""
+                names: tuple[str, str], detectable: Mapping[str, DetectableChange],
+                levels: tuple[Level, Level] | None) -> MetricResult:
+    """first - second, judged against noise (each value's, and its level's) and the MDC (when
+    the MDC's unit is the value's)."""
     value = first.value - second.value
-    u = math.hypot(first.uncertainty or 0.0, second.uncertainty or 0.0) or None
+    u_first, u_second = first.uncertainty or 0.0, second.uncertainty or 0.0
+    unknown_level = None
+    if levels is not None:
+        moves = [lv.per_degree.get(metric, 0.0) for lv in levels]
+        if max(abs(m) for m in moves) >= LEVEL_INSENSITIVE:
+            if any(lv.sd is None for lv in levels):
+                unknown_level = " and ".join(
+                    n for n, lv in zip(names, levels) if lv.sd is None)
+            else:
+                u_first = math.hypot(u_first, moves[0] * levels[0].sd)
+                u_second = math.hypot(u_second, moves[1] * levels[1].sd)
+    u = math.hypot(u_first, u_second) or None
     mdc = detectable.get(metric)
     mdc_size = mdc.mdc if mdc is not None and mdc.unit == first.unit else None
-    if mdc_size is None and first.unit != "%" and first.unit != "deg":
+    if unknown_level is not None:
+        step = 2 * max(abs(m) for m in moves)
+        flag, why = "", (f"not judged: the camera's level is unknown for the {unknown_level} "
+                         f"photo (a roll of 1 deg in each moves this difference by up to "
+                         f"{value_text(step)} {first.unit})")
+    elif mdc_size is None and first.unit != "%" and first.unit != "deg":
         flag, why = "", f"no detectable change known in {first.unit}: not judged"
     else:
-        real = is_real_change(value, first.uncertainty, second.uncertainty, mdc_size)
+        real = is_real_change(value, u_first, u_second, mdc_size)
         flag = FLAG_DIFFERS if real else FLAG_AGREES
         limit = f"{NOISE_FACTOR:g} x the combined uncertainty" + (
             f" and the detectable change ({mdc.describe()})" if mdc_size is not None else "")
@@ -90,9 +127,11 @@ def _difference(metric: str, first: MetricResult, second: MetricResult, slot: st
 
 def both_sides(left: Iterable[MetricResult], right: Iterable[MetricResult],
                ranges: Mapping[str, ReferenceRange],
-               detectable: Mapping[str, DetectableChange]) -> tuple[MetricResult, ...]:
+               detectable: Mapping[str, DetectableChange],
+               levels: tuple[Level, Level] | None = None) -> tuple[MetricResult, ...]:
     """For each measure ok in both side photos: its mean (slot "sides", flagged against the
-    reference range) and its difference left minus right (slot "left-right")."""
+    reference range) and its difference left minus right (slot "left-right"). levels: the
+    left and the right photo's (None: the values alone are judged)."""
     out = []
     for metric, ml, mr in _pairs(left, right):
         mean = (ml.value + mr.value) / 2.0
@@ -106,16 +145,18 @@ def both_sides(left: Iterable[MetricResult], right: Iterable[MetricResult],
             flag=range_flag(mean, u, ref), slot=SIDES_MEAN, landmarks=(), points=(),
             corrected=ml.corrected or mr.corrected, manual=ml.manual or mr.manual,
             detail=f"left {value_text(ml.value)}, right {value_text(mr.value)} {ml.unit}"))
-        out.append(_difference(metric, ml, mr, LEFT_MINUS_RIGHT, ("left", "right"), detectable))
+        out.append(_difference(metric, ml, mr, LEFT_MINUS_RIGHT, ("left", "right"), detectable,
+                               levels))
     return tuple(out)
 
 
 def front_and_back(front: Iterable[MetricResult], back: Iterable[MetricResult],
-                   detectable: Mapping[str, DetectableChange]) -> tuple[MetricResult, ...]:
+                   detectable: Mapping[str, DetectableChange],
+                   levels: tuple[Level, Level] | None = None) -> tuple[MetricResult, ...]:
     """For each measure ok in both the front and the back photo: front minus back (slot
     "front-back"); both are in the patient's frame, so agreeing photos differ by about 0."""
-    return tuple(_difference(metric, mf, mb, FRONT_MINUS_BACK, ("front", "back"), detectable)
-                 for metric, mf, mb in _pairs(front, back))
+    return tuple(_difference(metric, mf, mb, FRONT_MINUS_BACK, ("front", "back"), detectable,
+                             levels) for metric, mf, mb in _pairs(front, back))
 
 
 def disagreements(combined: Iterable[MetricResult]) -> tuple[Disagreement, ...]:
