@@ -15,7 +15,7 @@ rotation as the camera's roll, as a marked true vertical or the level correction
 "photo's vertical" (they are not: a camera rolled by 5 deg really moves an apex along a flat
 back, and the flèches change with it).
 
-    .venv/bin/python benchmarks/outline_consistency.py [--passes 1 18]
+    .venv/bin/python benchmarks/outline_consistency.py [--passes 1 18] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.outline_cache import cached_detection  # noqa: E402
 from posture.images import load_photo  # noqa: E402
 from posture.landmarks.mediapipe_pose import default_detector  # noqa: E402
-from posture.landmarks.passes import DEFAULT_PASSES, detect_landmarks  # noqa: E402
+from posture.landmarks.passes import DEFAULT_PASSES  # noqa: E402
 from posture.landmarks.views import classify_view  # noqa: E402
 from posture.metrics.compute import Frame, compute_metrics  # noqa: E402
 from posture.metrics.reference import load_ranges  # noqa: E402
@@ -44,10 +45,10 @@ ANGLES = ("cva", "kyphosis_angle", "lordosis_angle")
 ROTATIONS = (3.0, -3.0, 5.0, -5.0)
 
 
-def analyse(photo, detector, passes, roll=None):
+def analyse(photo, detector, passes, roll=None, cache=None):
     """Points (working pixels of this photo), metric values by id, and the seconds taken by
     the outline stage alone."""
-    d = detect_landmarks(photo.rgb, detector, passes=passes, scale=photo.scale)
+    d = cached_detection(photo.rgb, detector, passes, photo.scale, cache)
     view = classify_view(d.landmarks)
     t0 = time.perf_counter()
     pts = side_points(d.mask, photo.scale, d.landmarks, view.forward, photo.rgb,
@@ -62,7 +63,7 @@ def analyse(photo, detector, passes, roll=None):
     return xy, {m.metric: m.value for m in res}, view.forward, height, dt, sd
 
 
-def run(passes: int) -> None:
+def run(passes: int, cache=None) -> None:
     det = default_detector()
     names = [r["file"].split("/")[-1] for r in manifest() if r["view"] == "side"]
     moves: dict[str, list[float]] = {}
@@ -79,7 +80,7 @@ def run(passes: int) -> None:
     for name in names:
         photo = load_photo(sample(name))
         h, w = photo.rgb.shape[:2]
-        base_xy, base_v, fwd, height, dt, base_sd = analyse(photo, det, passes)
+        base_xy, base_v, fwd, height, dt, base_sd = analyse(photo, det, passes, cache=cache)
         times.append(dt)
         variants = []
         for ang in ROTATIONS:
@@ -96,7 +97,7 @@ def run(passes: int) -> None:
         f = w / half(photo).rgb.shape[1]
         variants.append(("half resolution", half(photo), lambda xy, f=f: xy * f, None, 0.0))
         for label, ph, back, roll, cva_shift in variants:
-            xy, vals, _, _, dt, sd = analyse(ph, det, passes, roll)
+            xy, vals, _, _, dt, sd = analyse(ph, det, passes, roll, cache)
             times.append(dt)
             errs = []
             for n, p in base_xy.items():
@@ -142,9 +143,12 @@ def run(passes: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passes", type=int, nargs="+", default=[DEFAULT_PASSES])
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep detections in this folder between runs "
+                         "(benchmarks/outline_cache.py)")
     args = ap.parse_args()
     for passes in args.passes:
-        run(passes)
+        run(passes, args.cache)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ pixels and compare. A perfect system scores 0.
 - mirror: every point should be the exact mirror image (with more than one pass, the mask is
   the photo's and the mirrored photo's averaged).
 
-    .venv/bin/python benchmarks/outline_front_consistency.py [--passes 2 18]
+    .venv/bin/python benchmarks/outline_front_consistency.py [--passes 2 18] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.outline_cache import cached_detection  # noqa: E402
 from posture.images import Photo, load_photo  # noqa: E402
 from posture.landmarks.mediapipe_pose import default_detector  # noqa: E402
-from posture.landmarks.passes import DEFAULT_PASSES, detect_landmarks  # noqa: E402
+from posture.landmarks.passes import DEFAULT_PASSES  # noqa: E402
 from posture.landmarks.quality import body_extent  # noqa: E402
 from posture.landmarks.views import classify_view  # noqa: E402
 from posture.outline.frontal import frontal_points  # noqa: E402
@@ -54,10 +55,10 @@ def _working(photo: Photo) -> Photo:
                  source_format=photo.source_format, exif_orientation=1, name=photo.name)
 
 
-def analyse(photo: Photo, detector, passes: int):
+def analyse(photo: Photo, detector, passes: int, cache=None):
     """Front points found ok (working pixels), the body height (px) and the outline stage's
     seconds."""
-    d = detect_landmarks(photo.rgb, detector, passes=passes, scale=photo.scale)
+    d = cached_detection(photo.rgb, detector, passes, photo.scale, cache)
     view = classify_view(d.landmarks)
     t0 = time.perf_counter()
     pts = frontal_points(d.mask, photo.scale, d.landmarks,
@@ -82,7 +83,7 @@ def _rotation_back(w: int, h: int, degrees_ccw: float):
     return lambda p: (p - 0.5) @ inv[:, :2].T + inv[:, 2] + 0.5
 
 
-def run(passes: int) -> None:
+def run(passes: int, cache=None) -> None:
     det = default_detector()
     names = [r["file"].split("/")[-1] for r in manifest() if r["view"] == "front"]
     moves: dict[str, list[float]] = {}
@@ -93,7 +94,7 @@ def run(passes: int) -> None:
     for name in names:
         photo = _working(load_photo(sample(name)))
         h, w = photo.rgb.shape[:2]
-        base, height, dt = analyse(photo, det, passes)
+        base, height, dt = analyse(photo, det, passes, cache)
         times.append(dt)
         variants = [(f"rotation {a:+g} deg", rotated(photo, a), _rotation_back(w, h, a), a)
                     for a in ROTATIONS]
@@ -102,7 +103,7 @@ def run(passes: int) -> None:
         f = w / half(photo).rgb.shape[1]
         variants.append(("half resolution", half(photo), lambda p, f=f: p * f, 0.0))
         for label, ph, back, shift in variants:
-            xy, _, dt = analyse(ph, det, passes)
+            xy, _, dt = analyse(ph, det, passes, cache)
             times.append(dt)
             if label == "mirror":
                 xy = {_swap(n): p for n, p in xy.items()}
@@ -145,8 +146,12 @@ def run(passes: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, nargs="+", default=[DEFAULT_PASSES])
-    for passes in parser.parse_args().passes:
-        run(passes)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep detections in this folder between runs "
+                             "(benchmarks/outline_cache.py)")
+    args = parser.parse_args()
+    for passes in args.passes:
+        run(passes, args.cache)
 
 
 if __name__ == "__main__":

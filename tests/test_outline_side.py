@@ -279,14 +279,15 @@ def test_moving_the_near_ear_by_hand_moves_the_tragus_and_the_cva():
     lm = _lm()
     pts = _points(silhouette(corner=True))
     photo = type("P", (), {"name": "drawn", "rgb": None, "scale": 1.0})()
-    p = PhotoAnalysis(slot="side", photo=photo, landmarks=lm, view=classify_view(lm),
+    # facing image-right: the right side photo
+    p = PhotoAnalysis(slot="right", photo=photo, landmarks=lm, view=classify_view(lm),
                       extent=BodyExtent(VERTEX_Y, SOLE_Y, "outline"), cm_per_px=None, roll=None,
                       roll_applied=None, findings=(), metrics=(), anatomical_points=pts)
     a = Assessment(subject="", options=AnalysisOptions(), **{p.slot: p})
-    a = a._with("side", p)
+    a = a._with("right", p)
     before = a.metric("cva").value
     ear = lm.xy[8]
-    moved = a.with_landmark_moved("side", 8, ear[0] + 20, ear[1])
+    moved = a.with_landmark_moved("right", 8, ear[0] + 20, ear[1])
     assert moved.side.anatomical_points["tragus"].manual
     assert moved.side.anatomical_points["tragus"].x == pytest.approx(ear[0] + 20)
     assert moved.metric("cva").manual and moved.metric("cva").value < before

@@ -53,8 +53,13 @@ THRESHOLD = 0.5
 SMOOTH_FRACTION = 0.006
 # The tangent's second point lies this far (fraction of body height) below its inflection.
 TANGENT_FRACTION = 0.05
-# Window (fraction of body height, each side) for the local line fit giving a tangent's slope.
-SLOPE_FRACTION = 0.012
+# Window (fraction of body height, each side) for the local cubic giving a tangent's slope: it
+# spans about 16 of the segmentation model's 256 output pixels (the mask's own resolution, so
+# its steps average out) and stays within half of the shortest curve between two apexes (about
+# 10 % of the height), where a cubic still follows the slope's peak. Drawn profiles keep their
+# angle within 0.6 deg; on a real back a +/-1.2 % line fit moved by up to 1.6 deg when the photo
+# was rotated or halved, this by up to 0.9 (benchmarks/outline_consistency.py).
+SLOPE_FRACTION = 0.04
 # An adult's upper back lies about 0.2-0.3 of the shoulder-hip landmark distance behind the
 # shoulder joint centre (chest depth 20-28 cm, the joint near its middle, trunk 45-52 cm;
 # anthropometric tables, e.g. NASA-STD-3000 vol. I ch. 3). Well beyond that, the outline is
@@ -72,6 +77,11 @@ LUMBAR_LEVEL = 0.45
 # foot landmark: they sit inside the foot, above shoe soles (2-4.5 % of the height on the sample
 # photos); much further, the floor or a shadow joined the mask.
 MAX_SOLE_GAP = 0.08
+# The vertex: the head's outline within this fraction of the body's height (about 17 mm) of its
+# highest point, averaged: a single top pixel slides along a flat or hairy head top.
+VERTEX_BAND = 0.01
+# The head's top lies within this fraction of the body's height below the outline's top.
+HEAD_FRACTION = 0.1
 
 
 def _near(lm: L, forward: int) -> L:
@@ -176,13 +186,15 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
 
     out: dict[str, AnatomicalPoint] = {}
     upright: dict[str, tuple] = {}  # canonical working px, not rotated (the image's vertical)
-    # ---- vertex and sole (image vertical: they give the standing height)
-    for name, res in (("vertex", _vertex(prob, comp, top, floor_w)),
-                      ("sole", _sole(prob, comp, feet, body_h, floor_w))):
-        if isinstance(res, AnatomicalPoint):
-            out[name] = res
-        else:
-            upright[name] = res
+    # ---- vertex (the true vertical's top) and sole (image vertical: the floor's contact)
+    vertex = _vertex(prob, comp, top, floor_w, body_h, center, roll)
+    if isinstance(vertex, AnatomicalPoint):
+        out["vertex"] = vertex
+    sole = _sole(prob, comp, feet, body_h, floor_w)
+    if isinstance(sole, AnatomicalPoint):
+        out["sole"] = sole
+    else:
+        upright["sole"] = sole
 
     # ---- the back's posterior edge, row by row
     r = np.arange(top, bottom + 1)
@@ -227,6 +239,8 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
         return i, float(np.ptp(prof.y[near]) / np.sqrt(12.0))
 
     found_pts: dict[str, tuple] = {}
+    if not isinstance(vertex, AnatomicalPoint):
+        found_pts["vertex"] = vertex
     thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
     # The buttock's most posterior point lies near the greater trochanter, at about the hip
     # joint's level: a wider window lets a sweater's hem or a leak into the background win.
@@ -347,32 +361,60 @@ def _corner(prof: _Profile, i0: int, i1: int, sd_edge: float):
 def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
     """The inflection between profile indices i0 and i1 (steepest slope, anterior-going for
     sign +1, posterior-going for -1) and its tangent point TANGENT_FRACTION of the body's
-    height below, from a local line fit; the tangent point's SD grows with the slope's."""
+    height below.
+
+    A cubic x(y) is fitted over SLOPE_FRACTION of the body's height each side of the
+    steepest sample (within the two apexes) and recentred on its own steepest point: the
+    slope there is stationary, so the profile's pixel steps and which sample was steepest
+    barely move it, where a line through a few samples turned with both. The tangent point's
+    SD grows with the slope's."""
     if i1 - i0 < 3:
         return
     idx = np.arange(i0 + 1, i1)
     i = int(idx[np.argmax(sign * slope[idx])])
-    half = max(2, int(round(SLOPE_FRACTION * body_h)))
-    win = np.arange(max(i - half, 0), min(i + half + 1, prof.y.size))
-    yy = prof.y[win] - prof.y[i]
-    b, a = np.polyfit(yy, prof.x[win], 1)
+    half = max(3, int(round(SLOPE_FRACTION * body_h)))
+    for _ in range(3):
+        win = np.arange(max(i - half, i0), min(i + half, i1) + 1)
+        y_mid = prof.y[i]
+        yy = prof.y[win] - y_mid
+        poly = np.polyfit(yy, prof.x[win], min(3, win.size - 2))
+        # the fitted curve's steepest point in the window's middle half
+        reach = 0.5 * min(-yy[0], yy[-1])
+        grid = np.linspace(-reach, reach, 2 * int(np.ceil(reach * 10)) + 1)
+        y_inf = float(grid[np.argmax(sign * np.polyval(np.polyder(poly), grid))])
+        i_next = int(np.clip(np.searchsorted(prof.y, y_mid + y_inf), i0 + 1, i1 - 1))
+        if i_next == i:
+            break
+        i = i_next
+    x = float(np.polyval(poly, y_inf))
+    b = float(np.polyval(np.polyder(poly), y_inf))
     sx = float(np.hypot(sd_edge, prof.soft[i]))
     slope_se = sx / np.sqrt(max(np.sum((yy - yy.mean()) ** 2), 1e-9))
     d = TANGENT_FRACTION * body_h
-    out[name] = (a, prof.y[i], sx, sx)
-    out[name + "_tangent"] = (a + b * d, prof.y[i] + d, float(np.hypot(sx, d * slope_se)), sx)
+    out[name] = (x, y_mid + y_inf, sx, sx)
+    out[name + "_tangent"] = (x + b * d, y_mid + y_inf + d, float(np.hypot(sx, d * slope_se)),
+                              sx)
 
 
-def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float) -> AnatomicalPoint:
-    cols = np.flatnonzero(comp[top])
+def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h: float,
+            center, roll: float):
+    """The top of the head against the vertical (the true one when the roll is given): every
+    column's sub-pixel top, turned into the analysis frame; the vertex is the mean position of
+    the outline within VERTEX_BAND of the body's height below the highest point (a flat or
+    hair-covered head top gives a vague x, said by its SD). Canonical working px (x, y, sd_x,
+    sd_y), or a point that is not found."""
     if top == 0:
         return missing("vertex", "the head touches the top of the photo", STATUS_OUT_OF_FRAME)
-    # sub-pixel top in each column of the top row; the vertex is the highest
-    sub = top - 0.5 + _crossing(prob[top - 1, cols], prob[top, cols])
-    y = float(sub.min())
-    x = float(np.mean(cols[sub <= y + 0.5]) + 0.5)
+    head = comp[top:top + max(2, int(HEAD_FRACTION * body_h))]
+    cols = np.flatnonzero(head.any(axis=0))
+    rows = top + np.argmax(head[:, cols], axis=0)
+    sub = rows - 0.5 + _crossing(prob[rows - 1, cols], prob[rows, cols])
+    ax, ay = _rotate(cols + 0.5, sub, center, -roll)
+    y = float(ay.min())
+    near = ay <= y + max(VERTEX_BAND * body_h, 0.5)
+    x = float(np.mean(ax[near]))
     sd = float(np.hypot(floor_w, 0.3))
-    return x, y, float(max(sd, cols.size / 4.0)), sd
+    return x, y, float(max(sd, np.ptp(ax[near]) / np.sqrt(12.0))), sd
 
 
 def _sole(prob, comp, feet, body_h, floor_w) -> AnatomicalPoint:
