@@ -107,6 +107,17 @@ def test_apexes_vertex_and_sole_land_on_the_drawn_ones():
     assert p["tragus"].x == pytest.approx(_lm().xy[8, 0])  # the near (right) ear landmark
 
 
+def test_tragus_sd_covers_the_ear_not_just_the_passes():
+    # One pass, no resolution floor: all that is left is the ear point's distance from the
+    # tragus (the pose model's "ear" is the whole ear), a fraction of the body's height.
+    p = _points(silhouette(corner=True))
+    body = SOLE_Y - VERTEX_Y
+    assert 0.005 * body <= p["tragus"].uncertainty_px <= 0.015 * body
+    r = {m.metric: m for m in compute_metrics(_lm(), Frame("side"), ranges=load_ranges(),
+                                               points=p)}
+    assert r["cva"].uncertainty > 1.0  # deg: a CVA from the ear point is not exact
+
+
 def test_inflections_and_tangent_angles_match_the_drawing():
     p = _points(silhouette())
     for name, (a, b) in (("ict", (CERVICAL, THORACIC)), ("itl", (THORACIC, LUMBAR)),

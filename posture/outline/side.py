@@ -16,8 +16,10 @@ along the body, is the back's profile x(y). On it, between levels the landmarks 
   point on each tangent 5 % of the body's height below (rasterstereography's kyphotic and
   lordotic angles are spanned by these tangents, Lippold et al. 2012, figure 3);
 - vertex: top of the outline (hair included); sole: bottom of the outline under the feet;
-- tragus: the near ear landmark (MediaPipe's ear point sits on the tragus region in profile;
-  not refined: the mask has no ear detail to refine it on).
+- tragus: the near ear landmark, with an SD that covers the ear's size (EAR_POINT_SD): the
+  pose model's ear point is not the tragus (on the hand-read sample photos it sat about 1 % of
+  the height above and in front of it). Not refined on the photo: the ear canal's dark spot is
+  a few working pixels, and the concha's shadow or hair beside it wins as often.
 
 Profile extremes are taken against the vertical: the photo's, or the true vertical when the
 camera's roll is given (`roll_degrees`). A subject facing image-left is flipped to face
@@ -77,6 +79,10 @@ LUMBAR_LEVEL = 0.45
 # foot landmark: they sit inside the foot, above shoe soles (2-4.5 % of the height on the sample
 # photos); much further, the floor or a shadow joined the mask.
 MAX_SOLE_GAP = 0.08
+# The pose model learnt "ear" as the ear as a whole, not its tragus: an adult ear is about 6 cm
+# long (3.5 % of the stature) and the tragus lies at its front, about a quarter of that from
+# its middle. SD of the ear point as a tragus, as a fraction of the body's height.
+EAR_POINT_SD = 0.009
 # The vertex: the head's outline within this fraction of the body's height (about 17 mm) of its
 # highest point, averaged: a single top pixel slides along a flat or hairy head top.
 VERTEX_BAND = 0.01
@@ -304,13 +310,15 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     for name, (x, y, sx, sy) in upright.items():
         x = x if forward > 0 else w - x
         out[name] = found(name, x * scale, y * scale, sx * scale, sy * scale)
-    tragus = lm.xy[_near(L.RIGHT_EAR, forward)]
-    if lm.visibility[_near(L.RIGHT_EAR, forward)] < 0.5:
+    ear_lm = _near(L.RIGHT_EAR, forward)
+    if lm.visibility[ear_lm] < 0.5:
         out["tragus"] = missing("tragus", "the ear is not visible enough")
     else:
-        out["tragus"] = found("tragus", tragus[0], tragus[1],
-                              float(np.hypot(lm.floor_px, _pass_sd(lm, _near(L.RIGHT_EAR,
-                                                                             forward)))))
+        # The passes agree on the ear point to a pixel or two, but that point is the model's
+        # "ear", not the tragus: its SD says how far apart the two may be.
+        sd = np.sqrt(lm.floor_px ** 2 + _pass_sd(lm, ear_lm) ** 2
+                     + (EAR_POINT_SD * body_h * scale) ** 2)
+        out["tragus"] = found("tragus", lm.xy[ear_lm][0], lm.xy[ear_lm][1], float(sd))
     for name, why in reasons.items():
         out.setdefault(name, missing(name, why))
     for name in ("ict", "itl", "ils"):
