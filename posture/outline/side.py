@@ -15,7 +15,7 @@ along the body, is the back's profile x(y). On it, between levels the landmarks 
 - ict / itl / ils: the inflection points (steepest slope) between the apexes, with a second
   point on each tangent 5 % of the body's height below (rasterstereography's kyphotic and
   lordotic angles are spanned by these tangents, Lippold et al. 2012, figure 3);
-- vertex: top of the outline (hair included); sole: bottom of the outline under the feet;
+- vertex: top of the outline (hair included); sole: bottom of the outline under the near heel;
 - tragus: the near ear landmark, with an SD that covers the ear's size (EAR_POINT_SD): the
   pose model's ear point is not the tragus (on the hand-read sample photos it sat about 1 % of
   the height above and in front of it). Not refined on the photo: the ear canal's dark spot is
@@ -83,9 +83,13 @@ MAX_SOLE_GAP = 0.08
 # long (3.5 % of the stature) and the tragus lies at its front, about a quarter of that from
 # its middle. SD of the ear point as a tragus, as a fraction of the body's height.
 EAR_POINT_SD = 0.009
-# The vertex: the head's outline within this fraction of the body's height (about 17 mm) of its
-# highest point, averaged: a single top pixel slides along a flat or hairy head top.
-VERTEX_BAND = 0.01
+# The sole is read under the near heel, this fraction of the body's height (about 3 cm) either
+# side of its landmark: about the heel's half-length.
+HEEL_BAND = 0.02
+# The vertex and the sole: the outline within this fraction of the body's height (about 17 mm)
+# of its highest (lowest) point, averaged: a single pixel slides along a flat or hairy head top
+# and along a heel flat on the floor.
+LEVEL_BAND = 0.01
 # The head's top lies within this fraction of the body's height below the outline's top.
 HEAD_FRACTION = 0.1
 
@@ -192,15 +196,13 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
 
     out: dict[str, AnatomicalPoint] = {}
     upright: dict[str, tuple] = {}  # canonical working px, not rotated (the image's vertical)
-    # ---- vertex (the true vertical's top) and sole (image vertical: the floor's contact)
+    # ---- vertex and sole: the top and the heel's floor contact against the true vertical
     vertex = _vertex(prob, comp, top, floor_w, body_h, center, roll)
     if isinstance(vertex, AnatomicalPoint):
         out["vertex"] = vertex
-    sole = _sole(prob, comp, feet, body_h, floor_w)
+    sole = _sole(prob, comp, feet, body_h, floor_w, center, roll)
     if isinstance(sole, AnatomicalPoint):
         out["sole"] = sole
-    else:
-        upright["sole"] = sole
 
     # ---- the back's posterior edge, row by row
     r = np.arange(top, bottom + 1)
@@ -245,8 +247,9 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
         return i, float(np.ptp(prof.y[near]) / np.sqrt(12.0))
 
     found_pts: dict[str, tuple] = {}
-    if not isinstance(vertex, AnatomicalPoint):
-        found_pts["vertex"] = vertex
+    for name, res in (("vertex", vertex), ("sole", sole)):
+        if not isinstance(res, AnatomicalPoint):
+            found_pts[name] = res
     thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
     # The buttock's most posterior point lies near the greater trochanter, at about the hip
     # joint's level: a wider window lets a sweater's hem or a leak into the background win.
@@ -408,7 +411,7 @@ def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h
             center, roll: float):
     """The top of the head against the vertical (the true one when the roll is given): every
     column's sub-pixel top, turned into the analysis frame; the vertex is the mean position of
-    the outline within VERTEX_BAND of the body's height below the highest point (a flat or
+    the outline within LEVEL_BAND of the body's height below the highest point (a flat or
     hair-covered head top gives a vague x, said by its SD). Canonical working px (x, y, sd_x,
     sd_y), or a point that is not found."""
     if top == 0:
@@ -419,30 +422,36 @@ def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h
     sub = rows - 0.5 + _crossing(prob[rows - 1, cols], prob[rows, cols])
     ax, ay = _rotate(cols + 0.5, sub, center, -roll)
     y = float(ay.min())
-    near = ay <= y + max(VERTEX_BAND * body_h, 0.5)
+    near = ay <= y + max(LEVEL_BAND * body_h, 0.5)
     x = float(np.mean(ax[near]))
     sd = float(np.hypot(floor_w, 0.3))
     return x, y, float(max(sd, np.ptp(ax[near]) / np.sqrt(12.0))), sd
 
 
-def _sole(prob, comp, feet, body_h, floor_w) -> AnatomicalPoint:
-    """The lowest point of the outline under the feet (heel and toe landmarks of both feet);
-    x midway between the feet's extremes."""
+def _sole(prob, comp, feet, body_h, floor_w, center, roll) -> AnatomicalPoint:
+    """Where the near foot's heel meets the floor: the outline's lowest point within HEEL_BAND
+    of the body's height either side of the near heel landmark (`feet[0]`), x the middle of
+    that bottom. Not the outline's lowest point anywhere under the feet: a toe turned toward
+    the camera lies lower in the photo than the floor under the body (2-4 % of the height on
+    the sample side photos), and the heels stand in the body's own plane."""
     h, w = comp.shape
-    x0 = int(np.clip(feet[:, 0].min() - 0.02 * body_h, 0, w - 1))
-    x1 = int(np.clip(feet[:, 0].max() + 0.02 * body_h, 0, w - 1)) + 1
-    band = comp[:, x0:x1]
-    rows = np.flatnonzero(band.any(axis=1))
-    if rows.size == 0:
+    heel_x = feet[0, 0]
+    x0 = int(np.clip(np.floor(heel_x - HEEL_BAND * body_h), 0, w - 1))
+    x1 = int(np.clip(np.ceil(heel_x + HEEL_BAND * body_h), 0, w - 1)) + 1
+    cols = x0 + np.flatnonzero(comp[:, x0:x1].any(axis=0))
+    if cols.size == 0:
         return missing("sole", "the feet are not on the outline")
-    b = int(rows[-1])
-    if b >= h - 1:
+    bottoms = h - 1 - np.argmax(comp[::-1, cols], axis=0)
+    if bottoms.max() >= h - 1:
         return missing("sole", "the feet touch the bottom of the photo", STATUS_OUT_OF_FRAME)
-    cols = x0 + np.flatnonzero(band[b])
-    sub = b + 0.5 + _crossing(prob[b + 1, cols], prob[b, cols])
-    y = float(sub.max())
-    if y - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
+    sub = bottoms + 0.5 + _crossing(prob[bottoms + 1, cols], prob[bottoms, cols])
+    if sub.max() - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
         return missing("sole", "the floor or a shadow joins the feet on the outline")
-    x = float((feet[:, 0].min() + feet[:, 0].max()) / 2.0)
+    # against the true vertical when the roll is known: a flat heel turned by the camera's roll
+    # would otherwise touch "the floor" at one of its ends
+    ax, ay = _rotate(cols + 0.5, sub, center, -roll)
+    y = float(ay.max())
     sd = float(np.hypot(floor_w, 0.3))
-    return x, y, float(np.hypot(sd, np.ptp(feet[:, 0]) / 4.0)), sd
+    flat = ay >= y - max(LEVEL_BAND * body_h, 0.5)  # the heel's contact with the floor
+    return (float(np.mean(ax[flat])), y, float(np.hypot(sd, np.ptp(ax[flat]) / np.sqrt(12.0))),
+            sd)
