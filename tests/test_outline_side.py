@@ -193,6 +193,19 @@ def test_two_tops_on_the_head_give_a_vertex_vague_along_the_head():
     assert v.sd_xy[0] >= (610 - 540) / np.sqrt(12) and v.sd_xy[1] < 1
 
 
+def test_sole_is_under_the_heel_not_the_toe_turned_toward_the_camera():
+    # A foot turned toward the camera: its outline slopes down to the toe, 30 px below the
+    # floor under the heel (near heel landmark at x 485).
+    ys, xs = np.mgrid[0:H, 0:W] + 0.5
+    bottom = SOLE_Y + np.clip((xs - 500) * 30 / 80, 0, 30)
+    toe = ((xs > 500) & (xs < 580) & (ys > SOLE_Y - 20) & (ys < bottom)).astype(np.float32)
+    mask = np.maximum(silhouette(), cv2.GaussianBlur(toe, (0, 0), 1.5))
+    sole = _points(mask)["sole"]
+    assert sole.ok and sole.y == pytest.approx(SOLE_Y, abs=0.5)
+    assert sole.x == pytest.approx(_lm().xy[30, 0])
+    assert _points(silhouette())["sole"].y == pytest.approx(SOLE_Y, abs=0.5)
+
+
 def test_a_rippled_back_keeps_its_tangent_angles():
     # Half-pixel steps along the back (a coarse mask upsampled) must not turn the tangents:
     # they are fitted over several cm of the back, not read off a few pixels.

@@ -83,8 +83,8 @@ MAX_SOLE_GAP = 0.08
 # long (3.5 % of the stature) and the tragus lies at its front, about a quarter of that from
 # its middle. SD of the ear point as a tragus, as a fraction of the body's height.
 EAR_POINT_SD = 0.009
-# The sole is read under the near heel, this fraction of the body's height (about 3 cm) either
-# side of its landmark: about the heel's half-length.
+# The outline under the near heel is read this fraction of the body's height (about 3 cm)
+# either side of its landmark: about the heel's half-length.
 HEEL_BAND = 0.02
 # The vertex and the sole: the outline within this fraction of the body's height (about 17 mm)
 # of its highest (lowest) point, averaged: a single pixel slides along a flat or hairy head top
@@ -429,17 +429,17 @@ def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h
 
 
 def _sole(prob, comp, feet, body_h, floor_w, center, roll) -> AnatomicalPoint:
-    """Where the near foot's heel meets the floor: the outline's lowest point within HEEL_BAND
-    of the body's height either side of the near heel landmark (`feet[0]`), x the middle of
-    that bottom. Not the outline's lowest point anywhere under the feet: a toe turned toward
-    the camera lies lower in the photo than the floor under the body (2-4 % of the height on
-    the sample side photos), and the heels stand in the body's own plane."""
+    """Where the near foot's heel meets the floor: the outline's bottom on the vertical (the
+    true one when the roll is given) through the near heel landmark (`feet[0]`). Not the
+    outline's lowest point under the feet: a foot turned toward the camera slopes down to its
+    toe in the photo, 2-4 % of the height below the floor under the body on the sample side
+    photos, while the heels stand in the body's own plane."""
     h, w = comp.shape
     heel_x = feet[0, 0]
     x0 = int(np.clip(np.floor(heel_x - HEEL_BAND * body_h), 0, w - 1))
     x1 = int(np.clip(np.ceil(heel_x + HEEL_BAND * body_h), 0, w - 1)) + 1
     cols = x0 + np.flatnonzero(comp[:, x0:x1].any(axis=0))
-    if cols.size == 0:
+    if cols.size < 2:
         return missing("sole", "the feet are not on the outline")
     bottoms = h - 1 - np.argmax(comp[::-1, cols], axis=0)
     if bottoms.max() >= h - 1:
@@ -447,11 +447,16 @@ def _sole(prob, comp, feet, body_h, floor_w, center, roll) -> AnatomicalPoint:
     sub = bottoms + 0.5 + _crossing(prob[bottoms + 1, cols], prob[bottoms, cols])
     if sub.max() - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
         return missing("sole", "the floor or a shadow joins the feet on the outline")
-    # against the true vertical when the roll is known: a flat heel turned by the camera's roll
-    # would otherwise touch "the floor" at one of its ends
     ax, ay = _rotate(cols + 0.5, sub, center, -roll)
-    y = float(ay.max())
+    hx, _ = _rotate(heel_x, feet[0, 1], center, -roll)
+    order = np.argsort(ax)
+    if not ax[order[0]] <= hx <= ax[order[-1]]:
+        return missing("sole", "no outline under the heel")
+    y = float(np.interp(hx, ax[order], ay[order]))
     sd = float(np.hypot(floor_w, 0.3))
-    flat = ay >= y - max(LEVEL_BAND * body_h, 0.5)  # the heel's contact with the floor
-    return (float(np.mean(ax[flat])), y, float(np.hypot(sd, np.ptp(ax[flat]) / np.sqrt(12.0))),
-            sd)
+    # The heel landmark lies somewhere over the heel's length, not at its floor contact: the
+    # point is vague along the floor by that much, and so in height where the sole slopes.
+    along = HEEL_BAND * body_h / np.sqrt(3.0)
+    k = int(np.clip(np.searchsorted(ax[order], hx), 0, ax.size - 1))
+    slope = float(np.gradient(ay[order], ax[order])[k])
+    return float(hx), y, float(np.hypot(sd, along)), float(np.hypot(sd, slope * along))
