@@ -9,6 +9,7 @@ compare with the unmodified photo's. A perfect system scores 0.
 - angles: the CVA (a rotation adds the angle toward the face), the kyphosis and lordosis
   tangent angles (a rotation leaves them unchanged); target: at most 0.5 deg worst case.
 - mirror: every point and value should be exact (to 1e-6).
+- honesty: the share of moves within 2 SD (both copies' stated SDs, per axis for points).
 
 Rotations are run twice: "told the vertical" (the finder and the metrics are given the
 rotation as the camera's roll, as a marked true vertical or the level correction would) and
@@ -60,7 +61,8 @@ def analyse(photo, detector, passes, roll=None, cache=None):
     sd = {n: np.array(p.sd_xy) / photo.scale for n, p in pts.items() if p.ok}
     height = (xy["sole"][1] - xy["vertex"][1] if "vertex" in xy and "sole" in xy
               else np.ptp(d.landmarks.xy[:, 1]) / photo.scale / 0.9)
-    return xy, {m.metric: m.value for m in res}, view.forward, height, dt, sd
+    unc = {m.metric: m.uncertainty for m in res}
+    return xy, {m.metric: m.value for m in res}, view.forward, height, dt, sd, unc
 
 
 def run(passes: int, cache=None) -> None:
@@ -68,6 +70,8 @@ def run(passes: int, cache=None) -> None:
     names = [r["file"].split("/")[-1] for r in manifest() if r["view"] == "side"]
     moves: dict[str, list[float]] = {}
     angle_err: dict[str, list[float]] = {}
+    angle_in_sd: dict[str, list[bool]] = {}
+    angle_sd: dict[str, list[float]] = {}
     missing: dict[str, int] = {}
     mirror_worst = 0.0
     in_sd: dict[str, list[float]] = {}
@@ -80,7 +84,8 @@ def run(passes: int, cache=None) -> None:
     for name in names:
         photo = load_photo(sample(name))
         h, w = photo.rgb.shape[:2]
-        base_xy, base_v, fwd, height, dt, base_sd = analyse(photo, det, passes, cache=cache)
+        base_xy, base_v, fwd, height, dt, base_sd, base_u = analyse(photo, det, passes,
+                                                                    cache=cache)
         times.append(dt)
         variants = []
         for ang in ROTATIONS:
@@ -97,7 +102,7 @@ def run(passes: int, cache=None) -> None:
         f = w / half(photo).rgb.shape[1]
         variants.append(("half resolution", half(photo), lambda xy, f=f: xy * f, None, 0.0))
         for label, ph, back, roll, cva_shift in variants:
-            xy, vals, _, _, dt, sd = analyse(ph, det, passes, roll, cache)
+            xy, vals, _, _, dt, sd, unc = analyse(ph, det, passes, roll, cache)
             times.append(dt)
             errs = []
             for n, p in base_xy.items():
@@ -120,6 +125,10 @@ def run(passes: int, cache=None) -> None:
                     if label == "mirror":
                         shift = 0.0
                     note(f"{label}: {a}", [abs(vals[a] - base_v[a] - shift)], angle_err)
+                    stated = np.hypot(base_u.get(a) or 0.0, unc.get(a) or 0.0)
+                    note(f"{label}: {a}", [abs(vals[a] - base_v[a] - shift) <= 2 * stated],
+                         angle_in_sd)
+                    note(f"{label}: {a}", [base_u.get(a) or 0.0], angle_sd)
 
     print(f"\n== passes={passes}: {len(names)} side photos; outline stage "
           f"{np.median(times) * 1000:.1f} ms median per photo (max {max(times) * 1000:.1f})")
@@ -133,11 +142,13 @@ def run(passes: int, cache=None) -> None:
         worst = sorted(worst_by_point.get(key, {}).items(), key=lambda kv: -kv[1])[:3]
         print(f"{key}: {100 * np.mean(frac):.0f} % of moves within 2 SD (both photos' SDs); "
               "worst: " + ", ".join(f"{n} {v:.2f} %" for n, v in worst))
-    print(f"{'angles moved (deg)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'n':>5}")
+    print(f"{'angles moved (deg)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'n':>5} "
+          f"{'in 2 SD':>7} {'SD med':>6}")
     for key, e in angle_err.items():
         e = np.array(e)
         print(f"{key:<44} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "
-              f"{e.size:5d}")
+              f"{e.size:5d} {100 * np.mean(angle_in_sd[key]):6.0f}% "
+              f"{np.median(angle_sd[key]):6.2f}")
 
 
 def main() -> None:

@@ -339,7 +339,8 @@ def _pass_sd(lm: PoseLandmarks, i: int) -> float:
 
 
 def _softness(prob: np.ndarray, r: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Per row, an SD (working px) for the edge from the width of the mask's 0.1-0.9 ramp."""
+    """Per row, an SD (working px) for the edge from the width of the mask's 0.1-0.9 ramp
+    (per column, for a top or bottom edge: pass `prob.T`)."""
     w = prob.shape[1]
     cols = np.clip(first[:, None] + np.arange(-6, 7)[None, :], 0, w - 1)
     vals = prob[r[:, None], cols]
@@ -424,7 +425,9 @@ def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h
     y = float(ay.min())
     near = ay <= y + max(LEVEL_BAND * body_h, 0.5)
     x = float(np.mean(ax[near]))
-    sd = float(np.hypot(floor_w, 0.3))
+    top_col = int(np.argmin(ay))  # the edge's softness there (hair, a dark background)
+    sd = float(np.hypot(np.hypot(floor_w, 0.3),
+                        _softness(prob.T, cols[top_col:top_col + 1], rows[top_col:top_col + 1])[0]))
     return x, y, float(max(sd, np.ptp(ax[near]) / np.sqrt(12.0))), sd
 
 
@@ -453,7 +456,9 @@ def _sole(prob, comp, feet, body_h, floor_w, center, roll) -> AnatomicalPoint:
     if not ax[order[0]] <= hx <= ax[order[-1]]:
         return missing("sole", "no outline under the heel")
     y = float(np.interp(hx, ax[order], ay[order]))
-    sd = float(np.hypot(floor_w, 0.3))
+    j = int(np.argmin(np.abs(cols + 0.5 - heel_x)))  # the edge's softness under the heel
+    sd = float(np.hypot(np.hypot(floor_w, 0.3),
+                        _softness(prob.T, cols[j:j + 1], bottoms[j:j + 1])[0]))
     # The heel landmark lies somewhere over the heel's length, not at its floor contact: the
     # point is vague along the floor by that much, and so in height where the sole slopes.
     along = HEEL_BAND * body_h / np.sqrt(3.0)
