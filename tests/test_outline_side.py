@@ -190,7 +190,7 @@ def test_two_tops_on_the_head_give_a_vertex_vague_along_the_head():
     v = _points(mask)["vertex"]
     assert v.ok and v.y == pytest.approx(VERTEX_Y, abs=0.5)
     assert 540 < v.x < 610
-    assert v.sd_xy[0] >= (610 - 540) / np.sqrt(12) and v.sd_xy[1] < 1
+    assert v.sd_xy[0] >= (610 - 540) / np.sqrt(12) and v.sd_xy[1] < 2  # sharp in height
 
 
 def test_sole_is_under_the_heel_not_the_toe_turned_toward_the_camera():
