@@ -195,7 +195,7 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     floor_w = lm.floor_px / scale
 
     out: dict[str, AnatomicalPoint] = {}
-    upright: dict[str, tuple] = {}  # canonical working px, not rotated (the image's vertical)
+    upright: dict[str, tuple] = {}  # canonical working px, turned back to the image's frame
     # ---- vertex and sole: the top and the heel's floor contact against the true vertical
     vertex = _vertex(prob, comp, top, floor_w, body_h, center, roll)
     if isinstance(vertex, AnatomicalPoint):
@@ -464,4 +464,5 @@ def _sole(prob, comp, feet, body_h, floor_w, center, roll) -> AnatomicalPoint:
     along = HEEL_BAND * body_h / np.sqrt(3.0)
     k = int(np.clip(np.searchsorted(ax[order], hx), 0, ax.size - 1))
     slope = float(np.gradient(ay[order], ax[order])[k])
+    slope = slope if np.isfinite(slope) else 0.0  # two columns turned onto one x
     return float(hx), y, float(np.hypot(sd, along)), float(np.hypot(sd, slope * along))
