@@ -9,13 +9,14 @@ compare with the unmodified photo's. A perfect system scores 0.
 - angles: the CVA (a rotation adds the angle toward the face), the kyphosis and lordosis
   tangent angles (a rotation leaves them unchanged); target: at most 0.5 deg worst case.
 - mirror: every point and value should be exact (to 1e-6).
+- honesty: the share of moves within 2 SD (both copies' stated SDs, per axis for points).
 
 Rotations are run twice: "told the vertical" (the finder and the metrics are given the
 rotation as the camera's roll, as a marked true vertical or the level correction would) and
 "photo's vertical" (they are not: a camera rolled by 5 deg really moves an apex along a flat
 back, and the flèches change with it).
 
-    .venv/bin/python benchmarks/outline_consistency.py [--passes 1 18]
+    .venv/bin/python benchmarks/outline_consistency.py [--passes 1 18] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.outline_cache import cached_detection  # noqa: E402
 from posture.images import load_photo  # noqa: E402
 from posture.landmarks.mediapipe_pose import default_detector  # noqa: E402
-from posture.landmarks.passes import DEFAULT_PASSES, detect_landmarks  # noqa: E402
+from posture.landmarks.passes import DEFAULT_PASSES  # noqa: E402
 from posture.landmarks.views import classify_view  # noqa: E402
 from posture.metrics.compute import Frame, compute_metrics  # noqa: E402
 from posture.metrics.reference import load_ranges  # noqa: E402
@@ -44,10 +46,10 @@ ANGLES = ("cva", "kyphosis_angle", "lordosis_angle")
 ROTATIONS = (3.0, -3.0, 5.0, -5.0)
 
 
-def analyse(photo, detector, passes, roll=None):
+def analyse(photo, detector, passes, roll=None, cache=None):
     """Points (working pixels of this photo), metric values by id, and the seconds taken by
     the outline stage alone."""
-    d = detect_landmarks(photo.rgb, detector, passes=passes, scale=photo.scale)
+    d = cached_detection(photo.rgb, detector, passes, photo.scale, cache)
     view = classify_view(d.landmarks)
     t0 = time.perf_counter()
     pts = side_points(d.mask, photo.scale, d.landmarks, view.forward, photo.rgb,
@@ -59,14 +61,17 @@ def analyse(photo, detector, passes, roll=None):
     sd = {n: np.array(p.sd_xy) / photo.scale for n, p in pts.items() if p.ok}
     height = (xy["sole"][1] - xy["vertex"][1] if "vertex" in xy and "sole" in xy
               else np.ptp(d.landmarks.xy[:, 1]) / photo.scale / 0.9)
-    return xy, {m.metric: m.value for m in res}, view.forward, height, dt, sd
+    unc = {m.metric: m.uncertainty for m in res}
+    return xy, {m.metric: m.value for m in res}, view.forward, height, dt, sd, unc
 
 
-def run(passes: int) -> None:
+def run(passes: int, cache=None) -> None:
     det = default_detector()
     names = [r["file"].split("/")[-1] for r in manifest() if r["view"] == "side"]
     moves: dict[str, list[float]] = {}
     angle_err: dict[str, list[float]] = {}
+    angle_in_sd: dict[str, list[bool]] = {}
+    angle_sd: dict[str, list[float]] = {}
     missing: dict[str, int] = {}
     mirror_worst = 0.0
     in_sd: dict[str, list[float]] = {}
@@ -79,7 +84,8 @@ def run(passes: int) -> None:
     for name in names:
         photo = load_photo(sample(name))
         h, w = photo.rgb.shape[:2]
-        base_xy, base_v, fwd, height, dt, base_sd = analyse(photo, det, passes)
+        base_xy, base_v, fwd, height, dt, base_sd, base_u = analyse(photo, det, passes,
+                                                                    cache=cache)
         times.append(dt)
         variants = []
         for ang in ROTATIONS:
@@ -96,7 +102,7 @@ def run(passes: int) -> None:
         f = w / half(photo).rgb.shape[1]
         variants.append(("half resolution", half(photo), lambda xy, f=f: xy * f, None, 0.0))
         for label, ph, back, roll, cva_shift in variants:
-            xy, vals, _, _, dt, sd = analyse(ph, det, passes, roll)
+            xy, vals, _, _, dt, sd, unc = analyse(ph, det, passes, roll, cache)
             times.append(dt)
             errs = []
             for n, p in base_xy.items():
@@ -119,6 +125,10 @@ def run(passes: int) -> None:
                     if label == "mirror":
                         shift = 0.0
                     note(f"{label}: {a}", [abs(vals[a] - base_v[a] - shift)], angle_err)
+                    stated = np.hypot(base_u.get(a) or 0.0, unc.get(a) or 0.0)
+                    note(f"{label}: {a}", [abs(vals[a] - base_v[a] - shift) <= 2 * stated],
+                         angle_in_sd)
+                    note(f"{label}: {a}", [base_u.get(a) or 0.0], angle_sd)
 
     print(f"\n== passes={passes}: {len(names)} side photos; outline stage "
           f"{np.median(times) * 1000:.1f} ms median per photo (max {max(times) * 1000:.1f})")
@@ -132,19 +142,24 @@ def run(passes: int) -> None:
         worst = sorted(worst_by_point.get(key, {}).items(), key=lambda kv: -kv[1])[:3]
         print(f"{key}: {100 * np.mean(frac):.0f} % of moves within 2 SD (both photos' SDs); "
               "worst: " + ", ".join(f"{n} {v:.2f} %" for n, v in worst))
-    print(f"{'angles moved (deg)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'n':>5}")
+    print(f"{'angles moved (deg)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'n':>5} "
+          f"{'in 2 SD':>7} {'SD med':>6}")
     for key, e in angle_err.items():
         e = np.array(e)
         print(f"{key:<44} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "
-              f"{e.size:5d}")
+              f"{e.size:5d} {100 * np.mean(angle_in_sd[key]):6.0f}% "
+              f"{np.median(angle_sd[key]):6.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passes", type=int, nargs="+", default=[DEFAULT_PASSES])
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep detections in this folder between runs "
+                         "(benchmarks/outline_cache.py)")
     args = ap.parse_args()
     for passes in args.passes:
-        run(passes)
+        run(passes, args.cache)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ pixels and compare. A perfect system scores 0.
   METRICS.md); target: at most 0.5 deg worst case. The mirror flips their sign.
 - mirror: every point should be the exact mirror image (with more than one pass, the mask is
   the photo's and the mirrored photo's averaged).
+- honesty: the share of point and tilt moves within 2 SD, the SD being both copies' stated
+  ones combined (a tilt's from its two points' per-axis SDs): a number that moves must say so.
 
-    .venv/bin/python benchmarks/outline_front_consistency.py [--passes 2 18]
+    .venv/bin/python benchmarks/outline_front_consistency.py [--passes 2 18] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.outline_cache import cached_detection  # noqa: E402
 from posture.images import Photo, load_photo  # noqa: E402
 from posture.landmarks.mediapipe_pose import default_detector  # noqa: E402
-from posture.landmarks.passes import DEFAULT_PASSES, detect_landmarks  # noqa: E402
+from posture.landmarks.passes import DEFAULT_PASSES  # noqa: E402
 from posture.landmarks.quality import body_extent  # noqa: E402
 from posture.landmarks.views import classify_view  # noqa: E402
 from posture.outline.frontal import frontal_points  # noqa: E402
@@ -54,18 +57,19 @@ def _working(photo: Photo) -> Photo:
                  source_format=photo.source_format, exif_orientation=1, name=photo.name)
 
 
-def analyse(photo: Photo, detector, passes: int):
-    """Front points found ok (working pixels), the body height (px) and the outline stage's
-    seconds."""
-    d = detect_landmarks(photo.rgb, detector, passes=passes, scale=photo.scale)
+def analyse(photo: Photo, detector, passes: int, cache=None):
+    """Front points found ok and their per-axis SDs (working pixels), the body height (px)
+    and the outline stage's seconds."""
+    d = cached_detection(photo.rgb, detector, passes, photo.scale, cache)
     view = classify_view(d.landmarks)
     t0 = time.perf_counter()
     pts = frontal_points(d.mask, photo.scale, d.landmarks,
                          1 if view.left_on_image_right else -1, photo.rgb)
     dt = time.perf_counter() - t0
     xy = {n: np.array([p.x, p.y]) / photo.scale for n, p in pts.items() if p.ok}
+    sd = {n: np.array(p.sd_xy) / photo.scale for n, p in pts.items() if p.ok}
     height = body_extent(d.landmarks, d.mask, photo.scale).height_px / photo.scale
-    return xy, height, dt
+    return xy, sd, height, dt
 
 
 def tilt(xy: dict, kind: str) -> float | None:
@@ -75,6 +79,15 @@ def tilt(xy: dict, kind: str) -> float | None:
     return math.degrees(math.atan2(b[1] - a[1], abs(a[0] - b[0])))
 
 
+def tilt_sd(xy: dict, sd: dict, kind: str) -> float:
+    """The tilt's SD (deg) from its two points' per-axis SDs (first order)."""
+    a, b = xy[f"{kind}_left"], xy[f"{kind}_right"]
+    sa, sb = sd[f"{kind}_left"], sd[f"{kind}_right"]
+    dx, dy = abs(a[0] - b[0]), b[1] - a[1]
+    var = (dx ** 2 * (sa[1] ** 2 + sb[1] ** 2) + dy ** 2 * (sa[0] ** 2 + sb[0] ** 2))
+    return math.degrees(math.sqrt(var) / (dx ** 2 + dy ** 2))
+
+
 def _rotation_back(w: int, h: int, degrees_ccw: float):
     """Maps a point of `tests.photo_variants.rotated`'s output back to the photo (continuous
     coordinates, pixel centres at +0.5)."""
@@ -82,18 +95,20 @@ def _rotation_back(w: int, h: int, degrees_ccw: float):
     return lambda p: (p - 0.5) @ inv[:, :2].T + inv[:, 2] + 0.5
 
 
-def run(passes: int) -> None:
+def run(passes: int, cache=None) -> None:
     det = default_detector()
     names = [r["file"].split("/")[-1] for r in manifest() if r["view"] == "front"]
     moves: dict[str, list[float]] = {}
     lost: dict[str, int] = {}
     tilts: dict[str, list[float]] = {}
+    within: dict[str, list[bool]] = {}
+    sds: dict[str, list[float]] = {}
     mirror_worst = 0.0
     times = []
     for name in names:
         photo = _working(load_photo(sample(name)))
         h, w = photo.rgb.shape[:2]
-        base, height, dt = analyse(photo, det, passes)
+        base, base_sd, height, dt = analyse(photo, det, passes, cache)
         times.append(dt)
         variants = [(f"rotation {a:+g} deg", rotated(photo, a), _rotation_back(w, h, a), a)
                     for a in ROTATIONS]
@@ -102,16 +117,20 @@ def run(passes: int) -> None:
         f = w / half(photo).rgb.shape[1]
         variants.append(("half resolution", half(photo), lambda p, f=f: p * f, 0.0))
         for label, ph, back, shift in variants:
-            xy, _, dt = analyse(ph, det, passes)
+            xy, sd, _, dt = analyse(ph, det, passes, cache)
             times.append(dt)
             if label == "mirror":
                 xy = {_swap(n): p for n, p in xy.items()}
+                sd = {_swap(n): p for n, p in sd.items()}
             mapped = {n: back(p) for n, p in xy.items()}
             group = "rotation" if label.startswith("rotation") else label
             for n in set(base) | set(mapped):
                 if n in base and n in mapped:
                     d = float(np.hypot(*(mapped[n] - base[n])))
                     moves.setdefault(group, []).append(100 * d / height)
+                    ok = np.all(np.abs(mapped[n] - base[n]) <= 2 * np.hypot(base_sd[n], sd[n])
+                                + 1e-9)
+                    within.setdefault(f"{group}: points", []).append(bool(ok))
                     if label == "mirror":
                         mirror_worst = max(mirror_worst, d)
                 else:
@@ -126,6 +145,10 @@ def run(passes: int) -> None:
                     continue
                 want = t0 + (shift or 0.0)
                 tilts.setdefault(f"{group}: {kind}", []).append(abs(t1 - want))
+                stated = math.hypot(tilt_sd(base, base_sd, kind), tilt_sd(xy, sd, kind))
+                within.setdefault(f"{group}: {kind} tilt", []).append(
+                    abs(t1 - want) <= 2 * stated + 1e-9)
+                sds.setdefault(f"{group}: {kind} tilt", []).append(tilt_sd(base, base_sd, kind))
     print(f"\n== passes={passes}: {len(names)} front photos; front outline stage "
           f"{np.median(times) * 1000:.1f} ms median per photo (max {max(times) * 1000:.1f})")
     print(f"{'points moved (% of height)':<36} {'median':>7} {'90th':>7} {'worst':>7} "
@@ -140,13 +163,21 @@ def run(passes: int) -> None:
         e = np.array(e)
         print(f"{key:<36} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "
               f"{e.size:4d}")
+    for key, ok in sorted(within.items()):
+        print(f"{key}: {100 * np.mean(ok):.0f} % of {len(ok)} moves within 2 SD (both copies')"
+              + (f"; the photo's own SD median {np.median(sds[key]):.2f}, max "
+                 f"{np.max(sds[key]):.2f} deg" if key in sds else ""))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, nargs="+", default=[DEFAULT_PASSES])
-    for passes in parser.parse_args().passes:
-        run(passes)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep detections in this folder between runs "
+                             "(benchmarks/outline_cache.py)")
+    args = parser.parse_args()
+    for passes in args.passes:
+        run(passes, args.cache)
 
 
 if __name__ == "__main__":

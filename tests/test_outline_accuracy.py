@@ -186,11 +186,6 @@ KNOWN_MISSES = {
                                         "the denim jacket's sloping shoulder has no clear corner",
     ("leo_test.jpeg", "acromion_left"): "4.1 % (tolerance 3.6 %): hoodie, rounded shoulder",
     ("ana_test_right.jpg", "vertex"): "1.52 % high (tolerance 1.5 %): dark hair on dark foliage",
-    ("jara_test_side_3.jpg", "sole"): "3.6 % low (tolerance 1.5 %): the finder's sole is the "
-                                      "toe's lowest point, not the floor under the heel",
-    ("leo_test_left.jpg", "sole"): "1.9 % low (tolerance 1.5 %): toe, not heel",
-    ("leo_test_right.jpg", "sole"): "3.0 % low (tolerance 1.5 %): toe, not heel",
-    ("ana_test_right.jpg", "tragus"): "reported ok with an SD of 2 px where hair covers the ear",
     ("leo3_test.jpg", "acromion_right"): "ok with an SD of 21 px (a third of the tolerance: "
                                          "35 px) where a padded jacket meets dark furniture",
     ("leo3_test.jpg", "acromion_left"): "ok with an SD of 34 px (a third of the tolerance: "

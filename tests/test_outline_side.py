@@ -63,10 +63,14 @@ def _front(y):
     return np.where(y < 330, head, np.where(y < 1200, 640.0, 580.0))
 
 
-def silhouette(corner=False, jacket=False, hair=False, gap=False) -> np.ndarray:
-    """Probability mask: exact pixel coverage of the drawn body, softened like a model's."""
+def silhouette(corner=False, jacket=False, hair=False, gap=False, ripple=0.0) -> np.ndarray:
+    """Probability mask: exact pixel coverage of the drawn body, softened like a model's.
+    ripple: amplitude (px) of a wave along the back between the apexes, 30 px long (a few of
+    the segmentation model's output pixels at this size): the steps of an upsampled mask."""
     ys = np.arange(H) + 0.5
     xb, xf = _back(ys, corner, jacket, hair), _front(ys)
+    trunk = (ys > THORACIC[0]) & (ys < SACRAL[0])
+    xb = xb + np.where(trunk, ripple * np.sin(2 * np.pi * ys / 30.0), 0.0)
     cols = np.arange(W)[None, :]
     cover = np.clip(np.minimum(cols + 1, xf[:, None]) - np.maximum(cols, xb[:, None]), 0, 1)
     cover[(ys < VERTEX_Y) | (ys > SOLE_Y)] = 0
@@ -101,6 +105,17 @@ def test_apexes_vertex_and_sole_land_on_the_drawn_ones():
     assert p["vertex"].x == pytest.approx(540, abs=3)
     assert p["sole"].y == pytest.approx(SOLE_Y, abs=0.5)
     assert p["tragus"].x == pytest.approx(_lm().xy[8, 0])  # the near (right) ear landmark
+
+
+def test_tragus_sd_covers_the_ear_not_just_the_passes():
+    # One pass, no resolution floor: all that is left is the ear point's distance from the
+    # tragus (the pose model's "ear" is the whole ear), a fraction of the body's height.
+    p = _points(silhouette(corner=True))
+    body = SOLE_Y - VERTEX_Y
+    assert 0.005 * body <= p["tragus"].uncertainty_px <= 0.015 * body
+    r = {m.metric: m for m in compute_metrics(_lm(), Frame("side"), ranges=load_ranges(),
+                                               points=p)}
+    assert r["cva"].uncertainty > 1.0  # deg: a CVA from the ear point is not exact
 
 
 def test_inflections_and_tangent_angles_match_the_drawing():
@@ -156,10 +171,53 @@ def test_rotated_silhouette_with_its_roll_gives_the_rotated_points(angle):
     assert xy is not None
     body = SOLE_Y - VERTEX_Y
     for name in ("c7", "thoracic_apex", "lumbar_apex", "sacral_point", "cervical_apex",
-                 "ict", "itl", "ils"):
+                 "ict", "itl", "ils", "vertex"):
         assert q[name].ok, name
         expect = (np.array([p[name].x, p[name].y]) - 0.5) @ rot[:, :2].T + rot[:, 2] + 0.5
         assert np.hypot(*(np.array([q[name].x, q[name].y]) - expect)) < 0.01 * body, name
+    # The round head's top against the told vertical is the same point of the skull (the
+    # image's highest pixel would slide along it by the radius x the angle: 5-9 px here).
+    expect = (np.array([p["vertex"].x, p["vertex"].y]) - 0.5) @ rot[:, :2].T + rot[:, 2] + 0.5
+    assert np.hypot(*(np.array([q["vertex"].x, q["vertex"].y]) - expect)) < 0.003 * body
+
+
+def test_two_tops_on_the_head_give_a_vertex_vague_along_the_head():
+    # A hair bun behind the crown, its top 2 px below the skull's: which one is "highest"
+    # flips with a pixel, so the vertex lies between them and its x SD spans them.
+    ys, xs = np.mgrid[0:H, 0:W] + 0.5
+    bun = (np.hypot(xs - 610, ys - 185) <= 33).astype(np.float32)
+    mask = np.maximum(silhouette(), cv2.GaussianBlur(bun, (0, 0), 1.5))
+    v = _points(mask)["vertex"]
+    assert v.ok and v.y == pytest.approx(VERTEX_Y, abs=0.5)
+    assert 540 < v.x < 610
+    assert v.sd_xy[0] >= (610 - 540) / np.sqrt(12) and v.sd_xy[1] < 2  # sharp in height
+
+
+def test_sole_is_under_the_heel_not_the_toe_turned_toward_the_camera():
+    # A foot turned toward the camera: its outline slopes down to the toe, 30 px below the
+    # floor under the heel (near heel landmark at x 485).
+    ys, xs = np.mgrid[0:H, 0:W] + 0.5
+    bottom = SOLE_Y + np.clip((xs - 500) * 30 / 80, 0, 30)
+    toe = ((xs > 500) & (xs < 580) & (ys > SOLE_Y - 20) & (ys < bottom)).astype(np.float32)
+    mask = np.maximum(silhouette(), cv2.GaussianBlur(toe, (0, 0), 1.5))
+    sole = _points(mask)["sole"]
+    assert sole.ok and sole.y == pytest.approx(SOLE_Y, abs=0.5)
+    assert sole.x == pytest.approx(_lm().xy[30, 0])
+    assert _points(silhouette())["sole"].y == pytest.approx(SOLE_Y, abs=0.5)
+
+
+def test_a_rippled_back_keeps_its_tangent_angles():
+    # Half-pixel steps along the back (a coarse mask upsampled) must not turn the tangents:
+    # they are fitted over several cm of the back, not read off a few pixels.
+    clean = _points(silhouette())
+    rippled = _points(silhouette(ripple=0.5))
+    ranges = load_ranges()
+    a = {m.metric: m.value for m in compute_metrics(_lm(), Frame("side"), ranges=ranges,
+                                                     points=clean)}
+    b = {m.metric: m.value for m in compute_metrics(_lm(), Frame("side"), ranges=ranges,
+                                                     points=rippled)}
+    assert b["lordosis_angle"] == pytest.approx(a["lordosis_angle"], abs=0.5)
+    assert b["kyphosis_angle"] == pytest.approx(a["kyphosis_angle"], abs=0.5)
 
 
 @pytest.mark.parametrize("case,hidden,words", [
@@ -279,16 +337,15 @@ def test_moving_the_near_ear_by_hand_moves_the_tragus_and_the_cva():
     lm = _lm()
     pts = _points(silhouette(corner=True))
     photo = type("P", (), {"name": "drawn", "rgb": None, "scale": 1.0})()
-    view = classify_view(lm)
-    p = PhotoAnalysis(slot="right" if view.forward > 0 else "left", photo=photo, landmarks=lm,
-                      view=view, extent=BodyExtent(VERTEX_Y, SOLE_Y, "outline"), cm_per_px=None,
-                      roll=None, roll_applied=None, findings=(), metrics=(),
-                      anatomical_points=pts)
+    # facing image-right: the right side photo
+    p = PhotoAnalysis(slot="right", photo=photo, landmarks=lm, view=classify_view(lm),
+                      extent=BodyExtent(VERTEX_Y, SOLE_Y, "outline"), cm_per_px=None, roll=None,
+                      roll_applied=None, findings=(), metrics=(), anatomical_points=pts)
     a = Assessment(subject="", options=AnalysisOptions(), **{p.slot: p})
-    a = a._with("side", p)
+    a = a._with("right", p)
     before = a.metric("cva").value
     ear = lm.xy[8]
-    moved = a.with_landmark_moved("side", 8, ear[0] + 20, ear[1])
+    moved = a.with_landmark_moved("right", 8, ear[0] + 20, ear[1])
     assert moved.side.anatomical_points["tragus"].manual
     assert moved.side.anatomical_points["tragus"].x == pytest.approx(ear[0] + 20)
     assert moved.metric("cva").manual and moved.metric("cva").value < before

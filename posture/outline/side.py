@@ -15,9 +15,11 @@ along the body, is the back's profile x(y). On it, between levels the landmarks 
 - ict / itl / ils: the inflection points (steepest slope) between the apexes, with a second
   point on each tangent 5 % of the body's height below (rasterstereography's kyphotic and
   lordotic angles are spanned by these tangents, Lippold et al. 2012, figure 3);
-- vertex: top of the outline (hair included); sole: bottom of the outline under the feet;
-- tragus: the near ear landmark (MediaPipe's ear point sits on the tragus region in profile;
-  not refined: the mask has no ear detail to refine it on).
+- vertex: top of the outline (hair included); sole: bottom of the outline under the near heel;
+- tragus: the near ear landmark, with an SD that covers the ear's size (EAR_POINT_SD): the
+  pose model's ear point is not the tragus (on the hand-read sample photos it sat about 1 % of
+  the height above and in front of it). Not refined on the photo: the ear canal's dark spot is
+  a few working pixels, and the concha's shadow or hair beside it wins as often.
 
 Profile extremes are taken against the vertical: the photo's, or the true vertical when the
 camera's roll is given (`roll_degrees`). A subject facing image-left is flipped to face
@@ -53,8 +55,13 @@ THRESHOLD = 0.5
 SMOOTH_FRACTION = 0.006
 # The tangent's second point lies this far (fraction of body height) below its inflection.
 TANGENT_FRACTION = 0.05
-# Window (fraction of body height, each side) for the local line fit giving a tangent's slope.
-SLOPE_FRACTION = 0.012
+# Window (fraction of body height, each side) for the local cubic giving a tangent's slope: it
+# spans about 16 of the segmentation model's 256 output pixels (the mask's own resolution, so
+# its steps average out) and stays within half of the shortest curve between two apexes (about
+# 10 % of the height), where a cubic still follows the slope's peak. Drawn profiles keep their
+# angle within 0.6 deg; on a real back a +/-1.2 % line fit moved by up to 1.6 deg when the photo
+# was rotated or halved, this by up to 0.9 (benchmarks/outline_consistency.py).
+SLOPE_FRACTION = 0.04
 # An adult's upper back lies about 0.2-0.3 of the shoulder-hip landmark distance behind the
 # shoulder joint centre (chest depth 20-28 cm, the joint near its middle, trunk 45-52 cm;
 # anthropometric tables, e.g. NASA-STD-3000 vol. I ch. 3). Well beyond that, the outline is
@@ -72,6 +79,19 @@ LUMBAR_LEVEL = 0.45
 # foot landmark: they sit inside the foot, above shoe soles (2-4.5 % of the height on the sample
 # photos); much further, the floor or a shadow joined the mask.
 MAX_SOLE_GAP = 0.08
+# The pose model learnt "ear" as the ear as a whole, not its tragus: an adult ear is about 6 cm
+# long (3.5 % of the stature) and the tragus lies at its front, about a quarter of that from
+# its middle. SD of the ear point as a tragus, as a fraction of the body's height.
+EAR_POINT_SD = 0.009
+# The outline under the near heel is read this fraction of the body's height (about 3 cm)
+# either side of its landmark: about the heel's half-length.
+HEEL_BAND = 0.02
+# The vertex and the sole: the outline within this fraction of the body's height (about 17 mm)
+# of its highest (lowest) point, averaged: a single pixel slides along a flat or hairy head top
+# and along a heel flat on the floor.
+LEVEL_BAND = 0.01
+# The head's top lies within this fraction of the body's height below the outline's top.
+HEAD_FRACTION = 0.1
 
 
 def _near(lm: L, forward: int) -> L:
@@ -175,14 +195,14 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     floor_w = lm.floor_px / scale
 
     out: dict[str, AnatomicalPoint] = {}
-    upright: dict[str, tuple] = {}  # canonical working px, not rotated (the image's vertical)
-    # ---- vertex and sole (image vertical: they give the standing height)
-    for name, res in (("vertex", _vertex(prob, comp, top, floor_w)),
-                      ("sole", _sole(prob, comp, feet, body_h, floor_w))):
-        if isinstance(res, AnatomicalPoint):
-            out[name] = res
-        else:
-            upright[name] = res
+    upright: dict[str, tuple] = {}  # canonical working px, turned back to the image's frame
+    # ---- vertex and sole: the top and the heel's floor contact against the true vertical
+    vertex = _vertex(prob, comp, top, floor_w, body_h, center, roll)
+    if isinstance(vertex, AnatomicalPoint):
+        out["vertex"] = vertex
+    sole = _sole(prob, comp, feet, body_h, floor_w, center, roll)
+    if isinstance(sole, AnatomicalPoint):
+        out["sole"] = sole
 
     # ---- the back's posterior edge, row by row
     r = np.arange(top, bottom + 1)
@@ -227,6 +247,9 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
         return i, float(np.ptp(prof.y[near]) / np.sqrt(12.0))
 
     found_pts: dict[str, tuple] = {}
+    for name, res in (("vertex", vertex), ("sole", sole)):
+        if not isinstance(res, AnatomicalPoint):
+            found_pts[name] = res
     thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
     # The buttock's most posterior point lies near the greater trochanter, at about the hip
     # joint's level: a wider window lets a sweater's hem or a leak into the background win.
@@ -290,13 +313,15 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     for name, (x, y, sx, sy) in upright.items():
         x = x if forward > 0 else w - x
         out[name] = found(name, x * scale, y * scale, sx * scale, sy * scale)
-    tragus = lm.xy[_near(L.RIGHT_EAR, forward)]
-    if lm.visibility[_near(L.RIGHT_EAR, forward)] < 0.5:
+    ear_lm = _near(L.RIGHT_EAR, forward)
+    if lm.visibility[ear_lm] < 0.5:
         out["tragus"] = missing("tragus", "the ear is not visible enough")
     else:
-        out["tragus"] = found("tragus", tragus[0], tragus[1],
-                              float(np.hypot(lm.floor_px, _pass_sd(lm, _near(L.RIGHT_EAR,
-                                                                             forward)))))
+        # The passes agree on the ear point to a pixel or two, but that point is the model's
+        # "ear", not the tragus: its SD says how far apart the two may be.
+        sd = np.sqrt(lm.floor_px ** 2 + _pass_sd(lm, ear_lm) ** 2
+                     + (EAR_POINT_SD * body_h * scale) ** 2)
+        out["tragus"] = found("tragus", lm.xy[ear_lm][0], lm.xy[ear_lm][1], float(sd))
     for name, why in reasons.items():
         out.setdefault(name, missing(name, why))
     for name in ("ict", "itl", "ils"):
@@ -314,7 +339,8 @@ def _pass_sd(lm: PoseLandmarks, i: int) -> float:
 
 
 def _softness(prob: np.ndarray, r: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Per row, an SD (working px) for the edge from the width of the mask's 0.1-0.9 ramp."""
+    """Per row, an SD (working px) for the edge from the width of the mask's 0.1-0.9 ramp
+    (per column, for a top or bottom edge: pass `prob.T`)."""
     w = prob.shape[1]
     cols = np.clip(first[:, None] + np.arange(-6, 7)[None, :], 0, w - 1)
     vals = prob[r[:, None], cols]
@@ -347,52 +373,96 @@ def _corner(prof: _Profile, i0: int, i1: int, sd_edge: float):
 def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
     """The inflection between profile indices i0 and i1 (steepest slope, anterior-going for
     sign +1, posterior-going for -1) and its tangent point TANGENT_FRACTION of the body's
-    height below, from a local line fit; the tangent point's SD grows with the slope's."""
+    height below.
+
+    A cubic x(y) is fitted over SLOPE_FRACTION of the body's height each side of the
+    steepest sample (within the two apexes) and recentred on its own steepest point: the
+    slope there is stationary, so the profile's pixel steps and which sample was steepest
+    barely move it, where a line through a few samples turned with both. The tangent point's
+    SD grows with the slope's."""
     if i1 - i0 < 3:
         return
     idx = np.arange(i0 + 1, i1)
     i = int(idx[np.argmax(sign * slope[idx])])
-    half = max(2, int(round(SLOPE_FRACTION * body_h)))
-    win = np.arange(max(i - half, 0), min(i + half + 1, prof.y.size))
-    yy = prof.y[win] - prof.y[i]
-    b, a = np.polyfit(yy, prof.x[win], 1)
+    half = max(3, int(round(SLOPE_FRACTION * body_h)))
+    for _ in range(3):
+        win = np.arange(max(i - half, i0), min(i + half, i1) + 1)
+        y_mid = prof.y[i]
+        yy = prof.y[win] - y_mid
+        poly = np.polyfit(yy, prof.x[win], min(3, win.size - 2))
+        # the fitted curve's steepest point in the window's middle half
+        reach = 0.5 * min(-yy[0], yy[-1])
+        grid = np.linspace(-reach, reach, 2 * int(np.ceil(reach * 10)) + 1)
+        y_inf = float(grid[np.argmax(sign * np.polyval(np.polyder(poly), grid))])
+        i_next = int(np.clip(np.searchsorted(prof.y, y_mid + y_inf), i0 + 1, i1 - 1))
+        if i_next == i:
+            break
+        i = i_next
+    x = float(np.polyval(poly, y_inf))
+    b = float(np.polyval(np.polyder(poly), y_inf))
     sx = float(np.hypot(sd_edge, prof.soft[i]))
     slope_se = sx / np.sqrt(max(np.sum((yy - yy.mean()) ** 2), 1e-9))
     d = TANGENT_FRACTION * body_h
-    out[name] = (a, prof.y[i], sx, sx)
-    out[name + "_tangent"] = (a + b * d, prof.y[i] + d, float(np.hypot(sx, d * slope_se)), sx)
+    out[name] = (x, y_mid + y_inf, sx, sx)
+    out[name + "_tangent"] = (x + b * d, y_mid + y_inf + d, float(np.hypot(sx, d * slope_se)),
+                              sx)
 
 
-def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float) -> AnatomicalPoint:
-    cols = np.flatnonzero(comp[top])
+def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h: float,
+            center, roll: float):
+    """The top of the head against the vertical (the true one when the roll is given): every
+    column's sub-pixel top, turned into the analysis frame; the vertex is the mean position of
+    the outline within LEVEL_BAND of the body's height below the highest point (a flat or
+    hair-covered head top gives a vague x, said by its SD). Canonical working px (x, y, sd_x,
+    sd_y), or a point that is not found."""
     if top == 0:
         return missing("vertex", "the head touches the top of the photo", STATUS_OUT_OF_FRAME)
-    # sub-pixel top in each column of the top row; the vertex is the highest
-    sub = top - 0.5 + _crossing(prob[top - 1, cols], prob[top, cols])
-    y = float(sub.min())
-    x = float(np.mean(cols[sub <= y + 0.5]) + 0.5)
-    sd = float(np.hypot(floor_w, 0.3))
-    return x, y, float(max(sd, cols.size / 4.0)), sd
+    head = comp[top:top + max(2, int(HEAD_FRACTION * body_h))]
+    cols = np.flatnonzero(head.any(axis=0))
+    rows = top + np.argmax(head[:, cols], axis=0)
+    sub = rows - 0.5 + _crossing(prob[rows - 1, cols], prob[rows, cols])
+    ax, ay = _rotate(cols + 0.5, sub, center, -roll)
+    y = float(ay.min())
+    near = ay <= y + max(LEVEL_BAND * body_h, 0.5)
+    x = float(np.mean(ax[near]))
+    top_col = int(np.argmin(ay))  # the edge's softness there (hair, a dark background)
+    sd = float(np.hypot(np.hypot(floor_w, 0.3),
+                        _softness(prob.T, cols[top_col:top_col + 1], rows[top_col:top_col + 1])[0]))
+    return x, y, float(max(sd, np.ptp(ax[near]) / np.sqrt(12.0))), sd
 
 
-def _sole(prob, comp, feet, body_h, floor_w) -> AnatomicalPoint:
-    """The lowest point of the outline under the feet (heel and toe landmarks of both feet);
-    x midway between the feet's extremes."""
+def _sole(prob, comp, feet, body_h, floor_w, center, roll) -> AnatomicalPoint:
+    """Where the near foot's heel meets the floor: the outline's bottom on the vertical (the
+    true one when the roll is given) through the near heel landmark (`feet[0]`). Not the
+    outline's lowest point under the feet: a foot turned toward the camera slopes down to its
+    toe in the photo, 2-4 % of the height below the floor under the body on the sample side
+    photos, while the heels stand in the body's own plane."""
     h, w = comp.shape
-    x0 = int(np.clip(feet[:, 0].min() - 0.02 * body_h, 0, w - 1))
-    x1 = int(np.clip(feet[:, 0].max() + 0.02 * body_h, 0, w - 1)) + 1
-    band = comp[:, x0:x1]
-    rows = np.flatnonzero(band.any(axis=1))
-    if rows.size == 0:
+    heel_x = feet[0, 0]
+    x0 = int(np.clip(np.floor(heel_x - HEEL_BAND * body_h), 0, w - 1))
+    x1 = int(np.clip(np.ceil(heel_x + HEEL_BAND * body_h), 0, w - 1)) + 1
+    cols = x0 + np.flatnonzero(comp[:, x0:x1].any(axis=0))
+    if cols.size < 2:
         return missing("sole", "the feet are not on the outline")
-    b = int(rows[-1])
-    if b >= h - 1:
+    bottoms = h - 1 - np.argmax(comp[::-1, cols], axis=0)
+    if bottoms.max() >= h - 1:
         return missing("sole", "the feet touch the bottom of the photo", STATUS_OUT_OF_FRAME)
-    cols = x0 + np.flatnonzero(band[b])
-    sub = b + 0.5 + _crossing(prob[b + 1, cols], prob[b, cols])
-    y = float(sub.max())
-    if y - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
+    sub = bottoms + 0.5 + _crossing(prob[bottoms + 1, cols], prob[bottoms, cols])
+    if sub.max() - feet[:, 1].max() > MAX_SOLE_GAP * body_h:
         return missing("sole", "the floor or a shadow joins the feet on the outline")
-    x = float((feet[:, 0].min() + feet[:, 0].max()) / 2.0)
-    sd = float(np.hypot(floor_w, 0.3))
-    return x, y, float(np.hypot(sd, np.ptp(feet[:, 0]) / 4.0)), sd
+    ax, ay = _rotate(cols + 0.5, sub, center, -roll)
+    hx, _ = _rotate(heel_x, feet[0, 1], center, -roll)
+    order = np.argsort(ax)
+    if not ax[order[0]] <= hx <= ax[order[-1]]:
+        return missing("sole", "no outline under the heel")
+    y = float(np.interp(hx, ax[order], ay[order]))
+    j = int(np.argmin(np.abs(cols + 0.5 - heel_x)))  # the edge's softness under the heel
+    sd = float(np.hypot(np.hypot(floor_w, 0.3),
+                        _softness(prob.T, cols[j:j + 1], bottoms[j:j + 1])[0]))
+    # The heel landmark lies somewhere over the heel's length, not at its floor contact: the
+    # point is vague along the floor by that much, and so in height where the sole slopes.
+    along = HEEL_BAND * body_h / np.sqrt(3.0)
+    k = int(np.clip(np.searchsorted(ax[order], hx), 0, ax.size - 1))
+    slope = float(np.gradient(ay[order], ax[order])[k])
+    slope = slope if np.isfinite(slope) else 0.0  # two columns turned onto one x
+    return float(hx), y, float(np.hypot(sd, along)), float(np.hypot(sd, slope * along))
