@@ -365,8 +365,9 @@ COMPARISON_COLUMNS = ("metric", "photos", "label", "unit", "before", "after", "c
 def comparison_table(changes: Sequence[MetricChange]) -> list[dict]:
     """The changes as plain rows (COMPARISON_COLUMNS)."""
     return [{
-        "metric": c.metric, "photos": c.photos, "label": c.label, "unit": c.unit, "before": c.before,
-        "after": c.after, "change": c.change, "threshold": c.threshold, "real": c.real,
+        "metric": c.metric, "photos": c.photos, "label": c.label, "unit": c.unit,
+        "before": c.before, "after": c.after, "change": c.change, "threshold": c.threshold,
+        "real": c.real,
         "verdict": c.verdict, "meaning": c.meaning, "manual_before": c.manual_before,
         "manual_after": c.manual_after, "threshold_basis": _basis(c),
     } for c in changes]
