@@ -367,9 +367,9 @@ def comparison_table(changes: Sequence[MetricChange]) -> list[dict]:
     return [{
         "metric": c.metric, "photos": c.photos, "label": c.label, "unit": c.unit,
         "before": c.before, "after": c.after, "change": c.change, "threshold": c.threshold,
-        "real": c.real,
-        "verdict": c.verdict, "meaning": c.meaning, "manual_before": c.manual_before,
-        "manual_after": c.manual_after, "threshold_basis": _basis(c),
+        "real": c.real, "verdict": c.verdict, "meaning": c.meaning,
+        "manual_before": c.manual_before, "manual_after": c.manual_after,
+        "threshold_basis": _basis(c),
     } for c in changes]
 
 
