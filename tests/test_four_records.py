@@ -18,6 +18,7 @@ from sqlalchemy import MetaData, text
 from posture import AnalysisOptions, analyze
 from posture.compare import VisitRecord, compare_visits
 from posture.export import json_text
+from posture.numbers import value_text
 from posture.render import render_png
 from posture.report import patient_sheet_pdf, visit_report_pdf
 from posture.store import (
@@ -142,9 +143,10 @@ def test_a_four_photo_visit_reanalyses_into_the_same_slots(store, four):
 # --- a visit saved before the four slots -------------------------------------------------------
 
 
-def _legacy_database(url: str) -> None:
+def _legacy_database(url: str) -> int:
     """A database at revision 0002 holding leo's front + side visit as it was then saved:
-    photos and images under "front" and "side", measurement rows without a slot."""
+    photos and images under "front" and "side", measurement rows without a slot. Returns the
+    visit's id."""
     from alembic import command
 
     s = leo_visit("first")
@@ -159,40 +161,42 @@ def _legacy_database(url: str) -> None:
             p["slot"] = "side" if p["slot"] == "right" else p["slot"]
         for r in result["metrics"]:
             del r["slot"]
-        conn.execute(tables.tables["patients"].insert(), [
-            {"id": 1, "subject": "leo", "name": "", "notes": "", "created_at": "2025-01-10"}])
-        conn.execute(tables.tables["visits"].insert(), [
-            {"id": 1, "patient_id": 1, "visit_date": date(2025, 1, 10), "height_cm": HEIGHT_CM,
-             "notes": "", "created_at": "2025-01-10"}])
+        def insert(table: str, **values) -> int:
+            [key] = conn.execute(tables.tables[table].insert(), values).inserted_primary_key
+            return key
+
+        patient = insert("patients", subject="leo", name="", notes="", created_at="2025-01-10")
+        visit = insert("visits", patient_id=patient, visit_date=date(2025, 1, 10),
+                       height_cm=HEIGHT_CM, notes="", created_at="2025-01-10")
         conn.execute(tables.tables["photos"].insert(), [
-            {"visit_id": 1, "slot": legacy, "filename": s.filenames[slot],
+            {"visit_id": visit, "slot": legacy, "filename": s.filenames[slot],
              "sha256": hashlib.sha256(s.photos[slot]).hexdigest(), "data": s.photos[slot]}
             for legacy, slot in (("front", "front"), ("side", "right"))])
-        conn.execute(tables.tables["analyses"].insert(), [
-            {"id": 1, "visit_id": 1, "posture_version": "0.9", "analysed_at": "2025-01-10",
-             "result_json": json.dumps(result)}])
+        analysis = insert("analyses", visit_id=visit, posture_version="0.9",
+                          analysed_at="2025-01-10", result_json=json.dumps(result))
         conn.execute(tables.tables["measurements"].insert(), [
-            {"analysis_id": 1, "position": i, **{k: v for k, v in r.items() if k in (
+            {"analysis_id": analysis, "position": i, **{k: v for k, v in r.items() if k in (
                 "view", "metric", "label", "value", "unit", "uncertainty", "side", "status",
                 "flag", "reference", "detail", "raw_value", "corrected", "manual", "image",
                 "passes")}} for i, r in enumerate(result["metrics"])])
         conn.execute(tables.tables["annotated_images"].insert(), [
-            {"analysis_id": 1, "slot": legacy, "png": s.annotated[slot]}
+            {"analysis_id": analysis, "slot": legacy, "png": s.annotated[slot]}
             for legacy, slot in (("front", "front"), ("side", "right"))])
     engine.dispose()
+    return visit
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_migration_0003_keeps_a_front_and_side_visit_readable(backend, tmp_path):
     url = empty_database(backend, tmp_path)
-    _legacy_database(url)
+    visit_id = _legacy_database(url)
     store = open_store(url)                               # upgrades to the head (0003)
     try:
         with store.engine.connect() as conn:
             slots = dict(conn.execute(text(
                 "SELECT view, MIN(slot) FROM measurements GROUP BY view")).all())
         assert slots == {"front": "front", "side": "side"}
-        legacy = load_visit(store, 1)
+        legacy = load_visit(store, visit_id)
         first = leo_visit("first").assessment
         assert [(r["slot"], r["metric"], r["value"]) for r in legacy.rows] == [
             ("side" if r["slot"] == "right" else r["slot"], r["metric"], r["value"])
@@ -213,12 +217,12 @@ def test_migration_0003_keeps_a_front_and_side_visit_readable(backend, tmp_path)
         assert not [c for c in changes if "no such photo" in c.verdict]
 
         # Analysed again: the side photo is filed as the side it shows (leo's right).
-        reanalyse_visit(store, 1)
-        again = load_visit(store, 1)
+        reanalyse_visit(store, visit_id)
+        again = load_visit(store, visit_id)
         assert sorted(again.images) == ["front", "right"]
         assert {r["slot"] for r in again.rows} == {"front", "right"}
-        assert sorted(visit_photos(store, 1)) == ["front", "side"]   # the photos as stored
-        assert len(load_visit(store, 1, legacy.analysis_id).rows) == len(legacy.rows)
+        assert sorted(visit_photos(store, visit_id)) == ["front", "side"]   # the photos as stored
+        assert len(load_visit(store, visit_id, legacy.analysis_id).rows) == len(legacy.rows)
     finally:
         store.close()
 
@@ -303,8 +307,21 @@ def test_the_report_shows_every_photo_and_a_table_per_slot(records, which, photo
 
 def test_the_report_reads_the_four_photo_visit_once_per_measure(records, tmp_path):
     text = _pdf_text(tmp_path, visit_report_pdf(records["four"]), "four_glance")
-    glance = text[text.index("At a glance"):text.index("By region")]
-    assert "(mean of both sides)" in glance or "within their reference ranges" in glance
+    glance = text[text.index("At a glance"):text.index("Check before relying")]
+    rows = records["four"].rows
+    front = [r for r in rows if r["slot"] == "front" and r["flag"] in ("outside", "borderline")]
+    assert front
+    for r in front:                                      # the front's, not again the back's
+        assert glance.count(f"{r['label']}: {value_text(r['value'])}") == 1, r["metric"]
+    assert "(back photo)" not in glance
+    means = {r["metric"] for r in rows if r["slot"] == "sides"}
+    single = [r for r in rows if r["slot"] in ("left", "right") and r["metric"] in means
+              and r["flag"] in ("outside", "borderline")]
+    assert single                                         # leo's left side photo leans
+    for r in single:                                      # read from the mean of both
+        assert f"{r['label']}: {value_text(r['value'])}" not in glance
+    # Differences between the photos are warnings, not values at a glance.
+    assert "The side photos disagree" in text[text.index("Check before relying"):]
     # The levels come from the front photo; the back's agreement is said.
     assert "Levels from the floor up" in text
     assert "The back photo" in text[text.index("Levels from the floor up"):]
