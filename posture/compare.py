@@ -160,6 +160,19 @@ class Comparison:
     def real_changes(self) -> tuple[MetricChange, ...]:
         return tuple(c for c in self.changes if c.real)
 
+    @property
+    def photo_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(before slot, after slot) of the photos to show side by side, matched as the rows
+        are (`matched_slots`): ("front", "front"), ("right", "left") ..."""
+        return tuple((b, a) for b, a in matched_slots(self.before.images, self.after.images)
+                     if b and a)
+
+    @property
+    def new_photos(self) -> tuple[str, ...]:
+        """The after visit's photo slots with no photo of the before visit to compare with."""
+        paired = {a for _b, a in self.photo_pairs}
+        return tuple(slot for slot in self.after.images if slot not in paired)
+
 
 #: Every slot a row can have, in the order comparisons list them.
 SLOT_ORDER = SLOTS + (ANY_SIDE,) + COMBINED_SLOTS

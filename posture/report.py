@@ -656,12 +656,17 @@ def patient_sheet_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *
         pdf.paragraph(f"{title}: " + (" ".join(lines) if lines else "nothing to note."),
                       size=10, bullet=True)
     if previous is not None:
-        real = _patient_changes(compare_visits(previous, visit).changes)
+        comparison = compare_visits(previous, visit)
+        real = _patient_changes(comparison.changes)
         pdf.heading(f"Since your visit of {previous.label}")
         if not real:
             pdf.paragraph("No change larger than the measurement's own margin.", size=10)
         for c, photos in real[:8]:
             pdf.paragraph(f"{c.label}{photos}: {c.meaning or 'changed'}.", size=10, bullet=True)
+        if comparison.new_photos:
+            pdf.paragraph("New at this visit, nothing to compare with yet: " + ", ".join(
+                slot_title(s).lower() for s in comparison.new_photos) + ".", size=9,
+                colour=MUTED)
     images = [(slot_title(slot), visit.images[slot]) for slot in _photo_slots(visit)]
     room = pdf.page_break_trigger - pdf.get_y() - 12
     if images and room > 40:

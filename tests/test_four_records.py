@@ -242,12 +242,20 @@ def test_four_photos_against_three_compare_slot_for_slot(four, three):
     assert all(c.change is None for c in changes if not c.before_slot)
 
 
-def test_one_side_photo_against_both_sides_matches_its_side(four, one):
-    changes = compare_visits(VisitRecord.from_assessment(one.assessment, "a", images={}),
-                             VisitRecord.from_assessment(four.assessment, "b", images={})
-                             ).changes
-    compared = {(c.before_slot, c.slot) for c in changes if c.change is not None}
+def test_one_side_photo_against_both_sides_matches_its_side(records):
+    comparison = compare_visits(records["one"], records["four"])
+    compared = {(c.before_slot, c.slot) for c in comparison.changes if c.change is not None}
     assert compared == {("right", "right")}
+    assert comparison.photo_pairs == (("right", "right"),)
+    assert comparison.new_photos == ("front", "back", "left")
+    # leo's real visits: one side photo each, his right then his left, shown side by side.
+    first, second = leo_visit("first"), leo_visit("second")
+    across = compare_visits(VisitRecord.from_assessment(first.assessment, "a",
+                                                        images=first.annotated),
+                            VisitRecord.from_assessment(second.assessment, "b",
+                                                        images=second.annotated))
+    assert across.photo_pairs == (("front", "front"), ("right", "left"))
+    assert across.new_photos == ()
 
 
 # --- PDFs -------------------------------------------------------------------------------------
@@ -336,16 +344,21 @@ def test_the_comparison_in_the_report_names_the_photos_it_compares(records, tmp_
 
 
 def test_the_patient_sheet_shows_every_photo_on_one_page(records, tmp_path):
+    text_of = {}
     for name, n in (("four", 4), ("three", 3), ("one", 1)):
         data = patient_sheet_pdf(records[name], records["one"] if name != "one" else None)
         path = tmp_path / f"sheet_{name}.pdf"
         path.write_bytes(data)
         assert re.search(r"^Pages:\s+1$", poppler("pdfinfo", str(path)), re.M)
         assert _images_in(tmp_path, data, f"sheet_{name}") == n
-        text = _pdf_text(tmp_path, data, f"sheet_{name}")
+        text = text_of[name] = _pdf_text(tmp_path, data, f"sheet_{name}")
         assert "Your photos" in text
         if name != "one":
             assert "Since your visit of 2025-01-01" in text
+    new = ("New at this visit, nothing to compare with yet: front photo, back photo, left side "
+           "photo.")
+    assert new in text_of["four"]                         # the right side photo is compared
+    assert "New at this visit" not in text_of["one"]
 
 
 def test_a_legacy_side_visit_before_a_left_visit_on_the_patient_sheet(tmp_path):
