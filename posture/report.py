@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from itertools import groupby
 from pathlib import Path
 
 from fpdf import FPDF, FontFace
@@ -35,6 +36,7 @@ from PIL import Image
 from posture.assessment import slot_title
 from posture.compare import (
     NOISE_FACTOR,
+    NOT_COMPARABLE,
     SLOT_ORDER,
     Comparison,
     MetricChange,
@@ -522,23 +524,42 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
         row = table.row()
         for h in ("Measure", "Before", "After", "Change", "Unit", "Needs >", "Verdict"):
             row.cell(h)
-        photos = None
-        for c in comparison.changes:
-            if c.photos != photos and c.photos:   # which photos the rows below compare
-                photos = c.photos
+        for (_b, _a), group in groupby(comparison.changes, key=lambda c: (c.before_slot, c.slot)):
+            group = list(group)
+            if group[0].photos:               # which photos the rows below compare
                 row = table.row()
-                row.cell(pdf.text_(photos), colspan=len(widths),
+                row.cell(pdf.text_(group[0].photos), colspan=len(widths),
                          style=FontFace(emphasis="BOLD", fill_color=PANEL))
-            style = _change_style(c)
-            verdict = c.verdict
-            if c.mdc is not None and c.real is not None:
-                verdict += ("" if c.mdc.basis == "screening default"
-                            else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
-            row = table.row()
-            change = c.change_text  # after minus before as shown: it adds up
-            for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
-                         _number(c.threshold), verdict):
-                row.cell(pdf.text_(text), style=style)
+            unpaired = _unpaired(group, before.label, after.label)
+            if unpaired:                      # one line, not a line per measure
+                row = table.row()
+                row.cell(pdf.text_(unpaired), colspan=len(widths),
+                         style=FontFace(color=NOT_MEASURED_INK))
+                continue
+            _change_rows(pdf, table, group)
+
+
+def _unpaired(group: Sequence[MetricChange], before: str, after: str) -> str:
+    """For a photo (or pair of photos) only one visit has: "not compared: no such photo at
+    2025-01-10"; "" when the two visits have it."""
+    for when, label in (("before", before), ("after", after)):
+        if all(c.verdict == f"{NOT_COMPARABLE}: no such photo {when}" for c in group):
+            return f"{NOT_COMPARABLE}: no such photo at {label}"
+    return ""
+
+
+def _change_rows(pdf: _Report, table, changes: Sequence[MetricChange]) -> None:
+    for c in changes:
+        style = _change_style(c)
+        verdict = c.verdict
+        if c.mdc is not None and c.real is not None:
+            verdict += ("" if c.mdc.basis == "screening default"
+                        else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
+        row = table.row()
+        change = c.change_text  # after minus before as shown: it adds up
+        for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
+                     _number(c.threshold), verdict):
+            row.cell(pdf.text_(text), style=style)
 
 
 def _change_style(c: MetricChange) -> FontFace | None:

@@ -343,6 +343,20 @@ def test_the_comparison_in_the_report_names_the_photos_it_compares(records, tmp_
         assert photos in section, photos
 
 
+def test_a_photo_the_previous_visit_lacks_is_one_line_of_the_comparison(records, tmp_path):
+    text = _pdf_text(tmp_path, visit_report_pdf(records["four"], records["one"]), "new")
+    section = text[text.index("Change since the previous visit"):]
+    unpaired = ("Front photo", "Back photo", "Left side photo", "Both sides (mean)",
+                "Left minus right side", "Front minus back")       # the first visit: right only
+    for photos in unpaired:
+        after = section[section.index(photos) + len(photos):]
+        assert after.lstrip().startswith("not comparable: no such photo at 2025-01-01"), photos
+    assert section.count("no such photo at 2025-01-01") == len(unpaired)
+    assert "no such photo before" not in section                  # not once per measure
+    right = section[section.index("Right side photo"):]
+    assert "within measurement noise" in right                    # the same photo again
+
+
 def test_the_patient_sheet_shows_every_photo_on_one_page(records, tmp_path):
     text_of = {}
     for name, n in (("four", 4), ("three", 3), ("one", 1)):
