@@ -22,6 +22,7 @@ from posture.numbers import value_text
 from posture.render import render_png
 from posture.report import patient_sheet_pdf, visit_report_pdf
 from posture.store import (
+    list_analyses,
     list_visits,
     load_analysis_json,
     load_visit,
@@ -137,7 +138,7 @@ def test_a_four_photo_visit_reanalyses_into_the_same_slots(store, four):
     assert list(again.images) == ["front", "back", "left", "right"]
     assert [(r["slot"], r["metric"]) for r in again.rows] == [
         (r["slot"], r["metric"]) for r in four.assessment.rows()]
-    assert again.analysis_id != load_visit(store, visit_id, again.analysis_id - 1).analysis_id
+    assert len(list_analyses(store, visit_id)) == 2            # the first one is kept
 
 
 # --- a visit saved before the four slots -------------------------------------------------------
@@ -393,3 +394,6 @@ def test_a_legacy_side_visit_before_a_left_visit_on_the_patient_sheet(tmp_path):
     assert real[0].label.split(" (")[0] in text
     report = _pdf_text(tmp_path, visit_report_pdf(after, legacy), "legacy_report")
     assert "Side photo vs left side photo" in report
+    alone = _pdf_text(tmp_path, visit_report_pdf(legacy), "legacy_alone")
+    assert "Front photo, 2025-01-10" in alone and "Side photo, 2025-01-10" in alone
+    assert "Measures: front photo" in alone and "Measures: side photo" in alone
