@@ -18,6 +18,7 @@ from sqlalchemy import MetaData, text
 from posture import AnalysisOptions, analyze
 from posture.compare import VisitRecord, compare_visits
 from posture.export import json_text
+from posture.metrics.summary import frontal_levels, region_summary
 from posture.numbers import value_text
 from posture.render import render_png
 from posture.report import patient_sheet_pdf, visit_report_pdf
@@ -97,6 +98,22 @@ def test_the_visits_hold_the_slots_they_were_given(four, three, one):
     assert {r["slot"] for r in three.assessment.rows()} == {
         "front", "left", "right", "sides", "left-right"}
     assert [p.slot for p in one.assessment.photos] == ["right"]
+
+
+def test_the_four_photo_summary_reads_each_measure_once_and_the_sides_disagreeing(four):
+    a = four.assessment
+    summary = {r.region: r for r in region_summary(a.metrics)}
+    values = [ln.metric for r in summary.values() for ln in r.lines if ln.flag != "differs"]
+    assert values and len(values) == len(set(values))            # front and back: once
+    said = {f.message: f.code for f in a.combined_findings}
+    assert "sides_differ" in said.values()                       # leo's two side photos
+    differs = {ln.clinician: r.region for r in summary.values() for ln in r.lines
+               if ln.flag == "differs"}
+    assert set(differs) == {m for m, code in said.items() if code == "sides_differ"}
+    assert set(differs.values()) <= {"head_neck", "trunk_spine", "pelvis", "legs"}
+    levels = frontal_levels(a.metrics)
+    assert levels.slot == "front" and levels.chain.levels
+    assert levels.back == "The back photo agrees with the front on every level measured on both."
 
 
 # --- records ---------------------------------------------------------------------------------
