@@ -19,6 +19,13 @@ When is a change real? Both of:
 The noise term covers landmark jitter on the same photos; the MDC covers what photos cannot
 repeat between visits (stance, camera placement, breathing). Neither covers the bias shared by
 every photo (the shoulder landmark is not the acromion).
+
+Rows are matched by photo slot and metric: each slot with the same slot of the other visit
+(front, back, left, right, and the rows of two photos: "sides", "left-right", "front-back").
+A visit with a single side photo is matched with the other visit's single side photo whichever
+side each shows (a record made before the four slots holds "side", side unknown), and the
+change says which photos it compares ("Right side photo vs left side photo"): the same
+sagittal measure from the other side of the body, which a turned pelvis can change.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from posture.assessment import ANY_SIDE, SIDE_SLOTS, SLOTS, slot_title
+from posture.metrics.bilateral import COMBINED_SLOTS, SIDES_MEAN
 from posture.metrics.compute import STATUS_OK
 from posture.metrics.definitions import METRICS_BY_ID
 from posture.metrics.detectable import (  # noqa: F401 - re-exported: compare's public names
@@ -75,6 +84,17 @@ class MetricChange:
     meaning: str = ""          # a real change against the reference range (`range_meaning`)
     manual_before: bool = False    # the value came from hand-placed landmarks
     manual_after: bool = False
+    slot: str = ""             # the photo slot of the after visit's row (else the before's)
+    before_slot: str = ""      # the before visit's slot: another side photo, or "side" (legacy)
+
+    @property
+    def photos(self) -> str:
+        """Which photos it compares: "Front photo", "Right side photo vs left side photo"."""
+        if not self.slot:
+            return ""
+        if self.before_slot in ("", self.slot):
+            return slot_title(self.slot)
+        return f"{slot_title(self.before_slot)} vs {slot_title(self.slot).lower()}"
 
     @property
     def change_text(self) -> str:
@@ -92,7 +112,8 @@ class VisitRecord:
     """One visit's analysis as comparison, report and pages read it, stored or ad hoc.
 
     rows: the core's tidy rows (keys: `posture.assessment.TABLE_COLUMNS`).
-    images: slot ("front"/"side") -> annotated PNG without metadata (`render_png`).
+    images: photo slot ("front", "back", "left", "right"; "side" in records made before the
+        four slots) -> annotated PNG without metadata (`render_png`).
     """
 
     label: str
@@ -139,9 +160,65 @@ class Comparison:
     def real_changes(self) -> tuple[MetricChange, ...]:
         return tuple(c for c in self.changes if c.real)
 
+    @property
+    def photo_pairs(self) -> tuple[tuple[str, str], ...]:
+        """(before slot, after slot) of the photos to show side by side, matched as the rows
+        are (`matched_slots`): ("front", "front"), ("right", "left") ..."""
+        return tuple((b, a) for b, a in matched_slots(self.before.images, self.after.images)
+                     if b and a)
 
-def _by_metric(rows: Iterable[Mapping]) -> dict[str, Mapping]:
-    return {r["metric"]: r for r in rows}
+    @property
+    def new_photos(self) -> tuple[str, ...]:
+        """The after visit's photo slots with no photo of the before visit to compare with."""
+        paired = {a for _b, a in self.photo_pairs}
+        return tuple(slot for slot in self.after.images if slot not in paired)
+
+
+#: Every slot a row can have, in the order comparisons list them.
+SLOT_ORDER = SLOTS + (ANY_SIDE,) + COMBINED_SLOTS
+_SIDE_PHOTOS = SIDE_SLOTS + (ANY_SIDE,)
+
+
+def row_slot(row: Mapping) -> str:
+    """A row's photo slot; rows written before the four slots have none: their view's."""
+    return row.get("slot") or ("side" if row.get("view") == "side" else "front")
+
+
+def _by_slot(rows: Iterable[Mapping]) -> dict[str, dict[str, Mapping]]:
+    out: dict[str, dict[str, Mapping]] = {}
+    for r in rows:
+        out.setdefault(row_slot(r), {})[r["metric"]] = r
+    return out
+
+
+def _slot_index(slot: str | None) -> int:
+    return SLOT_ORDER.index(slot) if slot in SLOT_ORDER else len(SLOT_ORDER)
+
+
+def matched_slots(before: Iterable[str], after: Iterable[str]
+                  ) -> list[tuple[str | None, str | None]]:
+    """(before slot, after slot) pairs to compare, in SLOT_ORDER; None: no such photo.
+
+    Each slot matches the same slot of the other visit, except a single side photo: it
+    matches the other visit's single side photo, whichever side either shows; beside both
+    sides it matches the same side, or (a legacy side photo, side unknown) their mean."""
+    before, after = list(dict.fromkeys(before)), list(dict.fromkeys(after))
+    b_sides = [s for s in before if s in _SIDE_PHOTOS]
+    a_sides = [s for s in after if s in _SIDE_PHOTOS]
+    pairs: list[tuple[str | None, str | None]] = []
+    if len(b_sides) == 1 and len(a_sides) == 1:
+        pairs.append((b_sides[0], a_sides[0]))
+    for single, other, single_is_before in ((b_sides, after, True), (a_sides, before, False)):
+        if single == [ANY_SIDE] and SIDES_MEAN in other:
+            pairs.append((ANY_SIDE, SIDES_MEAN) if single_is_before else (SIDES_MEAN, ANY_SIDE))
+    taken_b = {b for b, _a in pairs}
+    taken_a = {a for _b, a in pairs}
+    for slot in sorted(set(before) | set(after), key=lambda s: (_slot_index(s), s)):
+        b = slot if slot in before and slot not in taken_b else None
+        a = slot if slot in after and slot not in taken_a else None
+        if b or a:
+            pairs.append((b, a))
+    return sorted(pairs, key=lambda p: min(_slot_index(p[0]), _slot_index(p[1])))
 
 
 def _not_comparable(before: Mapping | None, after: Mapping | None) -> str | None:
@@ -225,9 +302,22 @@ def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], 
     """
     detectable = load_detectable_changes() if detectable is None else detectable
     ranges = load_ranges() if ranges is None else ranges
-    before, after = _by_metric(before_rows), _by_metric(after_rows)
+    before_slots, after_slots = _by_slot(before_rows), _by_slot(after_rows)
+    out = []
+    for b_slot, a_slot in matched_slots(before_slots, after_slots):
+        before, after = before_slots.get(b_slot, {}), after_slots.get(a_slot, {})
+        out.extend(_slot_changes(before, after, b_slot or "", a_slot or "", detectable,
+                                 ranges, factor))
+    return tuple(out)
+
+
+def _slot_changes(before: Mapping[str, Mapping], after: Mapping[str, Mapping], b_slot: str,
+                  a_slot: str, detectable: Mapping[str, DetectableChange],
+                  ranges: Mapping[str, ReferenceRange], factor: float) -> list[MetricChange]:
+    """The changes of one matched pair of slots, in the metric table's order."""
     order = [m for m in METRICS_BY_ID if m in before or m in after]
     order += sorted((set(before) | set(after)) - set(order))   # metrics this version lacks
+    slots = {"slot": a_slot or b_slot, "before_slot": b_slot}
     out = []
     for metric in order:
         b, a = before.get(metric), after.get(metric)
@@ -241,7 +331,7 @@ def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], 
         if mdc is not None and mdc.unit != unit:
             mdc = None   # e.g. a cm MDC for a length measured in px (already not comparable)
         manual = {"manual_before": bool(b and b.get("manual")),
-                  "manual_after": bool(a and a.get("manual"))}
+                  "manual_after": bool(a and a.get("manual")), **slots}
         if reason is not None:
             out.append(MetricChange(
                 metric, label, _view_of(b, a), unit, _round(b and b.get("value")),
@@ -263,7 +353,7 @@ def compare_rows(before_rows: Iterable[Mapping], after_rows: Iterable[Mapping], 
         out.append(MetricChange(
             metric, label, _view_of(b, a), unit, v_b, v_a, change, u_b, u_a, _round(noise), mdc,
             _round(threshold), real, REAL if real else NOT_REAL, meaning, **manual))
-    return tuple(out)
+    return out
 
 
 def compare_visits(before: VisitRecord, after: VisitRecord, *,
@@ -280,7 +370,7 @@ def compare_assessments(before, after, *, detectable=None) -> tuple[MetricChange
 
 
 #: Columns of `comparison_table`, for the page, the CLI and the PDF.
-COMPARISON_COLUMNS = ("metric", "label", "unit", "before", "after", "change", "threshold",
+COMPARISON_COLUMNS = ("metric", "photos", "label", "unit", "before", "after", "change", "threshold",
                       "real", "verdict", "meaning", "manual_before", "manual_after",
                       "threshold_basis")
 
@@ -288,10 +378,11 @@ COMPARISON_COLUMNS = ("metric", "label", "unit", "before", "after", "change", "t
 def comparison_table(changes: Sequence[MetricChange]) -> list[dict]:
     """The changes as plain rows (COMPARISON_COLUMNS)."""
     return [{
-        "metric": c.metric, "label": c.label, "unit": c.unit, "before": c.before,
-        "after": c.after, "change": c.change, "threshold": c.threshold, "real": c.real,
-        "verdict": c.verdict, "meaning": c.meaning, "manual_before": c.manual_before,
-        "manual_after": c.manual_after, "threshold_basis": _basis(c),
+        "metric": c.metric, "photos": c.photos, "label": c.label, "unit": c.unit,
+        "before": c.before, "after": c.after, "change": c.change, "threshold": c.threshold,
+        "real": c.real, "verdict": c.verdict, "meaning": c.meaning,
+        "manual_before": c.manual_before, "manual_after": c.manual_after,
+        "threshold_basis": _basis(c),
     } for c in changes]
 
 
@@ -311,12 +402,16 @@ MIN_SPAN_MDC = 2.0
 MIN_SPAN_UNCERTAINTY = 4.0
 
 
+#: The row standing for a visit's value of a measure in its history, first found first.
+HISTORY_SLOTS = ("front", SIDES_MEAN, "left", "right", ANY_SIDE, "back")
+
+
 @dataclass(frozen=True)
 class HistorySeries:
     """One measure (in one unit) over a patient's visits, ready to draw.
 
     points: one dict per measured visit, oldest first: visit_date, value, uncertainty (0 when
-        unknown), low, high (value -/+ uncertainty), manual, flag.
+        unknown), low, high (value -/+ uncertainty), manual, flag, slot (the photo's).
     reference: the reference range drawn as a band (None: no range in this unit).
     y_domain: (bottom, top) of the y-axis in `unit`: every value with its uncertainty and the
         range's bounds, and at least `min_span` tall.
@@ -345,13 +440,24 @@ def history_series(rows: Iterable[Mapping], *,
                    ranges: Mapping[str, ReferenceRange] | None = None
                    ) -> tuple[HistorySeries, ...]:
     """The measured values of a patient's history (`posture.store.history_rows`), one series per
-    metric and unit, in the metric table's order."""
+    metric and unit, in the metric table's order.
+
+    One value a visit: the visit's own (`HISTORY_SLOTS`: the front photo's, the mean of both
+    sides, else the one side photo's); differences between two photos are not charted."""
     detectable = load_detectable_changes() if detectable is None else detectable
     ranges = load_ranges() if ranges is None else ranges
-    groups: dict[tuple[str, str], list[Mapping]] = {}
+    chosen: dict[tuple, Mapping] = {}
     for r in rows:
-        if r.get("status") == STATUS_OK and r.get("value") is not None:
-            groups.setdefault((r["metric"], r["unit"]), []).append(r)
+        slot = row_slot(r)
+        if r.get("status") != STATUS_OK or r.get("value") is None or slot not in HISTORY_SLOTS:
+            continue
+        key = (r.get("visit_id"), str(r.get("visit_date")), r["metric"])
+        if key not in chosen or (HISTORY_SLOTS.index(slot)
+                                 < HISTORY_SLOTS.index(row_slot(chosen[key]))):
+            chosen[key] = r
+    groups: dict[tuple[str, str], list[Mapping]] = {}
+    for r in chosen.values():
+        groups.setdefault((r["metric"], r["unit"]), []).append(r)
     order = list(METRICS_BY_ID)
     out = []
     for (metric, unit), group in sorted(
@@ -362,7 +468,7 @@ def history_series(rows: Iterable[Mapping], *,
             value, u = stored(r["value"]), stored(r.get("uncertainty")) or 0.0
             points.append({"visit_date": r["visit_date"], "value": value, "uncertainty": u,
                            "low": value - u, "high": value + u, "manual": bool(r.get("manual")),
-                           "flag": r.get("flag", "")})
+                           "flag": r.get("flag", ""), "slot": row_slot(r)})
         ref = _range_for(metric, unit, ranges)
         mdc = detectable.get(metric)
         if mdc is not None and mdc.unit == unit:

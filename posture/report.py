@@ -7,6 +7,8 @@ from pixels, so they carry no EXIF or GPS; no patient data goes into the PDF's m
 
 Page 1 says what is outside its reference range (or borderline) before any table; photo
 warnings name their photo; the last section is never split, so no page holds a lone line.
+Every photo of the visit is shown (front, back, left side, right side), and the measures are
+tabled per photo, then per pair of photos (both sides' mean, left minus right, front minus back).
 The cost is bounded whatever the text: every text field is clipped to the records' limits
 (`posture.store.validation`: notes 10,000 characters) and the shaping engine, four times
 slower, runs only on text that needs it (right-to-left scripts, combining marks, Indic).
@@ -24,20 +26,25 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from itertools import groupby
 from pathlib import Path
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
+from posture.assessment import slot_title
 from posture.compare import (
     NOISE_FACTOR,
+    NOT_COMPARABLE,
+    SLOT_ORDER,
     Comparison,
     MetricChange,
     VisitRecord,
     compare_visits,
+    row_slot,
 )
-from posture.metrics.chain import levels_chain
+from posture.metrics.bilateral import FLAG_AGREES, FRONT_MINUS_BACK, LEFT_MINUS_RIGHT, SIDES_MEAN
 from posture.metrics.compute import (
     FLAG_BORDERLINE,
     FLAG_NO_RANGE,
@@ -45,7 +52,14 @@ from posture.metrics.compute import (
     FLAG_WITHIN,
     STATUS_OK,
 )
-from posture.metrics.summary import patient_lines, region_summary, results_from_rows
+from posture.metrics.definitions import METRICS_BY_ID
+from posture.metrics.summary import (
+    frontal_levels,
+    patient_lines,
+    region_summary,
+    results_from_rows,
+    visit_values,
+)
 from posture.numbers import value_text
 from posture.store.validation import MAX_NAME, MAX_NOTES, MAX_SUBJECT
 
@@ -289,9 +303,25 @@ def _value_text(r: dict) -> str:
     return f"{_number(r['value'])}{pm} {r.get('unit', '')}".rstrip()
 
 
+def _visit_rows(rows: Sequence[dict]) -> list[dict]:
+    """Each measure once, as the region summary reads it (`visit_values`): the mean of both
+    sides over either side photo, the front over the back, no difference of two photos."""
+    keep = {(m.slot, m.metric) for m in visit_values(results_from_rows(rows))}
+    # A metric this version does not know (an older analysis's) is kept as it is.
+    return [r for r in rows if (row_slot(r), r.get("metric")) in keep
+            or r.get("metric") not in METRICS_BY_ID]
+
+
+def _photo_label(r: dict) -> str:
+    """A row's label, naming its photo where one visit has several of a kind."""
+    return r["label"] + (" (back photo)" if row_slot(r) == "back" else "")
+
+
 def _at_a_glance(pdf: _Report, rows: Sequence[dict]) -> None:
     """Before any table: every measure outside its range, then borderline (any flag but
-    within or no range), or a plain statement that there are none."""
+    within or no range), or a plain statement that there are none. Each measure once
+    (`_visit_rows`); differences between two photos are among the warnings."""
+    rows = _visit_rows(rows)
     measured = [r for r in rows if r.get("status") == STATUS_OK and r.get("value") is not None]
     flagged: dict[str, list[dict]] = {}
     for r in measured:
@@ -308,7 +338,8 @@ def _at_a_glance(pdf: _Report, rows: Sequence[dict]) -> None:
                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         for r in flagged[flag]:
             reference = _reference(r.get("reference", "")) or "no range"
-            pdf.paragraph(f"{r['label']}: {_value_text(r)} ({r.get('side') or r.get('view')}); "
+            pdf.paragraph(f"{_photo_label(r)}: {_value_text(r)} "
+                          f"({r.get('side') or r.get('view')}); "
                           f"reference {reference}", colour=OUTSIDE_INK, bullet=True)
         pdf.ln(1)
     if not flagged:
@@ -321,7 +352,8 @@ def _at_a_glance(pdf: _Report, rows: Sequence[dict]) -> None:
 
 
 def _by_region(pdf: _Report, rows: Sequence[dict]) -> None:
-    """The screening summary by region, and what the front photo's levels show."""
+    """The screening summary by region, and what the front (else back) photo's levels
+    show."""
     metrics = results_from_rows(rows)
     summary = region_summary(metrics)
     pdf.heading("By region")
@@ -329,14 +361,14 @@ def _by_region(pdf: _Report, rows: Sequence[dict]) -> None:
         what = "; ".join(line.clinician.split(":")[0] + f" ({line.flag})"
                          for line in region.lines) or "nothing outside its range"
         pdf.paragraph(f"{region.title}: {what}", bullet=True)
-    front = [m for m in metrics if m.view == "front"]
-    chain = levels_chain(front) if front else None
-    if chain is not None and chain.levels:
+    levels = frontal_levels(metrics)
+    if levels is not None and levels.chain.levels:
         pdf.ln(1)
         pdf.font(9, bold=True)
-        pdf.cell(0, 5, pdf.text_("Levels from the floor up"), new_x=XPos.LMARGIN,
+        photo = f" ({slot_title(levels.slot).lower()})" if levels.slot == "back" else ""
+        pdf.cell(0, 5, pdf.text_(f"Levels from the floor up{photo}"), new_x=XPos.LMARGIN,
                  new_y=YPos.NEXT)
-        for observation in chain.observations:
+        for observation in levels.observations:
             pdf.paragraph(observation, bullet=True)
 
 
@@ -421,11 +453,9 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
     widths = (44, 13, 10, 11, 41, 41, 20)
     headings = ("Measure", "Value", "+/-", "Unit", "Direction", "Reference range", "Flag")
     head = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
-    for view, title in (("front", "Front view"), ("back", "Back view"), ("side", "Side view")):
-        group = [r for r in rows if r.get("view") == view]
-        if not group:
-            continue
-        pdf.heading(f"Measures: {title.lower()}")
+    for slot in _slots(rows):
+        group = [r for r in rows if row_slot(r) == slot]
+        pdf.heading(f"Measures: {_table_title(slot)}")
         pdf.font(8)
         with pdf.table(col_widths=widths, width=sum(widths), headings_style=head,
                        line_height=4.2, text_align=("LEFT", "RIGHT", "RIGHT", "LEFT", "LEFT",
@@ -444,7 +474,7 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
                 else:
                     outside = r.get("flag") == FLAG_OUTSIDE
                     other = r.get("flag") not in (FLAG_OUTSIDE, FLAG_WITHIN, FLAG_NO_RANGE,
-                                                   "", None)
+                                                   "", None, FLAG_AGREES)
                     style = FontFace(color=OUTSIDE_INK, fill_color=OUTSIDE_FILL,
                                      emphasis="BOLD") if outside else FontFace(
                         color=OUTSIDE_INK, fill_color=BORDERLINE_FILL) if other else None
@@ -463,6 +493,21 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
                   "the patient's height; in px, they are photo pixels.", size=7.5, colour=MUTED)
 
 
+def _slots(rows: Sequence[dict]) -> list[str]:
+    """The slots of the rows: photos, then pairs of photos (SLOT_ORDER), then any other."""
+    found = dict.fromkeys(row_slot(r) for r in rows)
+    return sorted(found, key=lambda s: (SLOT_ORDER.index(s) if s in SLOT_ORDER
+                                        else len(SLOT_ORDER), s))
+
+
+def _table_title(slot: str) -> str:
+    """"front photo", "left side photo", "left minus right side (two photos ...)"."""
+    if slot in (LEFT_MINUS_RIGHT, FRONT_MINUS_BACK):
+        return (f"{slot_title(slot).lower()} (two photos of this visit; the flag says whether "
+                "they differ beyond measurement noise and the detectable change)")
+    return slot_title(slot).lower()
+
+
 def _comparison(pdf: _Report, comparison: Comparison) -> None:
     before, after = comparison.before, comparison.after
     pdf.heading(f"Change since the previous visit ({before.label})")
@@ -479,17 +524,42 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
         row = table.row()
         for h in ("Measure", "Before", "After", "Change", "Unit", "Needs >", "Verdict"):
             row.cell(h)
-        for c in comparison.changes:
-            style = _change_style(c)
-            verdict = c.verdict
-            if c.mdc is not None and c.real is not None:
-                verdict += ("" if c.mdc.basis == "screening default"
-                            else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
-            row = table.row()
-            change = c.change_text  # after minus before as shown: it adds up
-            for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
-                         _number(c.threshold), verdict):
-                row.cell(pdf.text_(text), style=style)
+        for (_b, _a), group in groupby(comparison.changes, key=lambda c: (c.before_slot, c.slot)):
+            group = list(group)
+            if group[0].photos:               # which photos the rows below compare
+                row = table.row()
+                row.cell(pdf.text_(group[0].photos), colspan=len(widths),
+                         style=FontFace(emphasis="BOLD", fill_color=PANEL))
+            unpaired = _unpaired(group, before.label, after.label)
+            if unpaired:                      # one line, not a line per measure
+                row = table.row()
+                row.cell(pdf.text_(unpaired), colspan=len(widths),
+                         style=FontFace(color=NOT_MEASURED_INK))
+                continue
+            _change_rows(pdf, table, group)
+
+
+def _unpaired(group: Sequence[MetricChange], before: str, after: str) -> str:
+    """For a photo (or pair of photos) only one visit has: "not compared: no such photo at
+    2025-01-10"; "" when the two visits have it."""
+    for when, label in (("before", before), ("after", after)):
+        if all(c.verdict == f"{NOT_COMPARABLE}: no such photo {when}" for c in group):
+            return f"{NOT_COMPARABLE}: no such photo at {label}"
+    return ""
+
+
+def _change_rows(pdf: _Report, table, changes: Sequence[MetricChange]) -> None:
+    for c in changes:
+        style = _change_style(c)
+        verdict = c.verdict
+        if c.mdc is not None and c.real is not None:
+            verdict += ("" if c.mdc.basis == "screening default"
+                        else f" (MDC {c.mdc.mdc:g} {c.mdc.unit}, published)")
+        row = table.row()
+        change = c.change_text  # after minus before as shown: it adds up
+        for text in (c.label, _number(c.before), _number(c.after), change, c.unit,
+                     _number(c.threshold), verdict):
+            row.cell(pdf.text_(text), style=style)
 
 
 def _change_style(c: MetricChange) -> FontFace | None:
@@ -498,6 +568,12 @@ def _change_style(c: MetricChange) -> FontFace | None:
     if c.real is None:
         return FontFace(color=NOT_MEASURED_INK)
     return None
+
+
+def _photo_slots(visit: VisitRecord) -> list[str]:
+    """The photo slots of a visit's images, in SLOT_ORDER (a record made before the four slots
+    holds "side")."""
+    return [slot for slot in SLOT_ORDER if slot in visit.images]
 
 
 def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
@@ -525,13 +601,19 @@ def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
     _visit_block(pdf, visit)
     _at_a_glance(pdf, visit.rows)
     _findings(pdf, visit.findings)
-    images = [(f"{slot.capitalize()} photo, {visit.label}", visit.images[slot])
-              for slot in ("front", "side") if slot in visit.images]
+    images = [(slot, f"{slot_title(slot)}, {visit.label}", visit.images[slot])
+              for slot in _photo_slots(visit)]
     if images:
         if pdf.get_y() + MIN_PHOTO_HEIGHT + 20 > pdf.page_break_trigger:
             pdf.add_page()  # the heading goes with its photos
         pdf.heading("Annotated photos")
-        photo_row(pdf, images)
+        # Four photos in one row would be too small to read: the front and back above the
+        # sides.
+        rows = ([[i for i in images if i[0] in ("front", "back")],
+                 [i for i in images if i[0] not in ("front", "back")]]
+                if len(images) > 3 else [images])
+        for row in rows:
+            photo_row(pdf, [(caption, png) for _slot, caption, png in row])
     _by_region(pdf, visit.rows)   # page 1 holds the photos; the region view opens the tables
     _metrics_table(pdf, visit.rows)
     if comparison is not None:
@@ -547,6 +629,27 @@ def visit_report_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
         pdf.paragraph(text, bullet=True)
         pdf.ln(0.8)
     return bytes(pdf.output())
+
+
+def _patient_changes(changes: Sequence[MetricChange]) -> list[tuple[MetricChange, str]]:
+    """The real changes a patient reads, each measure once per photo compared, and how to
+    name the photo when a measure changed in more than one: the visit's own values (the mean
+    of both sides where both visits have it), never a difference of two photos."""
+    with_mean = {c.metric for c in changes if c.slot == SIDES_MEAN and c.change is not None}
+    real = [c for c in changes if c.real and c.slot not in (LEFT_MINUS_RIGHT, FRONT_MINUS_BACK)
+            and not (c.slot in ("left", "right") and c.metric in with_mean)]
+    counts: dict[str, int] = {}
+    for c in real:
+        counts[c.metric] = counts.get(c.metric, 0) + 1
+    return [(c, f" ({_plain_photos(c)})" if counts[c.metric] > 1 else "") for c in real]
+
+
+def _plain_photos(c: MetricChange) -> str:
+    """Which photos a change is read from, for the patient: "front photo", "your left side"."""
+    if c.before_slot not in ("", c.slot):
+        return c.photos.lower()
+    return {"front": "front photo", "back": "back photo", "left": "your left side",
+            "right": "your right side", SIDES_MEAN: "both sides"}.get(c.slot, c.photos.lower())
 
 
 def patient_sheet_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *,
@@ -574,14 +677,18 @@ def patient_sheet_pdf(visit: VisitRecord, previous: VisitRecord | None = None, *
         pdf.paragraph(f"{title}: " + (" ".join(lines) if lines else "nothing to note."),
                       size=10, bullet=True)
     if previous is not None:
-        real = [c for c in compare_visits(previous, visit).changes if c.real]
+        comparison = compare_visits(previous, visit)
+        real = _patient_changes(comparison.changes)
         pdf.heading(f"Since your visit of {previous.label}")
         if not real:
             pdf.paragraph("No change larger than the measurement's own margin.", size=10)
-        for c in real[:8]:
-            pdf.paragraph(f"{c.label}: {c.meaning or 'changed'}.", size=10, bullet=True)
-    images = [(f"{slot.capitalize()} photo", visit.images[slot])
-              for slot in ("front", "side") if slot in visit.images]
+        for c, photos in real[:8]:
+            pdf.paragraph(f"{c.label}{photos}: {c.meaning or 'changed'}.", size=10, bullet=True)
+        if comparison.new_photos:
+            pdf.paragraph("New at this visit, nothing to compare with yet: " + ", ".join(
+                slot_title(s).lower() for s in comparison.new_photos) + ".", size=9,
+                colour=MUTED)
+    images = [(slot_title(slot), visit.images[slot]) for slot in _photo_slots(visit)]
     room = pdf.page_break_trigger - pdf.get_y() - 12
     if images and room > 40:
         pdf.heading("Your photos")

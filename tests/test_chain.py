@@ -3,15 +3,25 @@ summary by region, on synthetic skeletons with known geometry and on real photos
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from posture.errors import InputError
 from posture.landmarks.vocabulary import Landmark as L
+from posture.metrics.bilateral import both_sides, front_and_back
 from posture.metrics.chain import levels_chain
-from posture.metrics.compute import HEAD_DEPTH_RATIO, STATUS_WRONG_VIEW, Frame, compute_metrics
+from posture.metrics.compute import (
+    HEAD_DEPTH_RATIO,
+    STATUS_WRONG_VIEW,
+    Frame,
+    MetricResult,
+    compute_metrics,
+)
+from posture.metrics.detectable import load_detectable_changes
 from posture.metrics.reference import load_ranges
-from posture.metrics.summary import load_wording, patient_lines, region_summary
+from posture.metrics.summary import frontal_levels, load_wording, patient_lines, region_summary
 from tests import skeletons as sk
 
 RANGES = load_ranges()
@@ -216,3 +226,80 @@ def test_rows_give_the_same_summary_and_chain_as_the_analysis(ana_assessment):
     assert levels_chain(again).observations == levels_chain(metrics).observations
     assert [[ln.metric for ln in r.lines] for r in region_summary(again)] == \
         [[ln.metric for ln in r.lines] for r in region_summary(metrics)]
+
+
+# --- several photos of one visit ------------------------------------------------------------------
+
+
+def slotted(results, slot: str) -> list:
+    return [replace(m, slot=slot) for m in results]
+
+
+def test_with_front_and_back_the_summary_and_levels_read_the_front_and_say_if_the_back_agrees():
+    front = slotted(metrics(sk.front(pelvic_tilt=-4)), "front")
+    back = slotted(metrics(sk.front(pelvic_tilt=-4)), "back")
+    visit = front + back + list(front_and_back(front, back, load_detectable_changes()))
+    pelvis = next(r for r in region_summary(visit) if r.region == "pelvis")
+    [line] = pelvis.lines                                  # once, not once per photo
+    assert line.clinician.startswith("Pelvic obliquity (hip joints): -4.0")
+    assert line.clinician.endswith("; the back photo agrees")
+    levels = frontal_levels(visit)
+    assert levels.slot == "front"
+    assert levels.chain.observations == levels_chain(front).observations
+    assert levels.back == "The back photo agrees with the front on every level measured on both."
+    assert levels.observations[-1] == levels.back
+
+    # The back photo's pelvis tilts the other way: a disagreement, said where it belongs.
+    back = slotted(metrics(sk.front(pelvic_tilt=4)), "back")
+    visit = front + back + list(front_and_back(front, back, load_detectable_changes()))
+    pelvis = next(r for r in region_summary(visit) if r.region == "pelvis")
+    obliquity, differs = pelvis.lines
+    assert obliquity.clinician.endswith("; the back photo differs")
+    assert differs.flag == "differs" and differs.metric == "pelvic_obliquity"
+    assert differs.clinician.startswith("Front and back photos disagree on pelvic obliquity")
+    assert differs.patient == ""                          # a check of the photos, not for them
+    assert "hips" in frontal_levels(visit).back and "differs" in frontal_levels(visit).back
+
+
+def test_a_back_photo_alone_gives_the_levels_and_names_its_photo():
+    back = slotted(metrics(sk.front(pelvic_tilt=-4)), "back")
+    levels = frontal_levels(back)
+    assert levels.slot == "back" and levels.back == ""
+    assert levels.chain.observations == levels_chain(back).observations
+    pelvis = next(r for r in region_summary(back) if r.region == "pelvis")
+    assert pelvis.lines[0].clinician.startswith("Pelvic obliquity (hip joints) (back photo):")
+    assert frontal_levels([m for m in back if m.view == "side"]) is None
+
+
+def side_result(metric: str, value: float, unit: str, flag: str = "", uncertainty=0.3):
+    return MetricResult(metric=metric, label=metric, view="side", value=value, unit=unit,
+                        uncertainty=uncertainty, direction="", status="ok", detail="",
+                        flag=flag, reference="at least 50 deg", landmarks=(), raw_value=value)
+
+
+def test_with_both_sides_the_summary_reads_their_mean_and_a_turned_pelvis():
+    left = slotted([side_result("cva", 45.0, "deg", "outside"),
+                    side_result("plumb_hip", 4.0, "cm")], "left")
+    right = slotted([side_result("cva", 47.0, "deg", "outside"),
+                     side_result("plumb_hip", 1.0, "cm")], "right")
+    visit = left + right + list(both_sides(left, right, RANGES, load_detectable_changes()))
+    summary = {r.region: r for r in region_summary(visit)}
+    [cva] = summary["head_neck"].lines
+    assert "(mean of both sides): 46.0" in cva.clinician
+    [turned] = summary["pelvis"].lines
+    assert turned.flag == "differs" and turned.metric == "plumb_hip"
+    assert "The left hip sits further forward" in turned.clinician
+    assert "pelvis" in turned.patient and "stood differently" in turned.patient
+    assert patient_lines(tuple(summary.values()))["Pelvis"] == (turned.patient,)
+    # One side photo only: its own value, no mean, nothing turned.
+    alone = {r.region: r for r in region_summary(left)}
+    assert "45.0" in alone["head_neck"].lines[0].clinician and alone["pelvis"].clear
+
+
+def test_rows_of_four_photos_keep_their_slots_for_the_summary():
+    from posture.metrics.summary import results_from_rows
+
+    rows = [{"metric": "cva", "slot": "sides", "value": 46.0, "unit": "deg", "status": "ok",
+             "flag": "outside"},
+            {"metric": "cva", "value": 45.0, "unit": "deg", "status": "ok", "view": "side"}]
+    assert [m.slot for m in results_from_rows(rows)] == ["sides", "side"]

@@ -88,7 +88,7 @@ def test_an_ad_hoc_record_compares_like_a_stored_one(leo):
     after = VisitRecord.from_assessment(leo[1].assessment, "after", images=leo[1].annotated)
     comparison = compare_visits(before, after)
     assert comparison.changes == compare_assessments(leo[0].assessment, leo[1].assessment)
-    assert set(before.images) == {"front", "side"}
+    assert set(before.images) == {"front", "right"} and set(after.images) == {"front", "left"}
     table = comparison_table(comparison.changes)
     assert table[0]["metric"] == "head_tilt" and "MDC" in table[0]["threshold_basis"]
 
@@ -171,6 +171,97 @@ def test_threshold_is_the_larger_of_noise_and_mdc():
     [big_noise] = compare_rows([row("head_tilt", 1.0, uncertainty=1.0)],
                                [row("head_tilt", 3.5, uncertainty=1.0)], detectable=MDC)
     assert big_noise.threshold == pytest.approx(2.83) and big_noise.real is False
+
+
+# --- photo slots ---------------------------------------------------------------------------------
+
+
+def slot_row(slot, metric, value, view="side", uncertainty=0.1):
+    return {**row(metric, value, uncertainty=uncertainty), "slot": slot, "view": view}
+
+
+def by_slot_and_metric(changes):
+    return {(c.before_slot, c.slot, c.metric): c for c in changes}
+
+
+def test_the_real_visits_one_side_photo_each_compare_across_sides(leo):
+    """leo's first visit has his right side, the second his left: matched, and said."""
+    changes = compare_assessments(leo[0].assessment, leo[1].assessment)
+    fha = next(c for c in changes if c.metric == "forward_head_angle")
+    assert (fha.before_slot, fha.slot) == ("right", "left")
+    assert fha.photos == "Right side photo vs left side photo"
+    assert fha.change is not None
+    tilt = next(c for c in changes if c.metric == "head_tilt")
+    assert tilt.photos == "Front photo"
+    assert comparison_table([fha])[0]["photos"] == "Right side photo vs left side photo"
+
+
+def test_a_legacy_side_photo_matches_a_later_left_side_photo():
+    """Rows stored before the four slots (side unknown) against a visit with a left side."""
+    before = [slot_row("front", "head_tilt", 1.0, "front"), slot_row("side", "cva", 50.0)]
+    after = [slot_row("front", "head_tilt", 1.5, "front"), slot_row("left", "cva", 58.0)]
+    changes = by_slot_and_metric(compare_rows(before, after, detectable={}, ranges={}))
+    assert set(changes) == {("front", "front", "head_tilt"), ("side", "left", "cva")}
+    cva = changes["side", "left", "cva"]
+    assert (cva.before, cva.after, cva.change, cva.real) == (50.0, 58.0, 8.0, True)
+    assert cva.photos == "Side photo vs left side photo"
+    # Rows with no slot column at all (a CSV written before it) read as their view's.
+    bare = [{k: v for k, v in r.items() if k != "slot"} for r in before]
+    assert [c.slot for c in compare_rows(bare, after, detectable={})] == ["front", "left"]
+
+
+def test_both_sides_in_both_visits_compare_side_by_side_and_their_mean():
+    def visit(left, right):
+        return [slot_row("left", "cva", left), slot_row("right", "cva", right),
+                slot_row("sides", "cva", (left + right) / 2),
+                slot_row("left-right", "cva", left - right)]
+
+    changes = by_slot_and_metric(compare_rows(visit(50.0, 54.0), visit(56.0, 54.0),
+                                              detectable={}, ranges={}))
+    assert set(changes) == {(s, s, "cva") for s in ("left", "right", "sides", "left-right")}
+    assert changes["left", "left", "cva"].change == 6.0
+    assert changes["right", "right", "cva"].change == 0.0
+    assert changes["sides", "sides", "cva"].change == 3.0
+    assert changes["left-right", "left-right", "cva"].change == 6.0    # -4 -> +2
+    assert changes["left-right", "left-right", "cva"].photos == "Left minus right side"
+
+
+def test_front_and_back_compare_slot_for_slot_with_their_difference():
+    before = [slot_row("front", "shoulder_tilt", 1.0, "front"),
+              slot_row("back", "shoulder_tilt", 1.2, "back"),
+              slot_row("front-back", "shoulder_tilt", -0.2, "front")]
+    after = [slot_row("front", "shoulder_tilt", 4.0, "front"),
+             slot_row("back", "shoulder_tilt", 1.4, "back"),
+             slot_row("front-back", "shoulder_tilt", 2.6, "front")]
+    changes = compare_rows(before, after, detectable={}, ranges={})
+    assert [(c.slot, c.change) for c in changes] == [
+        ("front", 3.0), ("back", 0.2), ("front-back", 2.8)]
+
+
+def test_a_single_side_photo_beside_both_sides_matches_its_own_side_or_their_mean():
+    both = [slot_row("left", "cva", 50.0), slot_row("right", "cva", 54.0),
+            slot_row("sides", "cva", 52.0)]
+    changes = compare_rows([slot_row("right", "cva", 51.0)], both, detectable={}, ranges={})
+    pairs = [(c.before_slot, c.slot, c.change) for c in changes]
+    assert pairs == [("", "left", None), ("right", "right", 3.0), ("", "sides", None)]
+    assert changes[0].verdict == f"{NOT_COMPARABLE}: no such photo before"
+    # A legacy side photo (which side unknown) is compared with the mean of both.
+    legacy = compare_rows(both, [slot_row("side", "cva", 49.0)], detectable={}, ranges={})
+    matched = [c for c in legacy if c.change is not None]
+    assert [(c.before_slot, c.slot, c.change) for c in matched] == [("sides", "side", -3.0)]
+    assert matched[0].photos == "Both sides (mean) vs side photo"
+
+
+def test_history_charts_one_value_a_visit_preferring_the_mean_of_both_sides():
+    from posture.compare import history_series
+
+    rows = [{**slot_row("right", "cva", 51.0), "visit_date": "2025-01-01", "visit_id": 1},
+            {**slot_row("left", "cva", 50.0), "visit_date": "2025-02-01", "visit_id": 2},
+            {**slot_row("right", "cva", 54.0), "visit_date": "2025-02-01", "visit_id": 2},
+            {**slot_row("sides", "cva", 52.0), "visit_date": "2025-02-01", "visit_id": 2},
+            {**slot_row("left-right", "cva", -4.0), "visit_date": "2025-02-01", "visit_id": 2}]
+    [series] = history_series(rows, ranges={})
+    assert [(p["value"], p["slot"]) for p in series.points] == [(51.0, "right"), (52.0, "sides")]
 
 
 # --- the MDC table is data ----------------------------------------------------------------------

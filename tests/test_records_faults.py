@@ -457,9 +457,10 @@ def test_a_damaged_photo_is_named_when_read(tmp_path, first):
 def test_a_photo_changed_behind_the_records_back_is_caught_on_every_backend(store, first):
     visit_id = save(store, first)
     with store.engine.begin() as conn:
-        conn.execute(text("UPDATE photos SET data = :d WHERE slot = 'side'"),
+        conn.execute(text("UPDATE photos SET data = :d WHERE slot = 'right'"),
                      {"d": first.photos["right"][:-100]})       # a copy cut short
-    with pytest.raises(DamagedError, match=rf"the side photo \(leo_test_right\.jpg\) of visit "
+    with pytest.raises(DamagedError, match=rf"the right side photo \(leo_test_right\.jpg\) of "
+                                           rf"visit "
                                            rf"{visit_id} is damaged"):
         visit_photos(store, visit_id)
 
@@ -467,12 +468,12 @@ def test_a_photo_changed_behind_the_records_back_is_caught_on_every_backend(stor
 def test_stored_findings_name_their_photo(store, first):
     from posture.landmarks.quality import Finding
 
-    photo = dataclasses.replace(first.assessment.side, findings=(
+    photo = dataclasses.replace(first.assessment.right, findings=(
         Finding("low_resolution", "low resolution"),))
-    assessment = dataclasses.replace(first.assessment, side=photo)
+    assessment = dataclasses.replace(first.assessment, right=photo)
     visit_id = save(store, dataclasses.replace(first, assessment=assessment))
     record = load_visit(store, visit_id)
-    assert "Side photo: low resolution" in record.findings
+    assert "Right side photo: low resolution" in record.findings
     assert record.findings == tuple(f.message for f in assessment.all_findings())
 
 
@@ -578,7 +579,7 @@ def test_a_damaged_backup_is_refused_and_nothing_restored(tmp_path, first):
     _flip_photo_bytes_in_file(tmp_path / "b.db", first.photos["right"])
     untouched = (tmp_path / "b.db").read_bytes()
     target = open_store(f"sqlite:///{tmp_path / 'new.db'}")
-    with pytest.raises(DamagedError, match=r"the side photo of visit 1 in the backup 'b.db' "
+    with pytest.raises(DamagedError, match=r"the right photo of visit 1 in the backup 'b.db' "
                                            r"is damaged"):
         restore(target, tmp_path / "b.db")
     assert list_patients(target) == []

@@ -123,7 +123,7 @@ def test_any_patient_name_makes_a_readable_pdf(name, font, monkeypatch, tmp_path
     path = tmp_path / "r.pdf"
     path.write_bytes(visit_report_pdf(record))
     text = poppler("pdftotext", str(path), "-")
-    assert "Measures: front view" in text
+    assert "Measures: front photo" in text
     if name.startswith("Łukasz"):
         assert ("Łukasz" if font == "dejavu" else "Lukasz") in text
     if name.startswith("Дмитрий") and font == "dejavu":

@@ -149,7 +149,7 @@ def test_round_trip_of_an_analysed_pair(store, first):
 
     [summary] = list_visits(store, "leo")
     assert (summary.visit_id, summary.visit_date, summary.slots, summary.analyses) == (
-        visit_id, date(2025, 3, 1), ("front", "side"), 1)
+        visit_id, date(2025, 3, 1), ("front", "right"), 1)     # leo's right side, given as "side"
     [patient] = list_patients(store)
     assert (patient.subject, patient.name, patient.visits, patient.last_visit) == (
         "leo", "Léo Ünal", 1, date(2025, 3, 1))
@@ -195,9 +195,10 @@ def test_a_save_failing_halfway_leaves_the_database_exactly_as_it_was(store, fir
 def test_a_row_violating_a_constraint_rolls_the_whole_visit_back(store, first):
     save(store, first)
     before = snapshot(store)
-    # Front analysed twice: its metrics repeat, breaking unique (analysis_id, metric) at the
-    # last step, after the patient, visit and photos rows were written.
-    doubled = dataclasses.replace(first.assessment, side=first.assessment.front)
+    # The front's metrics in the right side's place: they repeat, breaking unique (analysis_id,
+    # slot, metric) at the last step, after the patient, visit and photos rows were written.
+    doubled = dataclasses.replace(first.assessment, right=dataclasses.replace(
+        first.assessment.front, slot="right"))
     with pytest.raises(StoreError, match="nothing was saved"):
         save_visit(store, "leo", doubled, first.photos, annotated=first.annotated)
     assert snapshot(store) == before
@@ -234,9 +235,14 @@ def test_save_refuses_bad_input(store, first):
     with pytest.raises(InputError, match="patient ID"):
         save(store, first, subject="  ")
     with pytest.raises(InputError, match="photos"):
-        save_visit(store, "leo", first.assessment, {"back": b"x"})
-    with pytest.raises(InputError, match="1 photo"):
+        save_visit(store, "leo", first.assessment, {"top": b"x"})
+    with pytest.raises(InputError, match=r"1 photo\(s\) given \(front\) but 2 analysed "
+                                         r"\(front, right\)"):
         save_visit(store, "leo", first.assessment, {"front": first.photos["front"]})
+    # A photo in a slot the analysis did not have: not stored under a slot it does not show.
+    with pytest.raises(InputError, match=r"given \(front, back\) but 2 analysed"):
+        save_visit(store, "leo", first.assessment, {"front": first.photos["front"],
+                                                     "back": first.photos["right"]})
     assert snapshot(store)["patients"] == []
 
 

@@ -6,6 +6,13 @@ no diagnosis, no SOT category, no treatment advice. The wording is data (`region
 this file: region, metric, clinician, patient), which a clinic overrides with its own file of
 the same columns (POSTURE_REGION_WORDING=FILE), as it does the reference ranges: rows it lists
 replace the defaults.
+
+Several photos of one visit: each measure is read once. A sagittal measure from both side
+photos is read from their mean; a frontal measure from the front and the back photo is read
+from the front, saying whether the back agrees. The real differences between two photos of the
+visit (`posture.metrics.bilateral.disagreements`) are lines of their own region: a plumb offset
+differing between the sides (the trunk or pelvis turned, or the patient re-stood), a frontal
+measure differing between front and back.
 """
 
 from __future__ import annotations
@@ -19,6 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posture.errors import InputError
+from posture.metrics.bilateral import (
+    FLAG_AGREES,
+    FLAG_DIFFERS,
+    FRONT_MINUS_BACK,
+    LEFT_MINUS_RIGHT,
+    SIDES_MEAN,
+    TURN_CUES,
+    disagreements,
+)
+from posture.metrics.chain import LEVELS, LevelsChain, levels_chain
 from posture.metrics.compute import STATUS_OK, MetricResult
 from posture.metrics.definitions import METRICS_BY_ID
 from posture.metrics.reference import read_clinic_file
@@ -36,6 +53,10 @@ REGIONS = {
     "legs": "Legs",
 }
 NOTABLE_FLAGS = ("outside", "borderline")
+# The region of a body part a left-right plumb difference says may be turned (TURN_CUES).
+_TURN_REGIONS = {"head": "head_neck", "trunk": "trunk_spine", "pelvis": "pelvis", "legs": "legs"}
+_PATIENT_TURNED = ("The two side photos show your {part} in different places: it may be "
+                   "turned, or you stood differently for the two photos.")
 
 
 @dataclass(frozen=True)
@@ -112,24 +133,104 @@ def _number(value: float, uncertainty: float | None, unit: str) -> str:
 
 def region_summary(metrics: Iterable[MetricResult],
                    wording: dict[str, Wording] | None = None) -> tuple[RegionSummary, ...]:
-    """Every region, in REGIONS order, with its notable measures (outside or borderline).
+    """Every region, in REGIONS order, with its notable measures (outside or borderline), then
+    the real differences between two photos of the visit (flag "differs").
 
     A measure with no wording row is placed nowhere: the wording file decides what the summary
-    speaks of. A measure from two photos (front and back) gives a line each.
+    speaks of. Each measure is read once (`visit_values`).
     """
     wording = load_wording() if wording is None else wording
+    metrics = list(metrics)
+    front_back = {m.metric: m for m in metrics if m.slot == FRONT_MINUS_BACK}
     lines: dict[str, list[SummaryLine]] = {r: [] for r in REGIONS}
-    for m in metrics:
+    for m in visit_values(metrics):
         w = wording.get(m.metric)
         if w is None or m.status != STATUS_OK or m.value is None or m.flag not in NOTABLE_FLAGS:
             continue
         edge = "at the edge of" if m.flag == "borderline" else "outside"
-        clinician = (f"{w.clinician}: {_number(m.value, m.uncertainty, m.unit)}, "
+        clinician = (f"{w.clinician}{_from_photos(m.slot)}: "
+                     f"{_number(m.value, m.uncertainty, m.unit)}, "
                      f"{m.direction} ({edge} the reference range, {m.reference})")
         if m.manual:
             clinician += " [hand-placed points]"
+        check = front_back.get(m.metric) if m.slot == "front" else None
+        if check is not None and check.flag in (FLAG_AGREES, FLAG_DIFFERS):
+            clinician += ("; the back photo agrees" if check.flag == FLAG_AGREES
+                          else "; the back photo differs")
         lines[w.region].append(SummaryLine(m.metric, m.flag, clinician, w.patient))
+    for d in disagreements(metrics):
+        if d.code == "sides_differ":
+            part, body = TURN_CUES[d.metric]
+            region, patient = _TURN_REGIONS[body], _PATIENT_TURNED.format(part=body)
+        elif d.metric in wording:
+            region, patient = wording[d.metric].region, ""   # a check of the photos
+        else:
+            continue
+        lines[region].append(SummaryLine(d.metric, FLAG_DIFFERS, d.message, patient))
     return tuple(RegionSummary(r, title, tuple(lines[r])) for r, title in REGIONS.items())
+
+
+def _from_photos(slot: str) -> str:
+    """Which photo a line's value comes from, where the visit's photos leave it unclear."""
+    return {SIDES_MEAN: " (mean of both sides)", "back": " (back photo)"}.get(slot, "")
+
+
+def visit_values(metrics: Iterable[MetricResult]) -> list[MetricResult]:
+    """Each measure once, as the visit's value: the mean of both side photos over either
+    photo's, the front photo's over the back's; no difference between two photos. Results with
+    no slot (made before the four slots) are all kept."""
+    metrics = list(metrics)
+    measured = {(m.slot, m.metric) for m in metrics
+                if m.status == STATUS_OK and m.value is not None}
+    out = []
+    for m in metrics:
+        if m.slot in (LEFT_MINUS_RIGHT, FRONT_MINUS_BACK):
+            continue
+        if m.slot in ("left", "right") and (SIDES_MEAN, m.metric) in measured:
+            continue
+        if m.slot == "back" and ("front", m.metric) in measured:
+            continue
+        out.append(m)
+    return out
+
+
+@dataclass(frozen=True)
+class FrontalLevels:
+    """The levels chain of the visit: one frontal photo's (the front's, else the back's)."""
+
+    slot: str                # "front" or "back" ("" for results made before the slots)
+    chain: LevelsChain
+    back: str                # with both photos: whether the back agrees on the levels
+
+    @property
+    def observations(self) -> tuple[str, ...]:
+        return self.chain.observations + ((self.back,) if self.back else ())
+
+
+def frontal_levels(metrics: Iterable[MetricResult]) -> FrontalLevels | None:
+    """The chain from the front photo (else the back), and with both, which levels the back
+    photo agrees on (front minus back within noise and the detectable change); None without a
+    frontal photo."""
+    metrics = list(metrics)
+    frontal = [m for m in metrics if m.view == "front" and m.slot != FRONT_MINUS_BACK]
+    slots = {m.slot for m in frontal}
+    slot = "front" if "front" in slots else "back" if "back" in slots else ""
+    chosen = [m for m in frontal if m.slot == slot]
+    if not chosen:
+        return None
+    chain = levels_chain(chosen)
+    level_of = {metric: level for level, metric in LEVELS}
+    checked = [m for m in metrics if m.slot == FRONT_MINUS_BACK and m.metric in level_of
+               and m.flag in (FLAG_AGREES, FLAG_DIFFERS)]
+    differ = [level_of[m.metric] for m in checked if m.flag == FLAG_DIFFERS]
+    if not checked:
+        back = ""
+    elif differ:
+        back = ("The back photo differs from the front at the " + ", ".join(differ)
+                + ": check how the patient stood for each.")
+    else:
+        back = "The back photo agrees with the front on every level measured on both."
+    return FrontalLevels(slot, chain, back)
 
 
 def patient_lines(summary: tuple[RegionSummary, ...]) -> dict[str, tuple[str, ...]]:
@@ -153,5 +254,7 @@ def results_from_rows(rows: Iterable[dict]) -> list[MetricResult]:
             unit=r.get("unit") or "", uncertainty=r.get("uncertainty"),
             direction=r.get("side") or "", status=r.get("status") or "", detail=r.get("detail")
             or "", flag=r.get("flag") or "", reference=r.get("reference") or "", landmarks=(),
-            manual=str(r.get("manual")).lower() in ("true", "1")))
+            manual=str(r.get("manual")).lower() in ("true", "1"),
+            # Rows written before the four slots have none: their view's (as stored, migrated).
+            slot=r.get("slot") or ("side" if m.view == "side" else "front")))
     return out

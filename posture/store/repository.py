@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from posture.assessment import ANY_SIDE, SLOTS, TABLE_COLUMNS, slot_title
-from posture.compare import VisitRecord
+from posture.compare import SLOT_ORDER, VisitRecord
 from posture.errors import InputError
 from posture.export import csv_text, json_text
 from posture.landmarks.quality import findings_text
@@ -79,7 +79,7 @@ class VisitSummary:
     visit_date: date
     height_cm: float | None
     notes: str
-    slots: tuple[str, ...]          # photos stored: "front", "side"
+    slots: tuple[str, ...]          # photos stored: SLOTS ("side" in visits filed before them)
     analyses: int
     posture_version: str            # of the latest analysis
     analysed_at: str
@@ -123,12 +123,18 @@ def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Itera
         raise StoreError(f"{prefix or 'cannot read the records: '}{reason}") from exc
 
 
+def _slot_order(slot: str) -> tuple[int, str]:
+    """Photos and images in the order of SLOT_ORDER (front, back, left, right), not by name."""
+    return (SLOT_ORDER.index(slot) if slot in SLOT_ORDER else len(SLOT_ORDER), slot)
+
+
 def _photo_data(photo: Photo) -> bytes:
     """A stored photo's bytes, checked against the SHA-256 taken when it was saved."""
     data = bytes(photo.data)
     if hashlib.sha256(data).hexdigest() != photo.sha256:
         name = f" ({_shown(photo.filename)})" if photo.filename else ""
-        raise DamagedError(f"the {photo.slot} photo{name} of visit {photo.visit_id} is damaged: "
+        raise DamagedError(f"the {slot_title(photo.slot).lower()}{name} of visit "
+                           f"{photo.visit_id} is damaged: "
                            "its bytes no longer match the checksum taken when it was saved; "
                            "restore it from a backup (posture records restore)")
     return data
@@ -240,7 +246,9 @@ def save_visit(store: Store, subject: str, assessment, photos: Mapping[str, byte
                          "(front, back, left, right)")
     filed = assessment.filed(photos)
     if len(photos) != len(assessment.photos) or len(filed) != len(photos):
-        raise InputError(f"{len(photos)} photo(s) given but {len(assessment.photos)} analysed")
+        raise InputError(f"{len(photos)} photo(s) given ({', '.join(photos)}) but "
+                         f"{len(assessment.photos)} analysed "
+                         f"({', '.join(p.slot for p in assessment.photos)})")
     photos, filenames = filed, assessment.filed(filenames or {})
     prepared = _prepare(assessment, annotated)
     step = on_step or (lambda _name: None)
@@ -534,7 +542,8 @@ def list_visits(store: Store, subject: str) -> list[VisitSummary]:
                 select(Photo.visit_id, Photo.slot).where(
                     Photo.visit_id.in_([v.id for v in visits])).order_by(Photo.slot)):
             slots.setdefault(visit_id, []).append(slot)
-        return [_summary(v, tuple(slots.get(v.id, ()))) for v in visits]
+        return [_summary(v, tuple(sorted(slots.get(v.id, ()), key=_slot_order)))
+                for v in visits]
 
 
 def _summary(visit: Visit, slots: tuple[str, ...]) -> VisitSummary:
@@ -608,7 +617,8 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
         return VisitRecord(
             label=visit.visit_date.isoformat(),
             rows=tuple(_rows(analysis, visit.patient.subject, visit)),
-            images={img.slot: img.png for img in analysis.images},
+            images={img.slot: img.png
+                    for img in sorted(analysis.images, key=lambda i: _slot_order(i.slot))},
             findings=tuple(findings), subject=visit.patient.subject,
             patient_name=visit.patient.name, visit_date=visit.visit_date,
             height_cm=visit.height_cm, notes=visit.notes, visit_id=visit.id,
@@ -627,7 +637,8 @@ def visit_photos(store: Store, visit_id: int) -> dict[str, tuple[str, bytes]]:
     carry the camera's metadata (EXIF, maybe GPS); never export them."""
     with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         return {p.slot: (p.filename, _photo_data(p))
-                for p in _visit(session, visit_id).photos}
+                for p in sorted(_visit(session, visit_id).photos,
+                                key=lambda p: _slot_order(p.slot))}
 
 
 def history_rows(store: Store, subject: str) -> list[dict]:
