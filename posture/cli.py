@@ -538,9 +538,12 @@ def _compare(args) -> int:
     print(f"{args.subject}: {first.label} -> {last.label}")
     print(f"{'metric':<40} {'unit':<4} {'before':>8} {'after':>8} {'change':>8} "
           f"{'needs':>6}  verdict")
-    for c in comparison.changes:
-        print(f"{c.label:<40} {c.unit:<4} {_cell(c.before, 8)} {_cell(c.after, 8)} "
-              f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.summary}")
+    # One block per photo compared ("Front photo", "Right side photo vs left side photo").
+    for photos in dict.fromkeys(c.photos for c in comparison.changes):
+        print(f"-- {photos}")
+        for c in (c for c in comparison.changes if c.photos == photos):
+            print(f"{c.label:<40} {c.unit:<4} {_cell(c.before, 8)} {_cell(c.after, 8)} "
+                  f"{_cell(c.change, 8)} {_cell(c.threshold, 6)}  {c.summary}")
     print(f"\nA change is real when it exceeds both {NOISE_FACTOR:g} x the combined "
           "uncertainty of the two values and the minimal detectable change (MDC): "
           "forward-head angle 5 deg (published, Gallego-Izquierdo et al. 2020); the other "

@@ -322,6 +322,9 @@ def test_cli_compare_prints_every_metric_and_the_rule(records_url, capsys):
     assert "leo: 2025-01-10 (visit 1) -> 2025-04-02 (visit 2)" in out
     assert "Forward-head angle (CVA proxy)" in out and "real change" in out
     assert "screening defaults, not published MDCs" in out
+    # Rows by the photos they compare: leo's side photo showed his right side, then his left.
+    headings = [line for line in out.splitlines() if line.startswith("-- ")]
+    assert headings == ["-- Front photo", "-- Right side photo vs left side photo"]
     assert main(["compare", "leo", "--db", records_url, "--from", "2025-01-01",
                  "--to", "2025-12-31"]) == 0
 

@@ -579,7 +579,7 @@ def test_a_damaged_backup_is_refused_and_nothing_restored(tmp_path, first):
     _flip_photo_bytes_in_file(tmp_path / "b.db", first.photos["right"])
     untouched = (tmp_path / "b.db").read_bytes()
     target = open_store(f"sqlite:///{tmp_path / 'new.db'}")
-    with pytest.raises(DamagedError, match=r"the right photo of visit 1 in the backup 'b.db' "
+    with pytest.raises(DamagedError, match=r"the right side photo of visit 1 in the backup 'b.db' "
                                            r"is damaged"):
         restore(target, tmp_path / "b.db")
     assert list_patients(target) == []

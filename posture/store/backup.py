@@ -42,6 +42,7 @@ from sqlalchemy import MetaData, create_engine, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from posture.assessment import slot_title
 from posture.errors import InputError
 from posture.store.db import Store, explain, open_store, server_name
 from posture.store.errors import DamagedError, StoreError
@@ -81,8 +82,8 @@ def _counts_and_hashes(connection: Connection, where: str) -> BackupSummary:
         data = connection.execute(text("SELECT data FROM photos WHERE id = :i"),
                                   {"i": photo_id}).scalar()
         if hashlib.sha256(bytes(data)).hexdigest() != stored:
-            raise DamagedError(f"the {slot} photo of visit {visit_id} in {where} is damaged: "
-                               "its bytes do not match the checksum taken when it was saved")
+            raise DamagedError(f"the {slot_title(slot).lower()} of visit {visit_id} in {where} "
+                               "is damaged: its bytes do not match the checksum taken when it was saved")
         hashes[(visit_id, slot)] = stored
     return BackupSummary(counts["patients"], counts["visits"], counts["photos"],
                          counts["analyses"], 0, hashes)
