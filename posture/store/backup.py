@@ -83,7 +83,8 @@ def _counts_and_hashes(connection: Connection, where: str) -> BackupSummary:
                                   {"i": photo_id}).scalar()
         if hashlib.sha256(bytes(data)).hexdigest() != stored:
             raise DamagedError(f"the {slot_title(slot).lower()} of visit {visit_id} in {where} "
-                               "is damaged: its bytes do not match the checksum taken when it was saved")
+                               "is damaged: its bytes do not match the checksum taken when it "
+                               "was saved")
         hashes[(visit_id, slot)] = stored
     return BackupSummary(counts["patients"], counts["visits"], counts["photos"],
                          counts["analyses"], 0, hashes)
