@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,14 @@ def ana_assessment(detector):
     front, side = PAIRS["ana"]
     return analyze(sample(front), sample(side),
                    AnalysisOptions(height_cm=165, subject="ana"), detector=detector)
+
+
+def png_chunk_types(png: bytes) -> list[bytes]:
+    """The chunk types of a PNG file, in order."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    kinds, at = [], 8
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at:at + 4])
+        kinds.append(png[at + 4:at + 8])
+        at += 12 + length
+    return kinds
