@@ -174,9 +174,13 @@ def _unit(m: MetricDef, cm_per_px: float | None) -> str:
     return m.unit
 
 
-def _jittered(xy: np.ndarray, floor_px: float, point_sd: np.ndarray) -> np.ndarray | None:
+def _jittered(xy: np.ndarray, floor_px: float, point_sd: np.ndarray,
+              shared: tuple[tuple[int, int, np.ndarray], ...] = ()) -> np.ndarray | None:
     """MC_SAMPLES copies of the coordinates: landmarks jittered by the resolution floor,
     anatomical points by their own SD (point_sd, (K, 2)); None if every SD is 0.
+
+    shared: (point, partner, correlation per axis): the point's draws are correlated with its
+    partner's by that much (a tangent point with its inflection, `_shared_errors`).
 
     The same fixed seed every time, so a re-analysis gives the same uncertainty; the landmarks'
     draws come first, so they are the same with or without anatomical points.
@@ -188,7 +192,10 @@ def _jittered(xy: np.ndarray, floor_px: float, point_sd: np.ndarray) -> np.ndarr
     noise = np.zeros((MC_SAMPLES,) + xy.shape)
     if floor_px > 0:
         noise[:, :n] = rng.normal(0.0, floor_px, (MC_SAMPLES, n, 2))
-    noise[:, n:] = rng.normal(0.0, 1.0, (MC_SAMPLES,) + point_sd.shape) * point_sd
+    draws = rng.normal(0.0, 1.0, (MC_SAMPLES,) + point_sd.shape)
+    for k, partner, rho in shared:
+        draws[:, k] = rho * draws[:, partner] + np.sqrt(1.0 - rho ** 2) * draws[:, k]
+    noise[:, n:] = draws * point_sd
     return xy + noise
 
 
@@ -202,6 +209,27 @@ def _point_arrays(points: Mapping[str, AnatomicalPoint] | None) -> tuple[np.ndar
             xy[i] = (p.x, p.y)
             sd[i] = p.sd_xy
     return xy, sd
+
+
+def _shared_errors(points: Mapping[str, AnatomicalPoint] | None
+                   ) -> tuple[tuple[int, int, np.ndarray], ...]:
+    """Which points' errors move together: a tangent point (`ils_tangent`) and its inflection
+    (`ils`) come from one local fit of the outline, so both move with the fit's position and
+    the tangent point alone moves with its slope. Drawn independently, the two points of a line
+    5 % of the height long turned it by several degrees that the fit does not allow. The shared
+    part is the smaller SD of the two, per axis; a point placed by hand shares nothing."""
+    pairs = []
+    for name in ALL_POINTS:
+        if not name.endswith("_tangent"):
+            continue
+        tip, base = (points or {}).get(name), (points or {}).get(name[:-len("_tangent")])
+        if tip is None or base is None or not (tip.ok and base.ok) or tip.manual or base.manual:
+            continue
+        a, b = np.array(base.sd_xy, dtype=float), np.array(tip.sd_xy, dtype=float)
+        rho = np.divide(np.minimum(a, b), np.maximum(a, b), out=np.zeros(2),
+                        where=np.maximum(a, b) > 0)
+        pairs.append((ALL_POINTS.index(name), ALL_POINTS.index(base.name), rho))
+    return tuple(pairs)
 
 
 def _point_problem(m: MetricDef, points: Mapping[str, AnatomicalPoint] | None
@@ -271,7 +299,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
         center = (landmarks.image_size[0] / 2.0, landmarks.image_size[1] / 2.0)
         xy = g.rotate_points(xy, center, -roll_degrees)
         pass_xy = g.rotate_points(pass_xy, center, -roll_degrees)
-    jittered = _jittered(xy, landmarks.floor_px, point_sd)
+    jittered = _jittered(xy, landmarks.floor_px, point_sd, _shared_errors(points))
     out = []
     for m in METRICS:
         if m.view != group:

@@ -125,8 +125,10 @@ class _Profile:
     """The back's posterior edge in the analysis frame (canonical: facing +x, true vertical),
     sampled every working pixel of height."""
 
-    def __init__(self, y: np.ndarray, x: np.ndarray, soft: np.ndarray) -> None:
+    def __init__(self, y: np.ndarray, x: np.ndarray, soft: np.ndarray,
+                 raw: np.ndarray | None = None) -> None:
         self.y, self.x, self.soft = y, x, soft
+        self.raw = x if raw is None else raw  # before smoothing: the mask's own wobble
 
     def window(self, y0: float, y1: float) -> np.ndarray:
         return np.flatnonzero((self.y >= y0) & (self.y <= y1))
@@ -216,9 +218,10 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     ax, ay = _rotate(edge_x, r + 0.5, center, -roll)
     order = np.argsort(ay)
     ys = np.arange(np.ceil(ay.min()), np.floor(ay.max()) + 1)
-    prof_x = _smooth(np.interp(ys, ay[order], ax[order]), SMOOTH_FRACTION * body_h)
+    raw_x = np.interp(ys, ay[order], ax[order])
+    prof_x = _smooth(raw_x, SMOOTH_FRACTION * body_h)
     prof_soft = np.interp(ys, ay[order], soft[order])
-    prof = _Profile(ys, prof_x, prof_soft)
+    prof = _Profile(ys, prof_x, prof_soft, raw_x)
     slope = np.gradient(prof.x, prof.y)  # dx/dy: + = the outline runs anterior going down
 
     def lv(p):  # a landmark in the analysis frame
@@ -401,11 +404,56 @@ def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
     x = float(np.polyval(poly, y_inf))
     b = float(np.polyval(np.polyder(poly), y_inf))
     sx = float(np.hypot(sd_edge, prof.soft[i]))
-    slope_se = sx / np.sqrt(max(np.sum((yy - yy.mean()) ** 2), 1e-9))
+    slope_sd = _slope_sd(yy, prof.raw[win], poly, y_inf, sd_edge)
     d = TANGENT_FRACTION * body_h
     out[name] = (x, y_mid + y_inf, sx, sx)
-    out[name + "_tangent"] = (x + b * d, y_mid + y_inf + d, float(np.hypot(sx, d * slope_se)),
+    # The tangent point shares its inflection's error (one fit places both) and adds its own
+    # only across the line, the slope's: `posture.metrics.compute` draws it so.
+    out[name + "_tangent"] = (x + b * d, y_mid + y_inf + d, float(np.hypot(sx, d * slope_sd)),
                               sx)
+
+
+def _slope_sd(yy: np.ndarray, xx: np.ndarray, poly: np.ndarray, at: float,
+              sd_edge: float) -> float:
+    """SD of the slope dx/dy of the cubic `poly` fitted to (yy, xx), at yy = `at`.
+
+    Two sources, as least squares propagates them to the slope: the profile's wobble around
+    the cubic (its residuals; where the mask differs between two analyses of one back), whose
+    neighbouring samples are not independent: each counts as many samples as the residuals'
+    correlation length, at least the smoothing's own (2 sqrt(pi) sigma samples for a Gaussian);
+    and the edge's resolution floor, independent from row to row."""
+    half = max(float(np.max(np.abs(yy))), 1e-9)  # scaled to +/-1: a well-conditioned design
+    u = yy / half
+    deg = len(poly) - 1
+    design = np.vander(u, deg + 1)
+    # The wobble: what a smooth curve with two more terms than the cubic does not follow (the
+    # cubic's own misfit is the same in every analysis of the back: not doubt).
+    extra = min(deg + 2, yy.size - 2)
+    resid = xx - np.vander(u, extra + 1) @ np.linalg.lstsq(np.vander(u, extra + 1), xx,
+                                                           rcond=None)[0]
+    dof = max(yy.size - extra - 1, 1)
+    # d(slope)/d(coefficient) of the scaled polynomial at `at`
+    powers = np.arange(deg, -1, -1)
+    grad = powers * (at / half) ** np.maximum(powers - 1, 0) / half
+    gain = float(grad @ np.linalg.pinv(design.T @ design) @ grad)
+    corr = _correlation_length(resid)
+    wobble = float(resid @ resid) / dof * min(corr, yy.size)
+    return float(np.sqrt(max(gain, 0.0) * (wobble + sd_edge ** 2)))
+
+
+def _correlation_length(r: np.ndarray) -> float:
+    """How many neighbouring samples of r move together: 1 + 2 x the sum of its
+    autocorrelations up to the first that is not positive (white noise: 1)."""
+    var = float(r @ r)
+    if var <= 0 or r.size < 3:
+        return 1.0
+    total = 1.0
+    for lag in range(1, r.size // 2):
+        rho = float(r[:-lag] @ r[lag:]) / var
+        if rho <= 0:
+            break
+        total += 2.0 * rho
+    return total
 
 
 def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h: float,
