@@ -126,9 +126,10 @@ class _Profile:
     sampled every working pixel of height."""
 
     def __init__(self, y: np.ndarray, x: np.ndarray, soft: np.ndarray,
-                 raw: np.ndarray | None = None) -> None:
+                 raw: np.ndarray | None = None, one_mask: bool = False) -> None:
         self.y, self.x, self.soft = y, x, soft
         self.raw = x if raw is None else raw  # before smoothing: the mask's own wobble
+        self.one_mask = one_mask  # a single detection pass's mask, not the passes' average
 
     def window(self, y0: float, y1: float) -> np.ndarray:
         return np.flatnonzero((self.y >= y0) & (self.y <= y1))
@@ -221,7 +222,7 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     raw_x = np.interp(ys, ay[order], ax[order])
     prof_x = _smooth(raw_x, SMOOTH_FRACTION * body_h)
     prof_soft = np.interp(ys, ay[order], soft[order])
-    prof = _Profile(ys, prof_x, prof_soft, raw_x)
+    prof = _Profile(ys, prof_x, prof_soft, raw_x, one_mask=lm.passes < 2)
     slope = np.gradient(prof.x, prof.y)  # dx/dy: + = the outline runs anterior going down
 
     def lv(p):  # a landmark in the analysis frame
@@ -404,7 +405,7 @@ def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
     x = float(np.polyval(poly, y_inf))
     b = float(np.polyval(np.polyder(poly), y_inf))
     sx = float(np.hypot(sd_edge, prof.soft[i]))
-    slope_sd = _slope_sd(yy, prof.raw[win], poly, y_inf, sd_edge)
+    slope_sd = _slope_sd(yy, prof.raw[win], poly, y_inf, sd_edge, prof.one_mask)
     d = TANGENT_FRACTION * body_h
     out[name] = (x, y_mid + y_inf, sx, sx)
     # The tangent point shares its inflection's error (one fit places both) and adds its own
@@ -414,7 +415,7 @@ def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
 
 
 def _slope_sd(yy: np.ndarray, xx: np.ndarray, poly: np.ndarray, at: float,
-              sd_edge: float) -> float:
+              sd_edge: float, one_mask: bool = False) -> float:
     """SD of the slope dx/dy of the cubic `poly` fitted to (yy, xx), at yy = `at`.
 
     Two sources, as least squares propagates them to the slope: the profile's wobble around
@@ -436,7 +437,7 @@ def _slope_sd(yy: np.ndarray, xx: np.ndarray, poly: np.ndarray, at: float,
     powers = np.arange(deg, -1, -1)
     grad = powers * (at / half) ** np.maximum(powers - 1, 0) / half
     gain = float(grad @ np.linalg.pinv(design.T @ design) @ grad)
-    corr = _correlation_length(resid)
+    corr = yy.size if one_mask else _correlation_length(resid)
     wobble = float(resid @ resid) / dof * min(corr, yy.size)
     return float(np.sqrt(max(gain, 0.0) * (wobble + sd_edge ** 2)))
 
