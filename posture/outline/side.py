@@ -235,7 +235,7 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     def point_at(i, name, along_sd=None):
         sx = float(np.hypot(sd_edge, prof.soft[i]))
         sy = sx if along_sd is None else float(np.hypot(sx, along_sd))
-        return prof.x[i], prof.y[i], sx, sy
+        return prof.x[i], prof.y[i], sx, sy, float(prof.soft[i])
 
     def extreme(y0, y1, posterior: bool):
         idx = prof.window(y0, y1)
@@ -253,7 +253,7 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     found_pts: dict[str, tuple] = {}
     for name, res in (("vertex", vertex), ("sole", sole)):
         if not isinstance(res, AnatomicalPoint):
-            found_pts[name] = res
+            found_pts[name] = res + (0.0,)  # a top or bottom edge: shares nothing with the back
     thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
     # The buttock's most posterior point lies near the greater trochanter, at about the hip
     # joint's level: a wider window lets a sweater's hem or a leak into the background win.
@@ -311,12 +311,12 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
                 found_pts["c7"] = point_at(c7[0], "c7", c7[1])
 
     # ---- back to the photo frame
-    for name, (x, y, sx, sy) in found_pts.items():
+    for name, (x, y, sx, sy, shared) in found_pts.items():
         px, py = _rotate(np.array(x), np.array(y), center, roll)
-        upright[name] = (float(px), float(py), sx, sy)
-    for name, (x, y, sx, sy) in upright.items():
+        upright[name] = (float(px), float(py), sx, sy, shared)
+    for name, (x, y, sx, sy, shared) in upright.items():
         x = x if forward > 0 else w - x
-        out[name] = found(name, x * scale, y * scale, sx * scale, sy * scale)
+        out[name] = found(name, x * scale, y * scale, sx * scale, sy * scale, shared * scale)
     ear_lm = _near(L.RIGHT_EAR, forward)
     if lm.visibility[ear_lm] < 0.5:
         out["tragus"] = missing("tragus", "the ear is not visible enough")
@@ -407,11 +407,11 @@ def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
     sx = float(np.hypot(sd_edge, prof.soft[i]))
     slope_sd = _slope_sd(yy, prof.raw[win], poly, y_inf, sd_edge, prof.one_mask)
     d = TANGENT_FRACTION * body_h
-    out[name] = (x, y_mid + y_inf, sx, sx)
+    out[name] = (x, y_mid + y_inf, sx, sx, float(prof.soft[i]))
     # The tangent point shares its inflection's error (one fit places both) and adds its own
     # only across the line, the slope's: `posture.metrics.compute` draws it so.
     out[name + "_tangent"] = (x + b * d, y_mid + y_inf + d, float(np.hypot(sx, d * slope_sd)),
-                              sx)
+                              sx, float(prof.soft[i]))
 
 
 def _slope_sd(yy: np.ndarray, xx: np.ndarray, poly: np.ndarray, at: float,
