@@ -226,16 +226,18 @@ def test_a_rippled_back_keeps_its_tangent_angles():
 
 
 @pytest.mark.parametrize("sd,run", [(0.5, 1), (0.5, 4), (1.0, 8)])
-def test_tangent_angles_state_the_spread_of_noisy_copies(sd, run):
+def test_tangent_angles_and_fleches_state_the_spread_of_noisy_copies(sd, run):
     # Copies of one back, each edge wobbling by `sd` px in runs of `run` rows (one row: a
     # sharp mask's pixel noise; several: the steps of a coarse mask upsampled): the angles'
-    # stated SD must be what the copies' spread shows, within a factor of 2 either way (an
-    # SD drawn from each tangent point alone read several times the spread).
+    # and the flèches' stated SD must be what the copies' spread shows, within a factor of 2
+    # either way (an SD drawn from each tangent point alone read several times the spread;
+    # the flèches' carried the edge's softness, which the whole back shares).
     # The mask of 18 passes averaged (the default); one pass's mask is judged more
     # cautiously: its wobble is taken as one piece over each fit, as nothing averaged it.
     averaged = replace(_lm(), pass_xy=np.repeat(_lm().pass_xy, 18, axis=0))
     rng = np.random.default_rng(12)
-    values, stated, one_mask = {"lordosis_angle": [], "kyphosis_angle": []}, {}, {}
+    values, stated, one_mask = {name: [] for name in (
+        "lordosis_angle", "kyphosis_angle", "fleche_cervicale", "fleche_lombaire")}, {}, {}
     for _ in range(24):
         wobble = np.repeat(rng.normal(0.0, sd, H // run + 1), run)[:H]
         mask = silhouette(wobble=wobble)
@@ -250,7 +252,10 @@ def test_tangent_angles_state_the_spread_of_noisy_copies(sd, run):
     for name, v in values.items():
         assert len(v) >= 20, name  # the noise must not hide the curves
         ratio = np.median(stated[name]) / np.std(v, ddof=1)
-        assert 0.5 < ratio < 2.0, (name, ratio)
+        assert ratio > 0.5, (name, ratio)
+        # A depth is read off the smoothed edge: one-row noise averages out below the edge's
+        # sub-pixel floor (0.3 px), which then states more than the copies move.
+        assert ratio < (2.0 if run > 1 or name.endswith("angle") else 4.0), (name, ratio)
         assert np.median(one_mask[name]) > np.median(stated[name]), name
 
 

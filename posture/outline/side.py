@@ -233,7 +233,7 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     sd_edge = np.hypot(floor_w, 0.3)  # + the row's softness, added per point
 
     def point_at(i, name, along_sd=None):
-        sx = float(np.hypot(sd_edge, prof.soft[i]))
+        sx = float(np.sqrt(sd_edge ** 2 + prof.soft[i] ** 2 + _wobble_var(prof, i, body_h)))
         sy = sx if along_sd is None else float(np.hypot(sx, along_sd))
         return prof.x[i], prof.y[i], sx, sy, float(prof.soft[i])
 
@@ -440,6 +440,24 @@ def _slope_sd(yy: np.ndarray, xx: np.ndarray, poly: np.ndarray, at: float,
     corr = yy.size if one_mask else _correlation_length(resid)
     wobble = float(resid @ resid) / dof * min(corr, yy.size)
     return float(np.sqrt(max(gain, 0.0) * (wobble + sd_edge ** 2)))
+
+
+def _wobble_var(prof: _Profile, i: int, body_h: float) -> float:
+    """Variance (working px^2) of the smoothed profile's depth at index i from the mask's
+    wobble around it: the raw edge's scatter about a smooth curve over the tangents' window,
+    averaged by the smoothing over as many independent pieces as its correlation allows (a
+    single pass's mask: none, as for a tangent's slope)."""
+    half = max(3, int(round(SLOPE_FRACTION * body_h)))
+    win = np.arange(max(i - half, 0), min(i + half, prof.y.size - 1) + 1)
+    if win.size < 8:
+        return 0.0
+    u = (prof.y[win] - prof.y[i]) / half
+    design = np.vander(u, 6)  # a quintic, as for the slope's wobble
+    resid = prof.raw[win] - design @ np.linalg.lstsq(design, prof.raw[win], rcond=None)[0]
+    var = float(resid @ resid) / max(win.size - 6, 1)
+    corr = win.size if prof.one_mask else _correlation_length(resid)
+    kernel = 2.0 * np.sqrt(np.pi) * SMOOTH_FRACTION * body_h  # samples the smoothing averages
+    return var * min(1.0, corr / max(kernel, 1.0))
 
 
 def _correlation_length(r: np.ndarray) -> float:
