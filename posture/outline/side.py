@@ -25,9 +25,14 @@ Profile extremes are taken against the vertical: the photo's, or the true vertic
 camera's roll is given (`roll_degrees`). A subject facing image-left is flipped to face
 image-right, measured, and flipped back, so a mirrored photo gives mirrored points exactly.
 
-Each point's SD (photo px) combines the photo's resolution floor, the mask edge's softness, and,
-along the outline, how flat the profile is at an apex (a flat back's apex is vague in height but
-sharp in depth). Points the outline cannot support are "not_visible" with the reason: no mask,
+Each point's SD (photo px) combines the photo's resolution floor, the mask edge's softness, the
+mask's wobble about a smooth curve (what differs between two analyses of one back), and, along
+the outline, how flat the profile is at an apex (a flat back's apex is vague in height but sharp
+in depth). The softness is where a soft edge sits against the skin, the same for the whole back:
+it is marked as shared (`outline_sd`), so a depth between two back points (a flèche) does not
+carry it. A tangent point adds to its inflection's SD only its line's slope doubt, from the
+local fit's wobble (`_slope_sd`); `posture.metrics.compute` draws the two together, so an angle
+between tangents doubts their slopes, not their points. Points the outline cannot support are "not_visible" with the reason: no mask,
 loose clothing (the back far behind the skeleton), hair or a collar filling the neck, a broken
 mask, a body cut off by the photo's edge.
 """
