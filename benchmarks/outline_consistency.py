@@ -174,8 +174,8 @@ def run(passes: int, cache=None) -> None:
         worst = sorted(worst_by_point.get(key, {}).items(), key=lambda kv: -kv[1])[:3]
         print(f"{key}: {100 * np.mean(frac):.0f} % of moves within 2 SD (both photos' SDs); "
               "worst: " + ", ".join(f"{n} {v:.2f} %" for n, v in worst))
-    print(f"{'angles moved (deg; flèches: % height)':<44} {'median':>7} {'90th':>7} {'worst':>7} {'n':>5} "
-          f"{'in 2 SD':>7} {'SD med':>6}")
+    print(f"{'angles moved (deg; flèches: % height)':<44} {'median':>7} {'90th':>7} "
+          f"{'worst':>7} {'n':>5} {'in 2 SD':>7} {'SD med':>6}")
     for key, e in angle_err.items():
         e = np.array(e)
         print(f"{key:<44} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "

@@ -32,9 +32,9 @@ in depth). The softness is where a soft edge sits against the skin, the same for
 it is marked as shared (`outline_sd`), so a depth between two back points (a flèche) does not
 carry it. A tangent point adds to its inflection's SD only its line's slope doubt, from the
 local fit's wobble (`_slope_sd`); `posture.metrics.compute` draws the two together, so an angle
-between tangents doubts their slopes, not their points. Points the outline cannot support are "not_visible" with the reason: no mask,
-loose clothing (the back far behind the skeleton), hair or a collar filling the neck, a broken
-mask, a body cut off by the photo's edge.
+between tangents doubts their slopes, not their points. Points the outline cannot support are
+"not_visible" with the reason: no mask, loose clothing (the back far behind the skeleton), hair
+or a collar filling the neck, a broken mask, a body cut off by the photo's edge.
 """
 
 from __future__ import annotations
