@@ -21,6 +21,7 @@ rotation as the camera's roll, as a marked true vertical or the level correction
 back, and the flèches change with it).
 
     .venv/bin/python benchmarks/outline_consistency.py [--passes 1 18] [--cache DIR]
+        [--rotations 3 -3 5 -5]
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _direction(inflection, tip, forward, roll):
             float(np.degrees(across * abs(dy) / length2)))
 
 
-def run(passes: int, cache=None) -> None:
+def run(passes: int, cache=None, rotations=ROTATIONS) -> None:
     det = default_detector()
     names = [r["file"].split("/")[-1] for r in manifest() if r["view"] == "side"]
     moves: dict[str, list[float]] = {}
@@ -118,7 +119,7 @@ def run(passes: int, cache=None) -> None:
                                                                     cache=cache)
         times.append(dt)
         variants = []
-        for ang in ROTATIONS:
+        for ang in rotations:
             m = rotation_matrix(w, h, ang)[0]
             inv = np.vstack([m, [0, 0, 1]])
             inv = np.linalg.inv(inv)[:2]
@@ -186,12 +187,15 @@ def run(passes: int, cache=None) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passes", type=int, nargs="+", default=[DEFAULT_PASSES])
+    ap.add_argument("--rotations", type=float, nargs="+", default=list(ROTATIONS),
+                    help="degrees, counter-clockwise positive (more copies: more moves to "
+                         "check the stated SDs against)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep detections in this folder between runs "
                          "(benchmarks/outline_cache.py)")
     args = ap.parse_args()
     for passes in args.passes:
-        run(passes, args.cache)
+        run(passes, args.cache, tuple(args.rotations))
 
 
 if __name__ == "__main__":
