@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -63,14 +64,18 @@ def _front(y):
     return np.where(y < 330, head, np.where(y < 1200, 640.0, 580.0))
 
 
-def silhouette(corner=False, jacket=False, hair=False, gap=False, ripple=0.0) -> np.ndarray:
+def silhouette(corner=False, jacket=False, hair=False, gap=False, ripple=0.0,
+               wobble=None) -> np.ndarray:
     """Probability mask: exact pixel coverage of the drawn body, softened like a model's.
     ripple: amplitude (px) of a wave along the back between the apexes, 30 px long (a few of
-    the segmentation model's output pixels at this size): the steps of an upsampled mask."""
+    the segmentation model's output pixels at this size): the steps of an upsampled mask.
+    wobble: per-row offsets (px, H of them) added to the back's edge: a mask's noise."""
     ys = np.arange(H) + 0.5
     xb, xf = _back(ys, corner, jacket, hair), _front(ys)
     trunk = (ys > THORACIC[0]) & (ys < SACRAL[0])
     xb = xb + np.where(trunk, ripple * np.sin(2 * np.pi * ys / 30.0), 0.0)
+    if wobble is not None:
+        xb = xb + wobble
     cols = np.arange(W)[None, :]
     cover = np.clip(np.minimum(cols + 1, xf[:, None]) - np.maximum(cols, xb[:, None]), 0, 1)
     cover[(ys < VERTEX_Y) | (ys > SOLE_Y)] = 0
@@ -218,6 +223,40 @@ def test_a_rippled_back_keeps_its_tangent_angles():
                                                      points=rippled)}
     assert b["lordosis_angle"] == pytest.approx(a["lordosis_angle"], abs=0.5)
     assert b["kyphosis_angle"] == pytest.approx(a["kyphosis_angle"], abs=0.5)
+
+
+@pytest.mark.parametrize("sd,run", [(0.5, 1), (0.5, 4), (1.0, 8)])
+def test_tangent_angles_and_fleches_state_the_spread_of_noisy_copies(sd, run):
+    # Copies of one back, each edge wobbling by `sd` px in runs of `run` rows (one row: a
+    # sharp mask's pixel noise; several: the steps of a coarse mask upsampled): the angles'
+    # and the flèches' stated SD must be what the copies' spread shows, within a factor of 2
+    # either way (an SD drawn from each tangent point alone read several times the spread;
+    # the flèches' carried the edge's softness, which the whole back shares).
+    # The mask of 18 passes averaged (the default); one pass's mask is judged more
+    # cautiously: its wobble is taken as one piece over each fit, as nothing averaged it.
+    averaged = replace(_lm(), pass_xy=np.repeat(_lm().pass_xy, 18, axis=0))
+    rng = np.random.default_rng(12)
+    values, stated, one_mask = {name: [] for name in (
+        "lordosis_angle", "kyphosis_angle", "fleche_cervicale", "fleche_lombaire")}, {}, {}
+    for _ in range(24):
+        wobble = np.repeat(rng.normal(0.0, sd, H // run + 1), run)[:H]
+        mask = silhouette(wobble=wobble)
+        for lm, out in ((averaged, stated), (_lm(), one_mask)):
+            r = {m.metric: m for m in compute_metrics(lm, Frame("side"), ranges=load_ranges(),
+                                                       points=_points(mask, lm))}
+            for name in values:
+                if r[name].value is not None:
+                    if out is stated:
+                        values[name].append(r[name].value)
+                    out.setdefault(name, []).append(r[name].uncertainty)
+    for name, v in values.items():
+        assert len(v) >= 20, name  # the noise must not hide the curves
+        ratio = np.median(stated[name]) / np.std(v, ddof=1)
+        assert ratio > 0.5, (name, ratio)
+        # A depth is read off the smoothed edge: one-row noise averages out below the edge's
+        # sub-pixel floor (0.3 px), which then states more than the copies move.
+        assert ratio < (2.0 if run > 1 or name.endswith("angle") else 4.0), (name, ratio)
+        assert np.median(one_mask[name]) > np.median(stated[name]), name
 
 
 @pytest.mark.parametrize("case,hidden,words", [

@@ -8,7 +8,12 @@ import pytest
 
 from posture import AnalysisOptions, analyze
 from posture.images import Photo, load_photo
+from posture.landmarks.result import PoseLandmarks
+from posture.metrics.compute import Frame, compute_metrics
+from posture.metrics.reference import load_ranges
+from posture.outline.points import found
 from posture.sharpness import blur_sigma, resolution_floor
+from tests import skeletons as sk
 from tests.conftest import sample
 
 TILTS = ("head_tilt", "shoulder_tilt", "pelvic_obliquity", "trunk_lateral_lean")
@@ -69,3 +74,36 @@ def test_floor_vanishes_when_the_detector_is_coarser_than_the_blur():
     assert resolution_floor(rgb) > resolution_floor(rgb, detector_pixel=2.0)
     flat = np.full((64, 64, 3), 128, np.uint8)
     assert np.isinf(resolution_floor(flat))
+
+
+def _tangent_points(slope_px: float, manual_tip: str = "") -> dict:
+    """The drawn side view's points, 2 px SD each; each tangent point adds `slope_px` across
+    its line (x) beyond its inflection's SD, as the outline finder states a fitted slope."""
+    pts = sk.side_points(sd_px=2.0)
+    for name in ("ict", "itl", "ils"):
+        tip = pts[name + "_tangent"]
+        pts[tip.name] = found(tip.name, tip.x, tip.y, float(np.hypot(2.0, slope_px)), 2.0)
+    if manual_tip:
+        pts[manual_tip] = pts[manual_tip].moved(pts[manual_tip].x, pts[manual_tip].y)
+    return pts
+
+
+def _angles(points: dict) -> dict:
+    res = compute_metrics(PoseLandmarks.single(sk.side(65), sk.SIZE), Frame("side"),
+                          ranges=load_ranges(), points=points)
+    return {m.metric: m for m in res}
+
+
+def test_a_tangent_angle_doubts_only_the_slopes_not_the_points_positions():
+    # Both points of a tangent come from one fit: moved together they do not turn the line.
+    # The angle's SD is the two slopes' (0.5 px over each tangent's length), not that of four
+    # points jittered apart (2 px each over 30-40 px: several degrees).
+    lordosis = _angles(_tangent_points(0.5))["lordosis_angle"]
+    expected = 0.0
+    for name in ("itl", "ils"):
+        (x0, y0), (x1, y1) = sk.SIDE_POINTS[name], sk.SIDE_POINTS[name + "_tangent"]
+        expected += np.degrees(0.5 * abs(y1 - y0) / ((x1 - x0) ** 2 + (y1 - y0) ** 2)) ** 2
+    assert lordosis.uncertainty == pytest.approx(np.sqrt(expected), rel=0.2)
+    # a point placed by hand is not on the fit: it shares nothing, and the doubt grows
+    hand = _angles(_tangent_points(0.5, manual_tip="ils"))["lordosis_angle"]
+    assert hand.uncertainty > 2 * lordosis.uncertainty

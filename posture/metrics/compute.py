@@ -7,7 +7,11 @@ spread). Its uncertainty, one standard deviation in the metric's unit, combines 
   of a slightly different view of the same photo moves it (none with a single pass);
 - the photo's resolution floor: every landmark jittered by the SD with which the photo's pixels
   and blur allow a point to be located (`posture.sharpness`), propagated through the metric's
-  own formula by a fixed-seed Monte Carlo of MC_SAMPLES draws (deterministic).
+  own formula by a fixed-seed Monte Carlo of MC_SAMPLES draws (deterministic). Anatomical
+  points are jittered by their own SDs, with the errors they share drawn together: the part of
+  a back point's depth SD its whole outline shares, and a tangent point's error with its
+  inflection's (a tangent angle's doubt is then its slopes': drawn apart, the two points of a
+  short tangent turned it by several degrees that re-analysis never showed).
 
 Calibration on the sample photos (benchmarks/uncertainty.py): re-analysing a rotated or
 half-resolution copy moves a tilt by less than 2 uncertainties in 92-100 % of cases. It says
@@ -174,9 +178,15 @@ def _unit(m: MetricDef, cm_per_px: float | None) -> str:
     return m.unit
 
 
-def _jittered(xy: np.ndarray, floor_px: float, point_sd: np.ndarray) -> np.ndarray | None:
+def _jittered(xy: np.ndarray, floor_px: float, point_sd: np.ndarray,
+              shared: tuple[tuple[int, int, np.ndarray], ...] = (),
+              outline_sd: np.ndarray | None = None) -> np.ndarray | None:
     """MC_SAMPLES copies of the coordinates: landmarks jittered by the resolution floor,
     anatomical points by their own SD (point_sd, (K, 2)); None if every SD is 0.
+
+    outline_sd: (K,) the part of each point's x SD its whole outline shares: drawn once per
+    copy for all of them, the rest of the SD on its own. shared: (point, partner, correlation
+    per axis) for those own parts (a tangent point with its inflection, `_shared_errors`).
 
     The same fixed seed every time, so a re-analysis gives the same uncertainty; the landmarks'
     draws come first, so they are the same with or without anatomical points.
@@ -188,20 +198,56 @@ def _jittered(xy: np.ndarray, floor_px: float, point_sd: np.ndarray) -> np.ndarr
     noise = np.zeros((MC_SAMPLES,) + xy.shape)
     if floor_px > 0:
         noise[:, :n] = rng.normal(0.0, floor_px, (MC_SAMPLES, n, 2))
-    noise[:, n:] = rng.normal(0.0, 1.0, (MC_SAMPLES,) + point_sd.shape) * point_sd
+    draws = rng.normal(0.0, 1.0, (MC_SAMPLES,) + point_sd.shape)
+    for k, partner, rho in shared:
+        draws[:, k] = rho * draws[:, partner] + np.sqrt(1.0 - rho ** 2) * draws[:, k]
+    common = np.zeros(point_sd.shape[0]) if outline_sd is None else outline_sd
+    own = point_sd.copy()
+    own[:, 0] = np.sqrt(np.maximum(point_sd[:, 0] ** 2 - common ** 2, 0.0))
+    noise[:, n:] = draws * own
+    if np.any(common > 0):
+        noise[:, n:, 0] += rng.normal(0.0, 1.0, (MC_SAMPLES, 1)) * common
     return xy + noise
 
 
-def _point_arrays(points: Mapping[str, AnatomicalPoint] | None) -> tuple[np.ndarray, np.ndarray]:
-    """(K, 2) positions (NaN where not ok) and (K, 2) SDs of every anatomical point."""
+def _point_arrays(points: Mapping[str, AnatomicalPoint] | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K, 2) positions (NaN where not ok), (K, 2) SDs and (K,) outline-shared x SDs of every
+    anatomical point."""
     xy = np.full((len(ALL_POINTS), 2), np.nan)
     sd = np.zeros((len(ALL_POINTS), 2))
+    outline = np.zeros(len(ALL_POINTS))
     for i, name in enumerate(ALL_POINTS):
         p = (points or {}).get(name)
         if p is not None and p.ok:
             xy[i] = (p.x, p.y)
             sd[i] = p.sd_xy
-    return xy, sd
+            outline[i] = min(p.outline_sd, sd[i, 0])
+    return xy, sd, outline
+
+
+def _shared_errors(points: Mapping[str, AnatomicalPoint] | None
+                   ) -> tuple[tuple[int, int, np.ndarray], ...]:
+    """Which points' own errors (beyond their outline's shared part) move together: a tangent
+    point (`ils_tangent`) and its inflection (`ils`) come from one local fit of the outline, so
+    both move with the fit's position and the tangent point alone moves with its slope. Drawn
+    independently, the two points of a line 5 % of the height long turned it by several
+    degrees that the fit does not allow. The shared part is the smaller SD of the two, per
+    axis; a point placed by hand shares nothing."""
+    pairs = []
+    for name in ALL_POINTS:
+        if not name.endswith("_tangent"):
+            continue
+        tip, base = (points or {}).get(name), (points or {}).get(name[:-len("_tangent")])
+        if tip is None or base is None or not (tip.ok and base.ok) or tip.manual or base.manual:
+            continue
+        a, b = (np.array(q.sd_xy, dtype=float) for q in (base, tip))
+        a[0], b[0] = (np.sqrt(max(q.sd_xy[0] ** 2 - min(q.outline_sd, q.sd_xy[0]) ** 2, 0.0))
+                      for q in (base, tip))
+        rho = np.divide(np.minimum(a, b), np.maximum(a, b), out=np.zeros(2),
+                        where=np.maximum(a, b) > 0)
+        pairs.append((ALL_POINTS.index(name), ALL_POINTS.index(base.name), rho))
+    return tuple(pairs)
 
 
 def _point_problem(m: MetricDef, points: Mapping[str, AnatomicalPoint] | None
@@ -260,7 +306,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
     """
     group = "side" if frame.view == "side" else "front"
     swap = frame.view == "side" and frame.forward < 0  # facing image-left: near side is left
-    point_xy, point_sd = _point_arrays(points)
+    point_xy, point_sd, outline_sd = _point_arrays(points)
     xy = np.vstack([landmarks.xy, point_xy])
     # Points are found once per photo: every pass sees the same point (no pass spread).
     pass_xy = np.concatenate([landmarks.pass_xy, np.broadcast_to(
@@ -271,7 +317,7 @@ def compute_metrics(landmarks: PoseLandmarks, frame: Frame, *,
         center = (landmarks.image_size[0] / 2.0, landmarks.image_size[1] / 2.0)
         xy = g.rotate_points(xy, center, -roll_degrees)
         pass_xy = g.rotate_points(pass_xy, center, -roll_degrees)
-    jittered = _jittered(xy, landmarks.floor_px, point_sd)
+    jittered = _jittered(xy, landmarks.floor_px, point_sd, _shared_errors(points), outline_sd)
     out = []
     for m in METRICS:
         if m.view != group:

@@ -52,6 +52,10 @@ class AnatomicalPoint:
         uncertainty_xy: one SD along x and along y separately, photo pixels, when they differ
             (an apex is sharp across the outline and vague along it); None: both are
             `uncertainty_px`.
+        outline_sd: the part of the x SD (photo pixels) that every point of the same outline
+            shares: where a soft mask edge sits against the skin, the whole back takes it
+            together, so a depth between two of its points does not carry it (0: nothing
+            shared).
     """
 
     name: str
@@ -62,6 +66,7 @@ class AnatomicalPoint:
     reason: str = ""
     manual: bool = False
     uncertainty_xy: tuple[float, float] | None = None
+    outline_sd: float = 0.0
 
     def __post_init__(self) -> None:
         if self.name not in ALL_POINTS:
@@ -91,14 +96,17 @@ class AnatomicalPoint:
     def moved(self, x: float, y: float) -> AnatomicalPoint:
         """Placed by hand at (x, y) photo pixels: ok, manual, no detection uncertainty."""
         return replace(self, x=float(x), y=float(y), uncertainty_px=0.0, status=STATUS_OK,
-                       reason="", manual=True, uncertainty_xy=None)
+                       reason="", manual=True, uncertainty_xy=None, outline_sd=0.0)
 
 
-def found(name: str, x: float, y: float, sd_x: float, sd_y: float | None = None) -> AnatomicalPoint:
-    """An ok point with its SD (photo pixels), per axis when sd_y is given."""
+def found(name: str, x: float, y: float, sd_x: float, sd_y: float | None = None,
+          outline_sd: float = 0.0) -> AnatomicalPoint:
+    """An ok point with its SD (photo pixels), per axis when sd_y is given; outline_sd: the
+    part of sd_x shared with the rest of its outline."""
     sd_y = sd_x if sd_y is None else sd_y
     return AnatomicalPoint(name, float(x), float(y), float(max(sd_x, sd_y)), STATUS_OK,
-                           uncertainty_xy=None if sd_y == sd_x else (float(sd_x), float(sd_y)))
+                           uncertainty_xy=None if sd_y == sd_x else (float(sd_x), float(sd_y)),
+                           outline_sd=float(min(outline_sd, sd_x)))
 
 
 def missing(name: str, reason: str, status: str = STATUS_NOT_VISIBLE) -> AnatomicalPoint:

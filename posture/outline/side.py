@@ -25,11 +25,16 @@ Profile extremes are taken against the vertical: the photo's, or the true vertic
 camera's roll is given (`roll_degrees`). A subject facing image-left is flipped to face
 image-right, measured, and flipped back, so a mirrored photo gives mirrored points exactly.
 
-Each point's SD (photo px) combines the photo's resolution floor, the mask edge's softness, and,
-along the outline, how flat the profile is at an apex (a flat back's apex is vague in height but
-sharp in depth). Points the outline cannot support are "not_visible" with the reason: no mask,
-loose clothing (the back far behind the skeleton), hair or a collar filling the neck, a broken
-mask, a body cut off by the photo's edge.
+Each point's SD (photo px) combines the photo's resolution floor, the mask edge's softness, the
+mask's wobble about a smooth curve (what differs between two analyses of one back), and, along
+the outline, how flat the profile is at an apex (a flat back's apex is vague in height but sharp
+in depth). The softness is where a soft edge sits against the skin, the same for the whole back:
+it is marked as shared (`outline_sd`), so a depth between two back points (a flèche) does not
+carry it. A tangent point adds to its inflection's SD only its line's slope doubt, from the
+local fit's wobble (`_slope_sd`); `posture.metrics.compute` draws the two together, so an angle
+between tangents doubts their slopes, not their points. Points the outline cannot support are
+"not_visible" with the reason: no mask, loose clothing (the back far behind the skeleton), hair
+or a collar filling the neck, a broken mask, a body cut off by the photo's edge.
 """
 
 from __future__ import annotations
@@ -125,8 +130,11 @@ class _Profile:
     """The back's posterior edge in the analysis frame (canonical: facing +x, true vertical),
     sampled every working pixel of height."""
 
-    def __init__(self, y: np.ndarray, x: np.ndarray, soft: np.ndarray) -> None:
+    def __init__(self, y: np.ndarray, x: np.ndarray, soft: np.ndarray,
+                 raw: np.ndarray | None = None, one_mask: bool = False) -> None:
         self.y, self.x, self.soft = y, x, soft
+        self.raw = x if raw is None else raw  # before smoothing: the mask's own wobble
+        self.one_mask = one_mask  # a single detection pass's mask, not the passes' average
 
     def window(self, y0: float, y1: float) -> np.ndarray:
         return np.flatnonzero((self.y >= y0) & (self.y <= y1))
@@ -216,9 +224,10 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     ax, ay = _rotate(edge_x, r + 0.5, center, -roll)
     order = np.argsort(ay)
     ys = np.arange(np.ceil(ay.min()), np.floor(ay.max()) + 1)
-    prof_x = _smooth(np.interp(ys, ay[order], ax[order]), SMOOTH_FRACTION * body_h)
+    raw_x = np.interp(ys, ay[order], ax[order])
+    prof_x = _smooth(raw_x, SMOOTH_FRACTION * body_h)
     prof_soft = np.interp(ys, ay[order], soft[order])
-    prof = _Profile(ys, prof_x, prof_soft)
+    prof = _Profile(ys, prof_x, prof_soft, raw_x, one_mask=lm.passes < 2)
     slope = np.gradient(prof.x, prof.y)  # dx/dy: + = the outline runs anterior going down
 
     def lv(p):  # a landmark in the analysis frame
@@ -229,9 +238,9 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     sd_edge = np.hypot(floor_w, 0.3)  # + the row's softness, added per point
 
     def point_at(i, name, along_sd=None):
-        sx = float(np.hypot(sd_edge, prof.soft[i]))
+        sx = float(np.sqrt(sd_edge ** 2 + prof.soft[i] ** 2 + _wobble_var(prof, i, body_h)))
         sy = sx if along_sd is None else float(np.hypot(sx, along_sd))
-        return prof.x[i], prof.y[i], sx, sy
+        return prof.x[i], prof.y[i], sx, sy, float(prof.soft[i])
 
     def extreme(y0, y1, posterior: bool):
         idx = prof.window(y0, y1)
@@ -249,7 +258,7 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     found_pts: dict[str, tuple] = {}
     for name, res in (("vertex", vertex), ("sole", sole)):
         if not isinstance(res, AnatomicalPoint):
-            found_pts[name] = res
+            found_pts[name] = res + (0.0,)  # a top or bottom edge: shares nothing with the back
     thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
     # The buttock's most posterior point lies near the greater trochanter, at about the hip
     # joint's level: a wider window lets a sweater's hem or a leak into the background win.
@@ -307,12 +316,12 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
                 found_pts["c7"] = point_at(c7[0], "c7", c7[1])
 
     # ---- back to the photo frame
-    for name, (x, y, sx, sy) in found_pts.items():
+    for name, (x, y, sx, sy, shared) in found_pts.items():
         px, py = _rotate(np.array(x), np.array(y), center, roll)
-        upright[name] = (float(px), float(py), sx, sy)
-    for name, (x, y, sx, sy) in upright.items():
+        upright[name] = (float(px), float(py), sx, sy, shared)
+    for name, (x, y, sx, sy, shared) in upright.items():
         x = x if forward > 0 else w - x
-        out[name] = found(name, x * scale, y * scale, sx * scale, sy * scale)
+        out[name] = found(name, x * scale, y * scale, sx * scale, sy * scale, shared * scale)
     ear_lm = _near(L.RIGHT_EAR, forward)
     if lm.visibility[ear_lm] < 0.5:
         out["tragus"] = missing("tragus", "the ear is not visible enough")
@@ -401,11 +410,74 @@ def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
     x = float(np.polyval(poly, y_inf))
     b = float(np.polyval(np.polyder(poly), y_inf))
     sx = float(np.hypot(sd_edge, prof.soft[i]))
-    slope_se = sx / np.sqrt(max(np.sum((yy - yy.mean()) ** 2), 1e-9))
+    slope_sd = _slope_sd(yy, prof.raw[win], poly, y_inf, sd_edge, prof.one_mask)
     d = TANGENT_FRACTION * body_h
-    out[name] = (x, y_mid + y_inf, sx, sx)
-    out[name + "_tangent"] = (x + b * d, y_mid + y_inf + d, float(np.hypot(sx, d * slope_se)),
-                              sx)
+    out[name] = (x, y_mid + y_inf, sx, sx, float(prof.soft[i]))
+    # The tangent point shares its inflection's error (one fit places both) and adds its own
+    # only across the line, the slope's: `posture.metrics.compute` draws it so.
+    out[name + "_tangent"] = (x + b * d, y_mid + y_inf + d, float(np.hypot(sx, d * slope_sd)),
+                              sx, float(prof.soft[i]))
+
+
+def _slope_sd(yy: np.ndarray, xx: np.ndarray, poly: np.ndarray, at: float,
+              sd_edge: float, one_mask: bool = False) -> float:
+    """SD of the slope dx/dy of the cubic `poly` fitted to (yy, xx), at yy = `at`.
+
+    Two sources, as least squares propagates them to the slope: the profile's wobble around
+    the cubic (its residuals; where the mask differs between two analyses of one back), whose
+    neighbouring samples are not independent: each counts as many samples as the residuals'
+    correlation length, at least the smoothing's own (2 sqrt(pi) sigma samples for a Gaussian);
+    and the edge's resolution floor, independent from row to row."""
+    half = max(float(np.max(np.abs(yy))), 1e-9)  # scaled to +/-1: a well-conditioned design
+    u = yy / half
+    deg = len(poly) - 1
+    design = np.vander(u, deg + 1)
+    # The wobble: what a smooth curve with two more terms than the cubic does not follow (the
+    # cubic's own misfit is the same in every analysis of the back: not doubt).
+    extra = min(deg + 2, yy.size - 2)
+    resid = xx - np.vander(u, extra + 1) @ np.linalg.lstsq(np.vander(u, extra + 1), xx,
+                                                           rcond=None)[0]
+    dof = max(yy.size - extra - 1, 1)
+    # d(slope)/d(coefficient) of the scaled polynomial at `at`
+    powers = np.arange(deg, -1, -1)
+    grad = powers * (at / half) ** np.maximum(powers - 1, 0) / half
+    gain = float(grad @ np.linalg.pinv(design.T @ design) @ grad)
+    corr = yy.size if one_mask else _correlation_length(resid)
+    wobble = float(resid @ resid) / dof * min(corr, yy.size)
+    return float(np.sqrt(max(gain, 0.0) * (wobble + sd_edge ** 2)))
+
+
+def _wobble_var(prof: _Profile, i: int, body_h: float) -> float:
+    """Variance (working px^2) of the smoothed profile's depth at index i from the mask's
+    wobble around it: the raw edge's scatter about a smooth curve over the tangents' window,
+    averaged by the smoothing over as many independent pieces as its correlation allows (a
+    single pass's mask: none, as for a tangent's slope)."""
+    half = max(3, int(round(SLOPE_FRACTION * body_h)))
+    win = np.arange(max(i - half, 0), min(i + half, prof.y.size - 1) + 1)
+    if win.size < 8:
+        return 0.0
+    u = (prof.y[win] - prof.y[i]) / half
+    design = np.vander(u, 6)  # a quintic, as for the slope's wobble
+    resid = prof.raw[win] - design @ np.linalg.lstsq(design, prof.raw[win], rcond=None)[0]
+    var = float(resid @ resid) / max(win.size - 6, 1)
+    corr = win.size if prof.one_mask else _correlation_length(resid)
+    kernel = 2.0 * np.sqrt(np.pi) * SMOOTH_FRACTION * body_h  # samples the smoothing averages
+    return var * min(1.0, corr / max(kernel, 1.0))
+
+
+def _correlation_length(r: np.ndarray) -> float:
+    """How many neighbouring samples of r move together: 1 + 2 x the sum of its
+    autocorrelations up to the first that is not positive (white noise: 1)."""
+    var = float(r @ r)
+    if var <= 0 or r.size < 3:
+        return 1.0
+    total = 1.0
+    for lag in range(1, r.size // 2):
+        rho = float(r[:-lag] @ r[lag:]) / var
+        if rho <= 0:
+            break
+        total += 2.0 * rho
+    return total
 
 
 def _vertex(prob: np.ndarray, comp: np.ndarray, top: int, floor_w: float, body_h: float,
