@@ -1,7 +1,7 @@
 """The screening summary by region and the levels chain, as the intake page shows them.
 
 Presentation only: `posture.metrics.summary` and `posture.metrics.chain` say what is notable and
-how it reads; this draws it (the summary above the tables, the ladder beside the front photo).
+how it reads; this draws it (the summary above the tables, a ladder for the front or back photo).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from posture.app.widgets import fitted_table, plain
-from posture.assessment import Assessment, PhotoAnalysis
+from posture.assessment import Assessment, PhotoAnalysis, slot_title
 from posture.ladder import LADDER_MAGNIFICATION, render_ladder_png
 from posture.metrics.chain import levels_chain
 from posture.metrics.summary import patient_lines, region_summary
@@ -40,7 +40,7 @@ def levels_chain_view(p: PhotoAnalysis) -> None:
     chain = levels_chain(p.metrics)
     if not chain.levels:
         return
-    st.markdown("**Levels from the floor up**")
+    st.markdown(f"**Levels from the floor up: {slot_title(p.slot).lower()}**")
     st.image(render_ladder_png(p, chain),
              caption=f"Each level at its height; angles drawn x{LADDER_MAGNIFICATION}; the "
                      "dot marks the higher side.")

@@ -1,4 +1,5 @@
-"""The intake page: patient details, a front and a side photo, the screening results.
+"""The intake page: patient details, up to four photos (front, back, left side, right side),
+the screening results: each photo's, then what two photos measure together.
 
 A thin shell (STYLE.md 8): widgets are parsed once into `AnalysisOptions`, `posture.analyze`
 does the work and the page shows the `Assessment`. Detection runs only when the photos or the
@@ -20,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,11 +36,13 @@ from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
     MIRROR_ASSUMPTION,
+    SLOTS,
     AnalysisOptions,
     Assessment,
     PhotoAnalysis,
     analyze,
     placeable_points,
+    slot_title,
 )
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
@@ -58,24 +62,27 @@ from posture.store.validation import MAX_NAME, MAX_NOTES, MAX_SUBJECT
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "bmp", "tif", "tiff", "gif"]
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_images"
-# Front + side pairs of one person each (sample_images/ATTRIBUTION.md).
-SAMPLE_PAIRS = {
-    "Ana: doorway (front), patio (side)": (
-        "usize-backend/ana_test.jpg", "usize-backend/ana_test_right.jpg"),
-    "Jara: phone photos stored rotated (EXIF)": (
-        "usize-backend/jara_test_front_3.jpg", "usize-backend/jara_test_side_3.jpg"),
-    "Leo: garden (front), patio (side)": (
-        "usize-backend/leo_test.jpeg", "usize-backend/leo_test_left.jpg"),
-    "Very low resolution (150 x 300 px)": (
-        "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
+# Photos of one person each, by slot (sample_images/ATTRIBUTION.md; sides as MANIFEST.csv's
+# facing says). No sample set holds a photo taken from behind.
+SAMPLE_SETS = {
+    "Ana: doorway (front), patio (right side)": {
+        "front": "usize-backend/ana_test.jpg", "right": "usize-backend/ana_test_right.jpg"},
+    "Jara: phone photos stored rotated (EXIF)": {
+        "front": "usize-backend/jara_test_front_3.jpg",
+        "right": "usize-backend/jara_test_side_3.jpg"},
+    "Leo: garden (front), patio (left and right side)": {
+        "front": "usize-backend/leo_test.jpeg", "left": "usize-backend/leo_test_left.jpg",
+        "right": "usize-backend/leo_test_right.jpg"},
+    "Very low resolution (150 x 300 px)": {
+        "front": "posture-measuremnent/front_image.jpg",
+        "right": "posture-measuremnent/side_image.jpg"},
 }
-UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try a sample pair"
+UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try sample photos"
 # Tall enough to see the landmarks on a laptop screen, short enough to sit beside the table.
 MAX_IMAGE_HEIGHT_PX = 640
 
 # st.session_state keys. DETECTION_RUNS counts analyses in this session: the tests read it.
 ANALYSIS = "intake_analysis"
-VIEWS_SWAPPED = "views_swapped"  # the finding posture.analyze adds when it swapped the photos
 DETECTION_RUNS = "intake_detection_runs"
 KEPT_PHOTOS = "intake_photos"    # slot -> PhotoInput: the uploads, kept while on other pages
 UNSAVED = "intake_unsaved"       # one line on the intake's unsaved results, or None
@@ -86,7 +93,17 @@ UNSAVED = "intake_unsaved"       # one line on the intake's unsaved results, or 
 KEPT_KEYS = ("patient_subject", "patient_name", "patient_height", "visit_date", "visit_notes",
              "photo_source", "sample_pair", "option_passes", "option_level")
 KEPT_PREFIXES = ("review_mode_", "review_landmark_")
-UPLOAD_KEYS = {"front": "front_upload", "side": "side_upload"}
+UPLOAD_KEYS = {slot: f"{slot}_upload" for slot in SLOTS}   # "front_upload" as before
+CAMERA_VIEW = "camera_view"      # the view the camera takes next: one live camera at a time
+# What each uploader asks for ("left side" is the patient's left side toward the camera).
+SLOT_HELP = {
+    "front": "Patient facing the camera, whole body, head to feet.",
+    "back": "Patient's back to the camera, whole body, head to feet.",
+    "left": "The patient's left side toward the camera (facing the image's left), whole body, "
+            "arms relaxed.",
+    "right": "The patient's right side toward the camera (facing the image's right), whole "
+             "body, arms relaxed.",
+}
 
 # What a click on the review photo does.
 PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
@@ -227,64 +244,64 @@ def pose_detector() -> PoseDetector:
     return default_detector()
 
 
-def analyse_photos(front: PhotoInput | None, side: PhotoInput | None, options: AnalysisOptions,
+#: The photos as given on the page: slot -> photo, only the slots that have one.
+GivenPhotos = Mapping[str, PhotoInput]
+
+
+def analyse_photos(given: GivenPhotos, options: AnalysisOptions,
                    detector: PoseDetector | None = None) -> Assessment:
-    """Decode each photo (a decoding error names the photo) and analyse the pair.
+    """Decode each photo (a decoding error names the photo) and analyse them together.
 
     Raises PostureError with a one-line message for the clinician.
     """
     photos = {}
-    for slot, given in (("front", front), ("side", side)):
-        if given is None:
+    for slot in SLOTS:
+        if slot not in given:
             continue
         try:
-            photos[slot] = load_photo(given.data, name=given.name)
+            photos[slot] = load_photo(given[slot].data, name=given[slot].name)
         except PostureError as exc:
-            raise type(exc)(f"{slot.capitalize()} photo ({given.name}): {exc}") from exc
-    return analyze(photos.get("front"), photos.get("side"), options,
-                   detector=detector or pose_detector())
+            raise type(exc)(f"{slot_title(slot)} ({given[slot].name}): {exc}") from exc
+    return analyze(options=options, detector=detector or pose_detector(), **photos)
 
 
-def photos_key(front: PhotoInput | None, side: PhotoInput | None) -> str:
+def photos_key(given: GivenPhotos) -> str:
     digest = hashlib.sha256()
-    for given in (front, side):
-        if given is None:
+    for slot in SLOTS:
+        if slot not in given:
             digest.update(b"no photo")
         else:
-            digest.update(hashlib.sha256(given.data).digest())
-            digest.update(given.name.encode("utf-8", "replace"))
+            digest.update(hashlib.sha256(given[slot].data).digest())
+            digest.update(given[slot].name.encode("utf-8", "replace"))
     return digest.hexdigest()
 
 
-def analysis_key(front: PhotoInput | None, side: PhotoInput | None,
-                 options: AnalysisOptions) -> str:
+def analysis_key(given: GivenPhotos, options: AnalysisOptions) -> str:
     """What detection depends on: the photos and the options but the height."""
     detection_options = dataclasses.replace(options, height_cm=None)
-    return hashlib.sha256((photos_key(front, side) + repr(detection_options)).encode()).hexdigest()
+    return hashlib.sha256((photos_key(given) + repr(detection_options)).encode()).hexdigest()
 
 
 def _slot_names(result: Assessment | None) -> dict[str, str]:
     return {} if result is None else {p.slot: p.name for p in result.photos}
 
 
-def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
-                     options: AnalysisOptions) -> SessionAnalysis:
+def current_analysis(given: GivenPhotos, options: AnalysisOptions) -> SessionAnalysis:
     """The session's analysis for these photos and options, detecting only if the photos or
     the detection options changed; the height and the edits are applied without detection."""
-    key = analysis_key(front, side, options)
+    key = analysis_key(given, options)
     held = st.session_state.get(ANALYSIS)
     if held is None or held.key != key:
         previous = held
-        held = SessionAnalysis(key=key, photos=photos_key(front, side))
+        held = SessionAnalysis(key=key, photos=photos_key(given))
         st.session_state[DETECTION_RUNS] = st.session_state.get(DETECTION_RUNS, 0) + 1
         with st.spinner("Finding landmarks and measuring…"):
             try:
-                held.detected = analyse_photos(front, side,
-                                               dataclasses.replace(options, height_cm=None))
+                held.detected = analyse_photos(given, dataclasses.replace(options, height_cm=None))
             except PostureError as exc:
                 held.error = str(exc)
         if held.error is None:
-            held.edits = _device_levels(held.detected, front, side)
+            held.edits = _device_levels(held.detected, given)
         if (held.error is None and previous is not None and previous.photos == held.photos
                 and _slot_names(previous.detected) == _slot_names(held.detected)):
             # Same photos, other detection options: the clinician's edits still hold.
@@ -300,12 +317,11 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
     return held
 
 
-def _device_levels(detected: Assessment, *given: PhotoInput | None) -> list[Edit]:
-    """The device level of each photo taken in the app, for the slot its photo ended up in
-    (the library swaps a front and a side photo given the wrong way round)."""
-    slots = {name: slot for slot, name in _slot_names(detected).items()}
-    return [DeviceLevelEdit(slots[p.name], p.level) for p in given
-            if p is not None and p.level is not None and p.name in slots]
+def _device_levels(detected: Assessment, given: GivenPhotos) -> list[Edit]:
+    """The device level of each photo taken in the app, for the slot its photo was analysed in
+    (the library moves a photo given in the wrong slot to the slot of the view it shows)."""
+    return [DeviceLevelEdit(slot, p.level) for slot, p in detected.filed(given).items()
+            if p.level is not None]
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -331,11 +347,12 @@ def patient_details() -> Patient:
                    name=name.strip())
 
 
-def available_samples() -> dict[str, tuple[Path, Path]]:
-    """The bundled sample pairs present on this machine (a repository checkout has them)."""
-    pairs = {label: (SAMPLE_DIR / front, SAMPLE_DIR / side)
-             for label, (front, side) in SAMPLE_PAIRS.items()}
-    return {label: paths for label, paths in pairs.items() if all(p.is_file() for p in paths)}
+def available_samples() -> dict[str, dict[str, Path]]:
+    """The bundled sample sets present on this machine (a repository checkout has them)."""
+    sets = {label: {slot: SAMPLE_DIR / name for slot, name in photos.items()}
+            for label, photos in SAMPLE_SETS.items()}
+    return {label: paths for label, paths in sets.items()
+            if all(p.is_file() for p in paths.values())}
 
 
 def _uploaded(file) -> PhotoInput | None:
@@ -361,13 +378,13 @@ def _upload_changed(slot: str) -> None:
         kept[slot] = given
 
 
-def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | None:
+def _photo_input(column, slot: str) -> PhotoInput | None:
     """The uploader's photo; else the one uploaded earlier in this session (the uploader comes
     back empty from another page), said under it with a button to remove it."""
     kept = st.session_state.setdefault(KEPT_PHOTOS, {})
     with column:
         given = _uploaded(st.file_uploader(
-            label, type=PHOTO_TYPES, key=UPLOAD_KEYS[slot], help=help_text,
+            slot_title(slot), type=PHOTO_TYPES, key=UPLOAD_KEYS[slot], help=SLOT_HELP[slot],
             on_change=_upload_changed, args=(slot,)))
         if given is not None:
             kept[slot] = given
@@ -375,62 +392,83 @@ def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | 
         if slot in kept:
             st.caption(f"Using {plain(kept[slot].name)}, uploaded earlier in this session. "
                        "Upload another photo to replace it.")
-            if st.button(f"Remove the {slot} photo", key=f"remove_kept_{slot}",
+            if st.button(f"Remove the {slot_title(slot).lower()}", key=f"remove_kept_{slot}",
                          icon=":material/close:"):
                 kept.pop(slot, None)
                 st.rerun()
         return kept.get(slot)
 
 
-def _camera_input(column, slot: str) -> PhotoInput | None:
+def _camera_input(slot: str) -> PhotoInput | None:
     """The camera for one view: the photo just taken, else one taken earlier in this session
     (kept like an upload while on other pages), until "Retake"."""
     kept = st.session_state.setdefault(KEPT_PHOTOS, {})
-    with column:
-        st.markdown(f"**{slot.capitalize()} photo**")
-        try:
-            state = camera(slot, key=f"camera_{slot}")
-        except PostureError as exc:
-            st.error(plain(str(exc)), icon=":material/error:")
-            return None
-        if state.photo is not None:
-            kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
-            if state.photo.level is None:
-                st.caption("No level sensor: the camera's tilt is checked from the photo's "
-                           "straight lines instead.")
-            return kept[slot]
-        if state.retaken:
-            kept.pop(slot, None)
-        elif slot in kept and kept[slot].name.startswith(CAPTURED):
-            st.caption(f"Using {plain(kept[slot].name)}, taken earlier in this session.")
-            return kept[slot]
-        return None   # an uploaded photo stays kept for the upload view
+    try:
+        state = camera(slot, key=f"camera_{slot}")
+    except PostureError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return None
+    if state.photo is not None:
+        kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
+        if state.photo.level is None:
+            st.caption("No level sensor: the camera's tilt is checked from the photo's "
+                       "straight lines instead.")
+        return kept[slot]
+    if state.retaken:
+        kept.pop(slot, None)
+    return _taken_earlier(slot)
 
 
-def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
+def _taken_earlier(slot: str) -> PhotoInput | None:
+    """The photo of this view taken in the app earlier in this session, if any (an uploaded
+    photo stays kept for the upload view)."""
+    photo = st.session_state.setdefault(KEPT_PHOTOS, {}).get(slot)
+    return photo if photo is not None and photo.name.startswith(CAPTURED) else None
+
+
+def camera_inputs() -> dict[str, PhotoInput]:
+    """One live camera at a time (a tablet opens one camera stream), for the view picked; the
+    photos of the other views taken earlier are kept and listed, each with a way to drop it."""
+    with st.expander("How to take the photos", icon=":material/info:"):
+        st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
+    view = st.radio("View to take", SLOTS, format_func=lambda s: slot_title(s).removesuffix(
+        " photo"), horizontal=True, key=CAMERA_VIEW,
+        help="Any of the four views, in any order: each is analysed as soon as it is taken.")
+    photos = {view: _camera_input(view)}
+    photos |= {slot: _taken_earlier(slot) for slot in SLOTS if slot != view}
+    taken = [slot for slot in SLOTS if photos[slot] is not None]
+    st.caption("Taken: " + ", ".join(slot_title(s).lower().removesuffix(" photo")
+                                     for s in taken) + "." if taken else "No photo taken yet.")
+    for slot in taken:
+        if slot != view and st.button(f"Drop the {slot_title(slot).lower()}",
+                                      key=f"remove_taken_{slot}", icon=":material/close:"):
+            st.session_state[KEPT_PHOTOS].pop(slot, None)
+            st.rerun()
+    return {slot: photo for slot, photo in photos.items() if photo is not None}
+
+
+def photo_inputs() -> dict[str, PhotoInput]:
+    """The photos given, by slot: any of front, back, left side and right side."""
     st.subheader("Photos")
     samples = available_samples()
     source = st.radio("Photos", [UPLOAD, TAKE] + ([SAMPLE] if samples else []),
                       horizontal=True, key="photo_source", label_visibility="collapsed")
     if source == TAKE:
-        with st.expander("How to take the photos", icon=":material/info:"):
-            st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
-        columns = wrapping_columns("camera_views", [1, 1], [330, 330])
-        return _camera_input(columns[0], "front"), _camera_input(columns[1], "side")
+        return camera_inputs()
     if source == SAMPLE:
-        label = st.selectbox("Sample pair", list(samples), key="sample_pair",
+        label = st.selectbox("Sample photos", list(samples), key="sample_pair",
                              help="Photos published under the MIT license; see "
                                   "sample_images/ATTRIBUTION.md.")
-        front, side = samples[label]
-        return (PhotoInput(front.name, front.read_bytes()),
-                PhotoInput(side.name, side.read_bytes()))
-    front_col, side_col = st.columns(2)
-    front = _photo_input(front_col, "front", "Front photo",
-                         "Patient facing the camera (or the back to it), whole body, head to "
-                         "feet.")
-    side = _photo_input(side_col, "side", "Side photo",
-                        "Patient side-on to the camera, whole body, arms relaxed.")
-    return front, side
+        return {slot: PhotoInput(path.name, path.read_bytes())
+                for slot, path in samples[label].items()}
+    st.caption("Any of the four, each optional: front and back measure the frontal plane, the "
+               "sides the sagittal plane; both of a pair are also compared with each other.")
+    photos = {}
+    # Front and back in one row, the two sides in the next: each pair is measured together.
+    for row, slots in (("upload_frontal", ("front", "back")), ("upload_sides", ("left", "right"))):
+        for column, slot in zip(wrapping_columns(row, [1, 1], [220, 220]), slots):
+            photos[slot] = _photo_input(column, slot)
+    return {slot: photo for slot, photo in photos.items() if photo is not None}
 
 
 def analysis_options(height_cm: float | None) -> AnalysisOptions:
@@ -663,8 +701,8 @@ def vertical_controls(p: PhotoAnalysis, held: SessionAnalysis) -> None:
 def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     """Let the clinician place a landmark the detector got wrong, or mark the true vertical;
     the measures update at once."""
-    with st.expander(f"Check landmarks on the {p.slot} photo; place them, or the true "
-                     "vertical, by hand"):
+    with st.expander(f"Check landmarks on the {slot_title(p.slot).lower()}; place them, or "
+                     "the true vertical, by hand"):
         controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
             mode = st.radio("A click on the photo", [PLACE_LANDMARK, PLACE_POINT, SET_VERTICAL],
@@ -698,8 +736,9 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
             what = "true vertical marked by hand" if set_now else ""
         if applied:
             if what:
-                signin.log_action(LANDMARK_EDIT, f"{p.slot} photo: {what} (analysis not saved "
-                                  "yet)", subject=st.session_state.get("patient_subject") or None)
+                signin.log_action(LANDMARK_EDIT, f"{slot_title(p.slot).lower()}: {what} "
+                                  "(analysis not saved yet)",
+                                  subject=st.session_state.get("patient_subject") or None)
             st.rerun()
 
 
@@ -711,7 +750,7 @@ def display_width(p: PhotoAnalysis) -> int:
 
 
 def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
-    st.subheader(f"{p.slot.capitalize()} photo")
+    st.subheader(slot_title(p.slot))
     st.caption(photo_summary(p))
     image_col, table_col = wrapping_columns(f"photo_row_{p.slot}", [5, 7], [280, 520])
     with image_col:
@@ -725,10 +764,16 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     landmark_review(p, held)
 
 
+def _where(slot: str) -> str:
+    """"front", "left side", "both sides (mean)": where a measure was taken, in a list."""
+    return slot_title(slot).lower().removesuffix(" photo")
+
+
 def outside_summary(result: Assessment) -> None:
-    outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+    # The photos' measures and the mean of both sides (differences carry no range).
+    outside = [f"{plain(m.label)} ({_where(m.slot)})" for m in result.metrics
                if m.flag == FLAG_OUTSIDE]
-    borderline = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
+    borderline = [f"{plain(m.label)} ({_where(m.slot)})" for m in result.metrics
                   if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
@@ -737,6 +782,33 @@ def outside_summary(result: Assessment) -> None:
                     f"{', '.join(borderline)}.")
     if not outside and not borderline:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
+
+
+# What each table of two photos holds, said under its title.
+COMBINED_CAPTIONS = {
+    "sides": "Each sagittal measure taken on both side photos: their mean, flagged against the "
+             "reference range.",
+    "left-right": "The left side photo's value minus the right's. A difference beyond the "
+                  "detection noise and the detectable change says the patient stood "
+                  "differently, or is turned, between the two photos.",
+    "front-back": "The front photo's value minus the back's, both in the patient's frame: a "
+                  "real difference says the two photos disagree, not that the body changed.",
+}
+
+
+def combined_section(result: Assessment) -> None:
+    """The measures two photos share (both sides; front and back), and what they disagree on."""
+    if not result.combined:
+        return
+    st.subheader("Two photos together")
+    if result.combined_findings:
+        st.warning("\n".join(f"- {plain(f.message)}" for f in result.combined_findings),
+                   icon=":material/compare:")
+    for slot in dict.fromkeys(m.slot for m in result.combined):
+        st.markdown(f"**{slot_title(slot)}**")
+        st.caption(COMBINED_CAPTIONS.get(slot, ""))
+        metrics_table([m for m in result.combined if m.slot == slot],
+                      key=f"metrics_table_{slot}")
 
 
 def visit_json(result: Assessment, patient: Patient) -> str:
@@ -752,7 +824,7 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
     files = [("csv", "Results table (CSV)", csv_text(result.rows()), f"{stem}.csv", "text/csv"),
              ("json", "Full results (JSON)", visit_json(result, patient), f"{stem}.json",
               "application/json")]
-    files += [(p.slot, f"Annotated {p.slot} photo (PNG)", held.annotated[p.slot],
+    files += [(p.slot, f"Annotated {slot_title(p.slot).lower()} (PNG)", held.annotated[p.slot],
                f"{stem}_{p.slot}.png", "image/png") for p in result.photos]
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
     for column, (kind, label, data, name, mime) in zip(columns, files):
@@ -765,16 +837,13 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
 
 
 def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
-               front: PhotoInput | None, side: PhotoInput | None) -> bool:
+               given: GivenPhotos) -> bool:
     """Offer to save the visit in the records (posture.app.records owns the store).
-    True when exactly what the page shows is saved."""
-    given = {"front": front, "side": side}
-    if any(f.code == VIEWS_SWAPPED for f in result.findings):
-        # The library analysed each photo as the view it shows: keep bytes with their analysis.
-        given = {"front": side, "side": front}
+    True when exactly what the page shows is saved. The photos go keyed as given: the store
+    files each under the slot it was analysed in (a photo given in the wrong slot moves)."""
     return save_visit_panel(
-        result, *(given[slot].data if given[slot] else None for slot in ("front", "side")),
-        filenames={slot: p.name for slot, p in given.items() if p},
+        result, {slot: p.data for slot, p in given.items()},
+        filenames={slot: p.name for slot, p in given.items()},
         annotated=held.annotated, subject=patient.subject, visit_date=patient.visit_date,
         notes=patient.notes, patient_name=patient.name)
 
@@ -782,25 +851,26 @@ def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
 def show() -> None:
     """The page."""
     st.title("Posture screening")
-    st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
-               "measures with their uncertainty and reference ranges. Not a diagnosis.")
+    st.caption("A screening aid from up to four photos (front, back, left side, right side): "
+               "landmarks by MediaPipe Pose, measures with their uncertainty and reference "
+               "ranges. Not a diagnosis.")
     patient_col, photos_col = wrapping_columns("intake_inputs", [1, 2], [260, 440], gap="large")
     with patient_col:
         patient = patient_details()
     with photos_col:
-        front, side = photo_inputs()
+        given = photo_inputs()
         try:
             options = analysis_options(patient.height_cm)
         except PostureError as exc:
             st.error(str(exc), icon=":material/error:")
             return
-    if front is None and side is None:
+    if not given:
         st.session_state[UNSAVED] = None
-        st.info("Upload a front and a side photo, or try a sample pair, to see the measures.",
-                icon=":material/photo_camera:")
+        st.info("Upload any of the four photos (front, back, left side, right side), or try "
+                "the sample photos, to see the measures.", icon=":material/photo_camera:")
         return
 
-    held = current_analysis(front, side, options)
+    held = current_analysis(given, options)
     if held.error:
         st.session_state[UNSAVED] = None
         st.error(plain(held.error), icon=":material/error:")
@@ -812,14 +882,15 @@ def show() -> None:
     summary_by_region(result)
     for p in result.photos:
         photo_section(p, held)
-    for p in result.photos:   # after every photo's own table: the chain reads across them
-        if p.slot == "front" and p.view.view in ("front", "back"):
+    combined_section(result)
+    for p in result.frontal:   # after every photo's own table: the chain reads across them
+        if p.view.view in ("front", "back"):
             levels_chain_view(p)
     st.divider()
     downloads(result, held, patient)
     st.divider()
     # Set only where the run settles: a run cut short by a page switch leaves the last value.
-    saved = save_panel(result, held, patient, front, side)
+    saved = save_panel(result, held, patient, given)
     st.session_state[UNSAVED] = None if saved else unsaved_line(result, patient)
 
 
