@@ -72,7 +72,7 @@ def test_compare_page_shows_first_and_latest_visit_by_default(two_visits):
     # The front pair; and the side pair, though the first visit has the right side and the
     # second the left: the caption says which is which.
     assert len(at.get("image")) == 2
-    captions = [c.value for c in at.caption]
+    captions = [img.caption for e in at.get("image") for img in e.proto.imgs]
     assert "Front photo: 2025-01-10 (left), 2025-04-02 (right)" in captions
     assert ("Side photos: 2025-01-10 (left) is the right side, 2025-04-02 (right) the left side"
             in captions)
