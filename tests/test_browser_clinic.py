@@ -66,7 +66,7 @@ def no_exception(page) -> None:
 
 
 def pick_sample_pair(page) -> None:
-    page.get_by_text("Try a sample pair", exact=True).click()
+    page.get_by_text("Try sample photos", exact=True).click()
     wait_for_results(page)
 
 
@@ -98,7 +98,7 @@ def test_changing_patient_and_date_after_the_results_saves_under_the_new_ones(se
         assert "P-1" not in {p.subject for p in list_patients(store)}
         [visit] = list_visits(store, "P-1001")
         assert visit.visit_date == dt.date(2026, 1, 5)
-        assert visit.slots == ("front", "side")
+        assert visit.slots == ("front", "right")     # Ana's side photo: her right side
     finally:
         store.close()
 
