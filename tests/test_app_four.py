@@ -16,7 +16,9 @@ from streamlit.testing.v1 import AppTest
 from posture import AnalysisOptions, analyze
 from posture.app import intake
 from posture.app.capture import CameraState, CapturedPhoto
+from posture.app.chain_view import summary_sources
 from posture.app.compare import photo_pairs_of
+from posture.app.widgets import plain
 from posture.metrics.definitions import METRICS
 from posture.render import render_png
 from posture.store import list_visits, open_store, save_visit, visit_photos
@@ -100,6 +102,22 @@ def test_four_photos_show_each_photo_and_the_tables_of_two(monkeypatch, records_
         assert {r["metric"] for r in rows if r["slot"] == "back"} == FRONT_IDS
         pngs = sorted(name.rsplit("_", 1)[1] for name, _ in downloads if name.endswith(".png"))
         assert pngs == ["back.png", "front.png", "left.png", "right.png"]
+        # What two photos disagree on: one line in the banner, each in full above their tables.
+        assert result.combined_findings, "the stand-in back photo disagrees with the front"
+        banner = at.warning[0].value
+        assert "The photos disagree: the front and back photos on" in banner
+        assert not any(plain(f.message) in banner for f in result.combined_findings)
+        beside_tables = next(w.value for w in at.warning if w.icon == ":material/compare:")
+        assert all(plain(f.message) in beside_tables for f in result.combined_findings)
+        # The summary names the photo of each line; a measure both sides took reads their mean.
+        summary = [m.value for m in at.markdown if m.value.startswith("**") and "\n- " in m.value]
+        lines = [line for text in summary for line in text.split("\n")[1:]]
+        assert lines and all(line.split(" — ")[0] in {"- " + t for t in PHOTO_TITLES}
+                             | {"- Both sides (mean)"} for line in lines)
+        means = {m.metric for m in result.combined if m.slot == "sides"}
+        for slot, metrics in summary_sources(result):
+            assert slot == "sides" or slot in ("front", "back") or not (
+                {m.metric for m in metrics} & means)
         # A ladder of levels for each frontal photo.
         assert {"Levels from the floor up: front photo",
                 "Levels from the floor up: back photo"} <= set(bold(at))

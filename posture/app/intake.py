@@ -50,6 +50,7 @@ from posture.export import assessment_json, csv_text
 from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
+from posture.landmarks.quality import Finding
 from posture.landmarks.vocabulary import Landmark
 from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
@@ -784,6 +785,20 @@ def outside_summary(result: Assessment) -> None:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
 
 
+def banner_findings(result: Assessment) -> list[Finding]:
+    """The visit's and each photo's findings; what two photos disagree on in one line that
+    points to the tables of two photos, where each is said in full."""
+    pairs = {"front_back_differ": "front and back photos", "sides_differ": "side photos"}
+    counts = {code: sum(f.code == code for f in result.combined_findings) for code in pairs}
+    said = [f"the {pairs[code]} on {n} measure{'s' if n > 1 else ''}"
+            for code, n in counts.items() if n]
+    summary = [Finding("photos_disagree", "The photos disagree: " + ", ".join(said)
+                       + " (see Two photos together, below).")] if said else []
+    return list(result.findings) + summary + [
+        f for f in result.all_findings()
+        if f not in result.findings and f not in result.combined_findings]
+
+
 # What each table of two photos holds, said under its title.
 COMBINED_CAPTIONS = {
     "sides": "Each sagittal measure taken on both side photos: their mean, flagged against the "
@@ -877,7 +892,7 @@ def show() -> None:
         return
     result = dataclasses.replace(held.result, subject=patient.subject)
     st.divider()
-    findings_banner(result.all_findings())
+    findings_banner(banner_findings(result))
     outside_summary(result)
     summary_by_region(result)
     for p in result.photos:
