@@ -159,6 +159,18 @@ def test_three_photos_with_the_sides_swapped_are_filed_as_they_show(records_url)
     # Front, left, right, both sides, left minus right, the front photo's levels.
     assert len(at.table) == 6
     assert {m.metric for m in result.combined if m.slot == "sides"} <= SIDE_IDS
+    # Outside or borderline: a measure both sides took reads their mean, as the summary does
+    # (each side's own flag stays in its table).
+    listed = "\n".join(m.value for m in at.markdown
+                       if m.value.startswith(("**Outside", "**Borderline")))
+    means = {m.metric: m for m in result.combined if m.slot == "sides"}
+    alone = [m for p in (result.left, result.right) for m in p.metrics
+             if m.metric in means and m.flag in ("outside", "borderline")]
+    assert alone, "one side photo's own value is flagged"
+    for m in alone:
+        assert f"{plain(m.label)} ({m.slot} side)" not in listed
+        assert (plain(means[m.metric].label) in listed) is (
+            means[m.metric].flag in ("outside", "borderline"))
 
     at.button(key="save_visit").click().run()
     assert not at.exception, at.exception

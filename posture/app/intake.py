@@ -31,7 +31,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app import signin
 from posture.app.capture import CAPTURED, PROTOCOL, camera
-from posture.app.chain_view import levels_chain_view, summary_by_region
+from posture.app.chain_view import levels_chain_view, summary_by_region, summary_sources
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
@@ -52,7 +52,8 @@ from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
 from posture.landmarks.quality import Finding
 from posture.landmarks.vocabulary import Landmark
-from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
+from posture.metrics.bilateral import SIDES_MEAN
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, MetricResult
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
 from posture.store.audit import LANDMARK_EDIT
@@ -765,17 +766,20 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     landmark_review(p, held)
 
 
-def _where(slot: str) -> str:
-    """"front", "left side", "both sides (mean)": where a measure was taken, in a list."""
-    return slot_title(slot).lower().removesuffix(" photo")
+def _named(m: MetricResult) -> str:
+    """"Head tilt (front)", "Trunk sagittal lean (left side)": a measure and where it was
+    taken, in a list (a mean of both sides says so in its label)."""
+    if m.slot == SIDES_MEAN:
+        return plain(m.label)
+    return f"{plain(m.label)} ({slot_title(m.slot).lower().removesuffix(' photo')})"
 
 
 def outside_summary(result: Assessment) -> None:
-    # The photos' measures and the mean of both sides (differences carry no range).
-    outside = [f"{plain(m.label)} ({_where(m.slot)})" for m in result.metrics
-               if m.flag == FLAG_OUTSIDE]
-    borderline = [f"{plain(m.label)} ({_where(m.slot)})" for m in result.metrics
-                  if m.flag == FLAG_BORDERLINE]
+    # What the summary by region reads: with both sides, their mean (each side's own flag is
+    # in its table).
+    metrics = [m for _slot, some in summary_sources(result) for m in some]
+    outside = [_named(m) for m in metrics if m.flag == FLAG_OUTSIDE]
+    borderline = [_named(m) for m in metrics if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
     if borderline:
