@@ -285,3 +285,42 @@ def test_compare_page_pairs_the_photos_both_visits_have(records_url, leo_three_a
         "no single side in one"])
 def test_which_photos_the_compare_page_shows_side_by_side(before, after, pairs):
     assert photo_pairs_of(before, after) == pairs
+
+
+def test_records_and_back_keeps_three_photos_without_detecting_again(records_url):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    at.slider(key="option_passes").set_value(4)
+    at = upload(at, photo("leo_test.jpeg"), left=photo("leo_test_left.jpg"),
+                right=photo("leo_test_right.jpg"))
+    runs = at.session_state[intake.DETECTION_RUNS]
+    at.switch_page(RECORDS).run()
+    assert "Unsaved intake: 3 photo(s) analysed" in "\n".join(w.value for w in at.warning)
+    at.switch_page("posture/app/intake.py").run()
+    assert not at.exception, at.exception
+    assert set(at.session_state[intake.KEPT_PHOTOS]) == {"front", "left", "right"}
+    assert [p.slot for p in held(at).result.photos] == ["front", "left", "right"]
+    assert at.session_state[intake.DETECTION_RUNS] == runs
+    assert sum("uploaded earlier in this session" in c.value for c in at.caption) == 3
+    at.button(key="remove_kept_right").click().run()
+    assert [p.slot for p in held(at).result.photos] == ["front", "left"]
+    assert not held(at).result.combined            # one side photo: nothing to pair
+
+
+@pytest.mark.parametrize(("slots", "rows"), [
+    ({"front", "right"}, [["front", "right"]]),
+    ({"right", "back", "front", "left"}, [["front", "back"], ["left", "right"]]),
+    ({"front", "left", "right"}, [["front"], ["left", "right"]]),
+    ({"side", "front"}, [["front", "side"]]),         # a visit filed before the four slots
+    (set(), []),
+])
+def test_the_records_page_shows_up_to_two_photos_a_row(slots, rows):
+    from posture.app.records import photo_rows
+
+    assert photo_rows(slots) == rows
+
+
+def test_the_records_page_tables_follow_the_photos_then_the_pairs():
+    from posture.app.records import rows_by_slot
+
+    rows = [{"slot": s} for s in ("front-back", "right", "sides", "front", "side", "back")]
+    assert list(rows_by_slot(rows)) == ["front", "back", "right", "side", "sides", "front-back"]
