@@ -38,7 +38,7 @@ STORED, UPLOADED = "Saved visits", "Upload before and after photos (nothing save
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]
 REAL_STYLE = "background-color: #dbeafe; font-weight: 600"
 UNCOMPARED_STYLE = "color: #868e96"
-ADHOC = "compare_adhoc"    # st.session_state: {fingerprint: VisitRecord} of uploaded pairs
+ADHOC = "compare_adhoc"    # st.session_state: {fingerprint: VisitRecord} of uploaded photos
 
 RULE = (f"A change is **real** when it exceeds both {NOISE_FACTOR:g} × the combined +/- of the "
         "two values (detection noise, 95 %) and the minimal detectable change (MDC): 5 deg for "
@@ -219,7 +219,7 @@ def stored_visits() -> None:
     patients = list_patients(store)
     if not patients:
         st.info("No patients in the records yet: save visits from the Intake page, or upload "
-                "two pairs here.", icon=":material/folder_open:")
+                "before and after photos here.", icon=":material/folder_open:")
         return
     subject = st.selectbox("Patient", [p.subject for p in patients], key="compare_patient")
     visits = list_visits(store, subject)
