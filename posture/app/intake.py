@@ -89,12 +89,11 @@ DETECTION_RUNS = "intake_detection_runs"
 KEPT_PHOTOS = "intake_photos"    # slot -> PhotoInput: the uploads, kept while on other pages
 UNSAVED = "intake_unsaved"       # one line on the intake's unsaved results, or None
 
-# The intake's widgets whose values outlive a visit to another page (Streamlit drops the state
-# of widgets a page run does not draw): exact keys, and every key starting with "review_"
-# (the landmark review). File uploaders cannot be restored; KEPT_PHOTOS keeps their photos.
-KEPT_KEYS = ("patient_subject", "patient_name", "patient_height", "visit_date", "visit_notes",
-             "photo_source", "sample_pair", "option_passes", "option_level")
-KEPT_PREFIXES = ("review_mode_", "review_landmark_")
+# The intake's widgets keep their values for the browser session, across a visit to another
+# page (Streamlit otherwise drops the state of a widget a run does not draw; re-setting it from
+# the other page kept it on the server but the browser showed the field empty on coming back).
+# File uploaders cannot be restored; KEPT_PHOTOS keeps their photos.
+KEPT = "session"
 UPLOAD_KEYS = {slot: f"{slot}_upload" for slot in SLOTS}   # "front_upload" as before
 CAMERA_VIEW = "camera_view"      # the view the camera takes next: one live camera at a time
 # What each uploader asks for ("left side" is the patient's left side toward the camera).
@@ -333,17 +332,18 @@ def patient_details() -> Patient:
     """The patient fields, once on the page: the results and the save both read them."""
     st.subheader("Patient")
     subject = st.text_input(
-        "Patient ID", key="patient_subject", max_chars=MAX_SUBJECT,
+        "Patient ID", key="patient_subject", max_chars=MAX_SUBJECT, persist_state=KEPT,
         help="An existing ID adds the visit to that patient's records; a new one creates the "
              "patient when the visit is saved.")
     name = st.text_input("Patient name (optional)", key="patient_name", max_chars=MAX_NAME,
+                         persist_state=KEPT,
                          help="Left empty, an existing patient's name is kept.")
     height = st.number_input(
         "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
-        format="%.0f", key="patient_height",
+        format="%.0f", key="patient_height", persist_state=KEPT,
         help="With the height, offsets are reported in cm; without it, in pixels.")
-    visit_date = st.date_input("Visit date", value="today", key="visit_date")
-    notes = st.text_area("Notes (optional)", key="visit_notes", height=100,
+    visit_date = st.date_input("Visit date", value="today", key="visit_date", persist_state=KEPT)
+    notes = st.text_area("Notes (optional)", key="visit_notes", height=100, persist_state=KEPT,
                          max_chars=MAX_NOTES)
     return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes,
                    name=name.strip())
@@ -359,15 +359,6 @@ def available_samples() -> dict[str, dict[str, Path]]:
 
 def _uploaded(file) -> PhotoInput | None:
     return None if file is None else PhotoInput(name=file.name, data=file.getvalue())
-
-
-def keep_intake_state() -> None:
-    """Called by the navigation on the other pages' runs: re-set the intake's widget values so
-    Streamlit keeps them (it drops the state of widgets a run does not draw), and the intake is
-    as it was on coming back. Its analysis, edits and photos are plain session values already."""
-    for key in list(st.session_state):
-        if isinstance(key, str) and (key in KEPT_KEYS or key.startswith(KEPT_PREFIXES)):
-            st.session_state[key] = st.session_state[key]
 
 
 def _upload_changed(slot: str) -> None:
@@ -434,7 +425,7 @@ def camera_inputs() -> dict[str, PhotoInput]:
     with st.expander("How to take the photos", icon=":material/info:"):
         st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
     view = st.radio("View to take", SLOTS, format_func=lambda s: slot_title(s).removesuffix(
-        " photo"), horizontal=True, key=CAMERA_VIEW,
+        " photo"), horizontal=True, key=CAMERA_VIEW, persist_state=KEPT,
         help="Any of the four views, in any order: each is analysed as soon as it is taken.")
     photos = {view: _camera_input(view)}
     photos |= {slot: _taken_earlier(slot) for slot in SLOTS if slot != view}
@@ -454,11 +445,12 @@ def photo_inputs() -> dict[str, PhotoInput]:
     st.subheader("Photos")
     samples = available_samples()
     source = st.radio("Photos", [UPLOAD, TAKE] + ([SAMPLE] if samples else []),
-                      horizontal=True, key="photo_source", label_visibility="collapsed")
+                      horizontal=True, key="photo_source", label_visibility="collapsed",
+                      persist_state=KEPT)
     if source == TAKE:
         return camera_inputs()
     if source == SAMPLE:
-        label = st.selectbox("Sample photos", list(samples), key="sample_pair",
+        label = st.selectbox("Sample photos", list(samples), key="sample_pair", persist_state=KEPT,
                              help="Photos published under the MIT license; see "
                                   "sample_images/ATTRIBUTION.md.")
         return {slot: PhotoInput(path.name, path.read_bytes())
@@ -477,10 +469,11 @@ def analysis_options(height_cm: float | None) -> AnalysisOptions:
     with st.expander("Analysis options"):
         passes = st.slider(
             "Detection passes per photo", 1, MAX_PASSES, DEFAULT_PASSES, key="option_passes",
+            persist_state=KEPT,
             help="Each pass shows the photo slightly rotated or mirrored; more passes give "
                  "steadier landmarks and the ± column. 1 is fastest.")
         level = st.checkbox(
-            "Correct for camera tilt", key="option_level",
+            "Correct for camera tilt", key="option_level", persist_state=KEPT,
             help="Measure tilts against the photo's true vertical, estimated from straight "
                  "lines such as door frames. The CSV keeps the uncorrected value too.")
         clinic_ranges = os.environ.get(REFERENCE_ENV_VAR)
@@ -633,7 +626,7 @@ def review_image(held: SessionAnalysis, slot: str) -> Image.Image:
 def landmark_controls(p: PhotoAnalysis, held: SessionAnalysis) -> Landmark:
     used = sorted({lm for m in p.metrics for lm in m.landmarks})
     landmark = st.selectbox("Landmark to place", used, format_func=landmark_label,
-                            key=f"review_landmark_{p.slot}")
+                            key=f"review_landmark_{p.slot}", persist_state=KEPT)
     if landmark in p.landmarks.manual:
         st.caption("This landmark was placed by hand.")
     else:
@@ -708,7 +701,7 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
         controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
             mode = st.radio("A click on the photo", [PLACE_LANDMARK, PLACE_POINT, SET_VERTICAL],
-                            key=f"review_mode_{p.slot}")
+                            key=f"review_mode_{p.slot}", persist_state=KEPT)
             if mode != SET_VERTICAL:
                 held.first_point.pop(p.slot, None)  # a vertical half marked is dropped
             if mode == PLACE_LANDMARK:
