@@ -203,7 +203,8 @@ def test_swapped_photos_are_said_and_measured_as_the_views_they_show():
     assert [s.value for s in at.subheader if s.value.endswith(" photo")] == [
         "Front photo", "Right side photo"]
     summaries = [c.value for c in at.caption if "seen as a" in c.value]
-    assert summaries[0].startswith(plain(front[0]) + " · seen as a front view")
+    assert summaries[0].startswith(plain(front[0]) + " · given as the right side photo · seen "
+                                   "as a front view")
 
 
 def test_non_image_upload_is_a_message_not_a_traceback():

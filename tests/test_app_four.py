@@ -154,6 +154,10 @@ def test_three_photos_with_the_sides_swapped_are_filed_as_they_show(records_url)
     said = [w.value for w in at.warning if "wrong slots" in w.value]
     assert len(said) == 1 and "the left photo shows the right side" in said[0]
     assert photo_headers(at) == ["Front photo", "Left side photo", "Right side photo"]
+    summaries = [c.value for c in at.caption if "seen as a" in c.value]
+    assert summaries[1].startswith(plain("leo_test_left.jpg · given as the right side photo · "
+                                         "seen as a side view"))
+    assert "given as" not in summaries[0]
     assert [t for t in bold(at) if t in COMBINED_TITLES] == ["Both sides (mean)",
                                                              "Left minus right side"]
     # Front, left, right, both sides, left minus right, the front photo's levels.

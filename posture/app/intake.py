@@ -489,8 +489,11 @@ def analysis_options(height_cm: float | None) -> AnalysisOptions:
 
 def photo_summary(p: PhotoAnalysis) -> str:
     """One caption line: what the photo was taken for and how it was measured."""
-    parts = [f"{plain(p.name)}", f"seen as a {p.view.view} view",
-             f"{p.landmarks.passes} detection pass{'es' if p.landmarks.passes > 1 else ''}"]
+    parts = [f"{plain(p.name)}"]
+    if p.given_as:   # analyze() moved it to the slot of the view it shows
+        parts.append(f"given as the {slot_title(p.given_as).lower()}")
+    parts += [f"seen as a {p.view.view} view",
+              f"{p.landmarks.passes} detection pass{'es' if p.landmarks.passes > 1 else ''}"]
     parts.append("lengths in cm from the height" if p.cm_per_px
                  else "lengths in pixels (enter the height for cm)")
     if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
