@@ -328,3 +328,34 @@ def test_the_records_page_tables_follow_the_photos_then_the_pairs():
 
     rows = [{"slot": s} for s in ("front-back", "right", "sides", "front", "side", "back")]
     assert list(rows_by_slot(rows)) == ["front", "back", "right", "side", "sides", "front-back"]
+
+
+def test_a_visit_filed_before_the_four_slots_shows_its_side_photo_and_pairs_it(
+        records_url, tmp_path):
+    """A visit stored with "side" (one side photo, which side unknown): the records page shows
+    it as the side photo, the compare page pairs it with a later visit's left side photo."""
+    import sqlite3
+
+    from tests.postgres import leo_visit
+
+    store = open_store(records_url)
+    for which, day in (("first", dt.date(2025, 1, 10)), ("second", dt.date(2025, 4, 2))):
+        s = leo_visit(which)
+        save_visit(store, "leo", s.assessment, s.photos, filenames=s.filenames,
+                   annotated=s.annotated, visit_date=day)
+    store.close()
+    with sqlite3.connect(tmp_path / "records.db") as db:   # the first visit as filed before
+        for table in ("photos", "annotated_images", "measurements"):
+            db.execute(f"UPDATE {table} SET slot = 'side' WHERE slot = 'right'")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    at.switch_page(RECORDS).run()
+    at.selectbox(key="records_visit").set_value(1).run()
+    assert not at.exception, at.exception
+    assert image_captions(at) == ["Front photo · Side photo"]
+    assert [t for t in bold(at) if t.endswith(" photo")] == ["Front photo", "Side photo"]
+    assert list(at.dataframe[0].value["Photos"]) == ["front, side", "front, left side"]
+
+    at.switch_page(COMPARE).run()
+    assert not at.exception, at.exception
+    assert image_captions(at)[1] == ("Side photos: 2025-01-10 (left) is a side photo, which "
+                                     "side not recorded, 2025-04-02 (right) the left side")
