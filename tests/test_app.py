@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import mimetypes
 import re
 import threading
 from pathlib import Path
@@ -26,7 +27,7 @@ from posture.landmarks.vocabulary import Landmark
 from posture.metrics.definitions import METRICS
 from posture.numbers import value_text
 from tests.bad_inputs import EXPECTED, make_bad_inputs
-from tests.conftest import PAIRS, sample
+from tests.conftest import PAIRS, SAMPLES, sample
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -70,11 +71,29 @@ def new_app(passes: int | None = FAST_PASSES) -> AppTest:
     return at
 
 
-def upload(at: AppTest, front: tuple[str, bytes] | None, side: tuple[str, bytes] | None):
-    for key, given in (("front_upload", front), ("side_upload", side)):
-        if given is not None:
-            name, data = given
-            at.file_uploader(key=key).set_value((name, data, "image/jpeg"))
+def side_slot(name: str) -> str:
+    """The slot of a sample side photo: the side toward the camera, by MANIFEST.csv's facing
+    (facing the image's right shows the right side)."""
+    with open(SAMPLES / "MANIFEST.csv", newline="") as f:
+        facing = {Path(r["file"]).name: r["facing"] for r in csv.DictReader(f)}
+    return {"image-right": "right", "image-left": "left"}[facing[name]]
+
+
+Given = tuple[str, bytes]   # (file name, bytes)
+
+
+def upload(at: AppTest, front: Given | None = None, side: Given | None = None,
+           **slots: Given | None):
+    """Set the uploaders: `front`, a sample `side` photo in the uploader of the side it shows,
+    and any slot by name (back=, left=, right=); then run the page."""
+    given = {"front": front, **slots}
+    if side is not None:
+        given[side_slot(side[0])] = side
+    for slot, photo in given.items():
+        if photo is not None:
+            name, data = photo
+            mime = mimetypes.guess_type(name)[0] or "image/jpeg"
+            at.file_uploader(key=intake.UPLOAD_KEYS[slot]).set_value((name, data, mime))
     return at.run()
 
 
@@ -146,7 +165,8 @@ def clicks(monkeypatch, tmp_path) -> ClickComponent:
 
 def test_opens_with_inputs_and_no_results():
     at = new_app(passes=None)
-    assert [u.label for u in at.file_uploader] == ["Front photo", "Side photo"]
+    assert [u.label for u in at.file_uploader] == ["Front photo", "Back photo",
+                                                   "Left side photo", "Right side photo"]
     assert at.text_input(key="patient_subject").value == ""
     assert not at.table and not at.error
     assert at.info  # tells the clinician what to do
@@ -170,17 +190,21 @@ def test_uploaded_pair_shows_measures_and_downloads(downloads):
     assert {r["unit"] for r in rows if r["metric"] == "plumb_hip"} == {"cm"}
     pngs = {name for name, _ in downloads if name.endswith(".png")}
     assert sorted(pngs) == ["posture_PT-0042_" + at.date_input(key="visit_date").value.isoformat()
-                            + f"_{slot}.png" for slot in ("front", "side")]
+                            + f"_{slot}.png" for slot in ("front", "right")]
 
 
 def test_swapped_photos_are_said_and_measured_as_the_views_they_show():
     front, side = pair("ana")
-    at = upload(new_app(), side, front)
+    at = upload(new_app(), side, right=front)
     assert not at.exception and not at.error
-    assert any("swapped" in w.value for w in at.warning)
+    said = [w.value for w in at.warning if "wrong slots" in w.value]
+    assert len(said) == 1 and "the front photo shows the right side" in said[0]
     assert table_labels(at, 0) == FRONT_LABELS  # the front table holds the front view
+    assert [s.value for s in at.subheader if s.value.endswith(" photo")] == [
+        "Front photo", "Right side photo"]
     summaries = [c.value for c in at.caption if "seen as a" in c.value]
-    assert summaries[0].startswith(plain(front[0]) + " · seen as a front view")
+    assert summaries[0].startswith(plain(front[0]) + " · given as the right side photo · seen "
+                                   "as a front view")
 
 
 def test_non_image_upload_is_a_message_not_a_traceback():
@@ -204,11 +228,11 @@ def bad_inputs(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.parametrize("key", [k for k in REFUSED if k not in NOT_UPLOADABLE])
 def test_unreadable_photo_is_a_message_naming_it(bad_inputs, key):
     path = bad_inputs[key]
-    at = upload(new_app(), None, (path.name, path.read_bytes()))
+    at = upload(new_app(), right=(path.name, path.read_bytes()))
     assert not at.exception
     [error] = at.error
     # The page shows it as Markdown source, literal characters escaped (plain).
-    assert error.value.startswith(plain(f"Side photo ({path.name}): "))
+    assert error.value.startswith(plain(f"Right side photo ({path.name}): "))
     assert re.search(EXPECTED[key].refused, error.value.split(": ", 1)[1].replace("\\", ""))
     assert not at.table
 
@@ -232,7 +256,7 @@ def test_body_cut_off_is_warned_above_the_numbers(bad_inputs):
 def test_sample_pair_can_be_picked():
     at = new_app()
     at.radio(key="photo_source").set_value(intake.SAMPLE).run()
-    label = next(k for k in intake.SAMPLE_PAIRS if k.startswith("Jara"))
+    label = next(k for k in intake.SAMPLE_SETS if k.startswith("Jara"))
     at.selectbox(key="sample_pair").set_value(label).run()
     assert not at.exception and not at.error
     assert table_labels(at, 0) == FRONT_LABELS
@@ -256,14 +280,15 @@ def test_two_sessions_at_once_get_their_own_results():
     two AppTests cannot run at once; the page's analysis function, with the shared detector
     pool, is what two sessions share, so that is what runs on two threads here."""
     options = AnalysisOptions(passes=FAST_PASSES)
-    inputs = {name: [intake.PhotoInput(n, data) for n, data in pair(name)]
+    inputs = {name: {slot: intake.PhotoInput(n, data)
+                     for slot, (n, data) in zip(("front", side_slot(PAIRS[name][1])), pair(name))}
               for name in ("ana", "leo")}
-    alone = {name: intake.analyse_photos(*photos, options) for name, photos in inputs.items()}
+    alone = {name: intake.analyse_photos(photos, options) for name, photos in inputs.items()}
 
     together: dict[str, object] = {}
 
     def session(name):
-        together[name] = intake.analyse_photos(*inputs[name], options)
+        together[name] = intake.analyse_photos(inputs[name], options)
 
     threads = [threading.Thread(target=session, args=(name,)) for name in inputs]
     for t in threads:
@@ -428,7 +453,7 @@ def test_changing_the_height_rescales_lengths_without_detection():
     at160 = held(at).result
     hip = at160.metric("plumb_hip")
     assert hip.unit == "cm"
-    png_before = held(at).annotated["side"]
+    png_before = held(at).annotated["left"]
 
     at.number_input(key="patient_height").set_value(176).run()
     assert not at.exception and detection_runs(at) == 1
@@ -438,7 +463,7 @@ def test_changing_the_height_rescales_lengths_without_detection():
     assert result.options.height_cm == 176
     value = cell(at, 1, "Plumb line: hip", "Value")
     assert value == plain(f"{value_text(hip.value * 1.1)}\u00a0cm")
-    assert held(at).annotated["side"] != png_before  # the photo's labels re-drawn
+    assert held(at).annotated["left"] != png_before  # the photo's labels re-drawn
 
     at.number_input(key="patient_height").set_value(None).run()
     assert detection_runs(at) == 1

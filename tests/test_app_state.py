@@ -63,7 +63,9 @@ def test_records_and_back_keeps_fields_photos_results_and_hand_placed_landmarks(
     assert at.date_input(key="visit_date").value == dt.date(2026, 11, 2)
     assert at.number_input(key="patient_height").value == 170
     assert at.slider(key="option_passes").value == FAST_PASSES
-    assert [p.slot for p in at.session_state[intake.ANALYSIS].result.photos] == ["front", "side"]
+    # ana's side photo is of her right side: the uploader and the analysis say so.
+    assert [p.slot for p in at.session_state[intake.ANALYSIS].result.photos] == ["front", "right"]
+    assert set(at.session_state[intake.KEPT_PHOTOS]) == {"front", "right"}
     assert len(at.table) >= 2                 # both photos' results
     assert "Shoulder tilt (joint centres) (manual)" in set(at.table[0].value["Measure"])
     result = at.session_state[intake.ANALYSIS].result
@@ -84,11 +86,13 @@ def test_a_kept_photo_can_be_removed(records_url):
     at.switch_page(RECORDS).run()
     at.switch_page(INTAKE).run()
     tables = len(at.table)
-    assert [p.slot for p in at.session_state[intake.ANALYSIS].result.photos] == ["front", "side"]
-    at.button(key="remove_kept_side").click().run()
+    # leo's side photo is of his left side.
+    assert [p.slot for p in at.session_state[intake.ANALYSIS].result.photos] == ["front", "left"]
+    assert at.button(key="remove_kept_left").label == "Remove the left side photo"
+    at.button(key="remove_kept_left").click().run()
     assert not at.exception, at.exception
     assert [p.slot for p in at.session_state[intake.ANALYSIS].result.photos] == ["front"]
-    assert len(at.table) == tables - 1          # the side photo's table is gone
+    assert len(at.table) == tables - 1          # the left side photo's table is gone
     assert intake.KEPT_PHOTOS in at.session_state and \
         set(at.session_state[intake.KEPT_PHOTOS]) == {"front"}
 

@@ -108,14 +108,16 @@ def app_url(tmp_path_factory):
 
 
 
-def upload_sample_pair(page, front: Path, side: Path) -> None:
-    """Upload front and side, one at a time, each until its file chip shows.
+def upload_sample_pair(page, front: Path, side: Path, side_slot: str = "right") -> None:
+    """Upload front and side (into the uploader of its side), one at a time, each until its
+    file chip shows.
 
     A file set while the page is re-running (just after another widget changed) can land on an
     input element React is replacing and be lost, so each upload is retried once or twice.
     """
     uploaders = page.locator('[data-testid="stFileUploader"]')
-    for i, photo in enumerate((front, side)):
+    # The uploaders in page order: front, back, left side, right side.
+    for i, photo in ((0, front), (("left", "right").index(side_slot) + 2, side)):
         chip = uploaders.nth(i).get_by_text(photo.name, exact=True)
         for _attempt in range(3):
             uploaders.nth(i).locator('input[type="file"]').set_input_files(str(photo))
@@ -145,7 +147,7 @@ def metrics_table(page, slot: str):
 def wait_for_results(page) -> None:
     # Both photos' tables (keyed: the levels chain adds tables of its own, and a page with the
     # front photo alone must not pass for the pair): st.table renders its cells as text.
-    for slot in ("front", "side"):
+    for slot in ("front", "right"):   # the sample photos used are of the right side
         metrics_table(page, slot).wait_for(timeout=RESULTS_TIMEOUT_MS)
     page.get_by_text("Download", exact=True).wait_for(timeout=RESULTS_TIMEOUT_MS)
 
@@ -160,7 +162,7 @@ def test_upload_pair_shows_measures_and_annotated_photos(app_url, browser, tmp_p
         wait_for_results(page)
 
         front_text = metrics_table(page, "front").inner_text()
-        side_text = metrics_table(page, "side").inner_text()
+        side_text = metrics_table(page, "right").inner_text()
         for label in ("Shoulder tilt", "Pelvic obliquity", "Head tilt"):
             assert label in front_text
         for label in ("Forward-head angle (CVA proxy)", "Plumb line: hip"):

@@ -66,7 +66,7 @@ def no_exception(page) -> None:
 
 
 def pick_sample_pair(page) -> None:
-    page.get_by_text("Try a sample pair", exact=True).click()
+    page.get_by_text("Try sample photos", exact=True).click()
     wait_for_results(page)
 
 
@@ -98,7 +98,7 @@ def test_changing_patient_and_date_after_the_results_saves_under_the_new_ones(se
         assert "P-1" not in {p.subject for p in list_patients(store)}
         [visit] = list_visits(store, "P-1001")
         assert visit.visit_date == dt.date(2026, 1, 5)
-        assert visit.slots == ("front", "side")
+        assert visit.slots == ("front", "right")     # Ana's side photo: her right side
     finally:
         store.close()
 
@@ -108,7 +108,10 @@ def test_records_and_back_keeps_results_and_hand_placed_landmarks(server, browse
     page = browser.new_page(viewport={"width": LAPTOP, "height": 900})
     try:
         page.goto(url)
-        page.get_by_label("Patient ID", exact=True).wait_for(timeout=30_000)
+        subject = page.get_by_label("Patient ID", exact=True)
+        subject.wait_for(timeout=30_000)
+        subject.fill("P-77")
+        subject.press("Enter")
         upload_sample_pair(page, SAMPLES / "ana_test.jpg", SAMPLES / "ana_test_right.jpg")
         wait_for_results(page)
         page.get_by_text("Check landmarks on the front photo").click()
@@ -132,6 +135,8 @@ def test_records_and_back_keeps_results_and_hand_placed_landmarks(server, browse
         wait_for_results(page)
         assert sorted(set(manual.all_text_contents())) == placed
         assert page.get_by_text("ana_test.jpg, uploaded earlier in this session").count() == 1
+        # The fields show what was typed (the server kept it; the browser once showed it empty).
+        assert subject.input_value() == "P-77"
         images = page.locator('[data-testid="stImage"] img')
         assert images.count() >= 2            # both annotated photos (and the levels ladder)
         assert_images_loaded(page, images)

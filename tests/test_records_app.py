@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from posture.app.compare import UPLOADED
 from posture.metrics.definitions import METRICS
 from posture.store import list_patients, list_visits, open_store, save_visit
 from tests.postgres import leo_visit
@@ -68,7 +69,13 @@ def test_compare_page_shows_first_and_latest_visit_by_default(two_visits):
     text = text_of(at)
     assert "Change from 2025-01-10 to 2025-04-02" in text
     assert "not a published MDC" in text
-    assert len(at.get("image")) == 2                     # front pair, side pair
+    # The front pair; and the side pair, though the first visit has the right side and the
+    # second the left: the caption says which is which.
+    assert len(at.get("image")) == 2
+    captions = [img.caption for e in at.get("image") for img in e.proto.imgs]
+    assert "Front photo: 2025-01-10 (left), 2025-04-02 (right)" in captions
+    assert ("Side photos: 2025-01-10 (left) is the right side, 2025-04-02 (right) the left side"
+            in captions)
     assert at.get("vega_lite_chart"), "the chart of each measure over the visits"
 
 
@@ -87,10 +94,12 @@ def test_compare_page_with_empty_records_explains_what_to_do(records_url):
 
 def test_compare_page_compares_uploaded_pairs_without_saving(records_url):
     at = page("compare")
-    at.radio(key="compare_mode").set_value("Upload two pairs (nothing saved)").run()
+    at.radio(key="compare_mode").set_value(UPLOADED).run()
+    assert [u.label for u in at.file_uploader][:4] == [
+        "Front photo", "Back photo", "Left side photo", "Right side photo"]
     for label, which in (("before", "first"), ("after", "second")):
         s = leo_visit(which)
-        for slot in ("front", "side"):
+        for slot in s.photos:                    # front and right, then front and left
             at.file_uploader(key=f"adhoc_{label}_{slot}").set_value(
                 (s.filenames[slot], s.photos[slot], "image/jpeg"))
         at.number_input(key=f"adhoc_{label}_height").set_value(178.0)
@@ -112,8 +121,11 @@ def test_records_page_lists_visits_latest_first(two_visits):
     assert at.selectbox(key="records_visit").value == 2              # latest visit first
     [visits] = at.dataframe
     assert list(visits.value["Date"]) == ["2025-01-10", "2025-04-02"]
-    [measures] = at.table
-    assert len(measures.value) == len(METRICS)
+    # Visit 2: leo2's front photo and his left side; one table each, titled by the photo.
+    front, left = at.table
+    assert len(front.value) + len(left.value) == len(METRICS)
+    assert {"**Front photo**", "**Left side photo**"} <= {m.value for m in at.markdown}
+    assert list(at.dataframe[0].value["Photos"]) == ["front, right side", "front, left side"]
     labels = {b.label for b in at.get("download_button")}
     assert {"Visit report (PDF)", "Patient sheet (PDF)", "Visit measures (CSV)",
             "Full history (CSV)"} <= labels
@@ -161,7 +173,7 @@ def _save_panel_script():
     from posture.app.records import save_visit_panel
 
     s = st.session_state["sample"]
-    save_visit_panel(s.assessment, s.photos["front"], s.photos["right"], filenames=s.filenames,
+    save_visit_panel(s.assessment, s.photos, filenames=s.filenames,
                      annotated=s.annotated, subject=st.session_state.get("subject", "leo"),
                      visit_date=st.session_state["day"], notes="n",
                      patient_name=st.session_state.get("name", ""))
@@ -185,7 +197,7 @@ def test_the_save_panel_saves_one_visit_once(records_url):
     store = open_store(records_url)
     [visit] = list_visits(store, "leo")
     assert (visit.visit_date, visit.notes, visit.slots) == (
-        dt.date(2025, 5, 6), "n", ("front", "side"))
+        dt.date(2025, 5, 6), "n", ("front", "right"))
     assert list_patients(store)[0].name == "Léo Ünal"
 
 
@@ -264,13 +276,13 @@ def test_the_intake_page_saves_its_analysis_as_a_visit(records_url):
                              default_timeout=TIMEOUT)
     at.run()
     at.text_input(key="patient_subject").input("P-7")
-    at.radio(key="photo_source").set_value("Try a sample pair").run()
+    at.radio(key="photo_source").set_value("Try sample photos").run()
     assert not at.exception, at.exception
     at.button(key="save_visit").click().run()
     assert not at.exception, at.exception
     assert any("Saved as visit 1" in s.value for s in at.success)
     [visit] = list_visits(open_store(records_url), "P-7")
-    assert visit.slots == ("front", "side")
+    assert visit.slots == ("front", "right")    # Ana's side photo: her right side
 
 
 def test_changing_patient_and_date_after_the_results_files_under_the_new_ones(records_url):
@@ -280,7 +292,7 @@ def test_changing_patient_and_date_after_the_results_files_under_the_new_ones(re
                              default_timeout=TIMEOUT)
     at.run()
     at.text_input(key="patient_subject").input("P-1")
-    at.radio(key="photo_source").set_value("Try a sample pair").run()
+    at.radio(key="photo_source").set_value("Try sample photos").run()
     at.text_input(key="patient_subject").input("P-1001")
     at.date_input(key="visit_date").set_value(dt.date(2026, 1, 5)).run()
     assert at.button(key="save_visit").label == "Save visit 2026-01-05 for P-1001"

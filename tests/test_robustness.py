@@ -205,7 +205,9 @@ def app_with_upload(name: str, data: bytes, passes: int = 1, slot: str = "front"
 
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.slider(key="option_passes").set_value(passes)
-    at.file_uploader(key=f"{slot}_upload").set_value((name, data, "application/octet-stream"))
+    # The side photos of the corpus are leo's right side: the intake's right side uploader.
+    uploader = "right_upload" if slot == "side" else f"{slot}_upload"
+    at.file_uploader(key=uploader).set_value((name, data, "application/octet-stream"))
     return at.run()
 
 

@@ -120,7 +120,7 @@ def test_intake_downloads_are_audited_with_the_patient_id(records, clicked):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     at.slider(key="option_passes").set_value(2)
     at.text_input(key="patient_subject").input("PT-9")
-    for key, name in (("front_upload", front), ("side_upload", side)):
+    for key, name in (("front_upload", front), ("right_upload", side)):   # ana's right side
         at.file_uploader(key=key).set_value((name, sample(name).read_bytes(), "image/jpeg"))
     at.run()
     assert not at.exception
@@ -131,7 +131,7 @@ def test_intake_downloads_are_audited_with_the_patient_id(records, clicked):
         "Results table (CSV) of an analysis not saved",
         "Full results (JSON) of an analysis not saved",
         "Annotated front photo (PNG) of an analysis not saved",
-        "Annotated side photo (PNG) of an analysis not saved"}
+        "Annotated right side photo (PNG) of an analysis not saved"}
     assert all(a.user.endswith("(local)") and a.visit_id is None for a in found)
 
 
@@ -183,7 +183,7 @@ def test_hand_placed_landmarks_are_audited_then_named_in_the_saved_visit(records
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     at.slider(key="option_passes").set_value(2)
     at.text_input(key="patient_subject").input("PT-3")
-    for key, name in (("front_upload", front), ("side_upload", side)):
+    for key, name in (("front_upload", front), ("right_upload", side)):   # ana's right side
         at.file_uploader(key=key).set_value((name, sample(name).read_bytes(), "image/jpeg"))
     at.run()
     at.selectbox(key="review_landmark_front").set_value(Landmark.LEFT_SHOULDER).run()

@@ -41,7 +41,9 @@ PROTOCOL = (
     "body.",
     "Patient stands naturally, feet hip-width apart, looking ahead; whole body in the frame, "
     "head below the top line, feet on the bottom line.",
-    "Front: facing the camera. Side: the patient's right (or left) side to the camera.",
+    "Front: facing the camera. Back: the back to the camera. Left side: the patient's left "
+    "side toward the camera (facing the image's left); right side the same way round. Any of "
+    "the four, in any order.",
 )
 
 

@@ -1,6 +1,6 @@
 """The comparison page: two visits side by side, every measure's change and whether it is real,
-and each measure over all of the patient's visits. Or ad hoc: a before pair and an after pair
-uploaded here, compared, and never saved.
+and each measure over all of the patient's visits. Or ad hoc: before and after photos (any of
+front, back, left side, right side) uploaded here, compared, and never saved.
 
 A thin shell: `posture.compare` decides what a real change is; this page shows it.
 """
@@ -8,14 +8,16 @@ A thin shell: `posture.compare` decides what a real change is; this page shows i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from posture.app import signin
-from posture.app.records import PHOTO_HEIGHT, current_store, same_height
+from posture.app.records import PHOTO_HEIGHT, PHOTO_ORDER, current_store, photo_name, same_height
 from posture.app.widgets import file_stem, fitted_table, plain, wrapping_columns
+from posture.assessment import ANY_SIDE, SIDE_SLOTS, SLOTS, slot_title
 from posture.compare import (
     COMPARISON_COLUMNS,
     MIN_SPAN_MDC,
@@ -32,11 +34,11 @@ from posture.export import csv_text
 from posture.numbers import value_text
 from posture.store import history_rows, list_patients, list_visits, load_visit
 
-STORED, UPLOADED = "Saved visits", "Upload two pairs (nothing saved)"
+STORED, UPLOADED = "Saved visits", "Upload before and after photos (nothing saved)"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff"]
 REAL_STYLE = "background-color: #dbeafe; font-weight: 600"
 UNCOMPARED_STYLE = "color: #868e96"
-ADHOC = "compare_adhoc"    # st.session_state: {fingerprint: VisitRecord} of uploaded pairs
+ADHOC = "compare_adhoc"    # st.session_state: {fingerprint: VisitRecord} of uploaded photos
 
 RULE = (f"A change is **real** when it exceeds both {NOISE_FACTOR:g} × the combined +/- of the "
         "two values (detection noise, 95 %) and the minimal detectable change (MDC): 5 deg for "
@@ -44,21 +46,44 @@ RULE = (f"A change is **real** when it exceeds both {NOISE_FACTOR:g} × the comb
         "screening default, not a published MDC. *Needs >* is the larger of the two.")
 
 
+def photo_pairs_of(before: Iterable[str], after: Iterable[str]) -> list[tuple[str, str]]:
+    """(before's slot, after's slot) of each pair of photos to show side by side: every slot
+    both visits have; and when each has one side photo, of different sides (or one filed
+    before the four slots as "side"), those two as the side pair."""
+    before, after = set(before), set(after)
+    pairs = [(s, s) for s in PHOTO_ORDER if s in before and s in after]
+    sides = [[s for s in PHOTO_ORDER if s in visit and s in SIDE_SLOTS + (ANY_SIDE,)]
+             for visit in (before, after)]
+    if all(len(one) == 1 for one in sides) and sides[0] != sides[1]:
+        pairs.append((sides[0][0], sides[1][0]))
+    return pairs
+
+
+def _side_said(slot: str) -> str:
+    return ("a side photo, which side not recorded" if slot == ANY_SIDE
+            else f"the {photo_name(slot)}")
+
+
 def photo_pairs(comparison: Comparison) -> None:
-    """Front before | front after, then side before | side after, each pair at one scale."""
+    """Each photo before | after, at one scale: front, back, left side, right side; a single
+    side photo in each visit as the side pair even when the sides differ (said so)."""
     before, after = comparison.before, comparison.after
-    for slot in ("front", "side"):
-        have = [r for r in (before, after) if slot in r.images]
-        if len(have) < 2:
-            missing = ", ".join(r.label for r in (before, after) if slot not in r.images)
-            st.caption(f"No {slot} photo in {plain(missing)}: nothing to show side by side.")
-            continue
-        image, widths = same_height([before.images[slot], after.images[slot]],
-                                    height=PHOTO_HEIGHT)
+    pairs = photo_pairs_of(before.images, after.images)
+    for b, a in pairs:
+        image, _widths = same_height([before.images[b], after.images[a]], height=PHOTO_HEIGHT)
+        if b == a:
+            caption = f"{slot_title(b)}: {before.label} (left), {after.label} (right)"
+        else:
+            caption = (f"Side photos: {before.label} (left) is {_side_said(b)}, {after.label} "
+                       f"(right) {_side_said(a)}")
         # "content": its own width, but never wider than the page (a phone shrinks it).
-        st.image(image, width="content", output_format="JPEG",
-                 caption=f"{slot.capitalize()} photo: {before.label} (left), "
-                         f"{after.label} (right)")
+        st.image(image, width="content", output_format="JPEG", caption=caption)
+    shown = {s for pair in pairs for s in pair}
+    for record, other in ((before, after), (after, before)):
+        alone = [s for s in PHOTO_ORDER if s in record.images and s not in shown]
+        if alone:
+            st.caption(f"Only {plain(record.label)} has the {', '.join(map(photo_name, alone))} "
+                       f"photo: not in {plain(other.label)}, nothing to show beside it.")
 
 
 def visit_notes(comparison: Comparison) -> None:
@@ -194,7 +219,7 @@ def stored_visits() -> None:
     patients = list_patients(store)
     if not patients:
         st.info("No patients in the records yet: save visits from the Intake page, or upload "
-                "two pairs here.", icon=":material/folder_open:")
+                "before and after photos here.", icon=":material/folder_open:")
         return
     subject = st.selectbox("Patient", [p.subject for p in patients], key="compare_patient")
     visits = list_visits(store, subject)
@@ -217,21 +242,22 @@ def stored_visits() -> None:
     history_charts(history_rows(store, subject))
 
 
-def _analysed(label: str, front, side, height_cm: float | None) -> VisitRecord | None:
-    """The uploaded pair, analysed once per session (cached by its bytes and height)."""
+def _analysed(label: str, photos: dict, height_cm: float | None) -> VisitRecord | None:
+    """The uploaded photos (slot -> uploaded file), analysed once per session (cached by their
+    bytes and the height)."""
     from posture import AnalysisOptions, analyze
 
     digest = hashlib.sha256(f"{label}{height_cm}".encode())
-    for f in (front, side):
-        digest.update(f.getvalue() if f is not None else b"none")
+    for slot in SLOTS:
+        digest.update(photos[slot].getvalue() if slot in photos else b"none")
     cache = st.session_state.setdefault(ADHOC, {})
     key = digest.hexdigest()
     if key not in cache:
         with st.spinner(f"Analysing the {label} photos…"):
             try:
-                result = analyze(front and front.getvalue(), side and side.getvalue(),
-                                 AnalysisOptions(height_cm=height_cm),
-                                 front_name=front and front.name, side_name=side and side.name)
+                result = analyze(options=AnalysisOptions(height_cm=height_cm),
+                                 names={slot: f.name for slot, f in photos.items()},
+                                 **{slot: f.getvalue() for slot, f in photos.items()})
             except PostureError as exc:
                 st.error(f"{label.capitalize()} photos: {plain(str(exc))}",
                          icon=":material/error:")
@@ -243,18 +269,19 @@ def _analysed(label: str, front, side, height_cm: float | None) -> VisitRecord |
 
 
 def uploaded_pairs() -> None:
-    st.caption("Nothing uploaded here is saved.")
+    st.caption("Nothing uploaded here is saved. Any of the four photos, each optional: the "
+               "ones both sets have are compared.")
     inputs = {}
     for column, label in zip(st.columns(2, gap="large"), ("before", "after")):
         with column:
             st.markdown(f"**{label.capitalize()}**")
-            front = st.file_uploader("Front photo", type=PHOTO_TYPES, key=f"adhoc_{label}_front")
-            side = st.file_uploader("Side photo", type=PHOTO_TYPES, key=f"adhoc_{label}_side")
+            photos = {slot: st.file_uploader(slot_title(slot), type=PHOTO_TYPES,
+                                             key=f"adhoc_{label}_{slot}") for slot in SLOTS}
             height = st.number_input("Height in cm (optional)", min_value=50.0,
                                      max_value=250.0, value=None, step=1.0, format="%.0f",
                                      key=f"adhoc_{label}_height")
-            inputs[label] = (front, side, height)
-    if any(front is None and side is None for front, side, _h in inputs.values()):
+            inputs[label] = ({s: f for s, f in photos.items() if f is not None}, height)
+    if any(not photos for photos, _h in inputs.values()):
         st.info("Upload at least one photo for before and for after.",
                 icon=":material/photo_camera:")
         return

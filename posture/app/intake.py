@@ -1,4 +1,5 @@
-"""The intake page: patient details, a front and a side photo, the screening results.
+"""The intake page: patient details, up to four photos (front, back, left side, right side),
+the screening results: each photo's, then what two photos measure together.
 
 A thin shell (STYLE.md 8): widgets are parsed once into `AnalysisOptions`, `posture.analyze`
 does the work and the page shows the `Assessment`. Detection runs only when the photos or the
@@ -20,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,16 +31,18 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app import signin
 from posture.app.capture import CAPTURED, PROTOCOL, camera
-from posture.app.chain_view import levels_chain_view, summary_by_region
+from posture.app.chain_view import levels_chain_view, summary_by_region, summary_sources
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
     MIRROR_ASSUMPTION,
+    SLOTS,
     AnalysisOptions,
     Assessment,
     PhotoAnalysis,
     analyze,
     placeable_points,
+    slot_title,
 )
 from posture.camera import RollEstimate, roll_from_points
 from posture.errors import InputError, PostureError
@@ -46,8 +50,10 @@ from posture.export import assessment_json, csv_text
 from posture.images import load_photo
 from posture.landmarks.detector import PoseDetector
 from posture.landmarks.passes import DEFAULT_PASSES, MAX_PASSES
+from posture.landmarks.quality import Finding
 from posture.landmarks.vocabulary import Landmark
-from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE
+from posture.metrics.bilateral import SIDES_MEAN
+from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, MetricResult
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
 from posture.render import render_png
 from posture.store.audit import LANDMARK_EDIT
@@ -58,35 +64,47 @@ from posture.store.validation import MAX_NAME, MAX_NOTES, MAX_SUBJECT
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "bmp", "tif", "tiff", "gif"]
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_images"
-# Front + side pairs of one person each (sample_images/ATTRIBUTION.md).
-SAMPLE_PAIRS = {
-    "Ana: doorway (front), patio (side)": (
-        "usize-backend/ana_test.jpg", "usize-backend/ana_test_right.jpg"),
-    "Jara: phone photos stored rotated (EXIF)": (
-        "usize-backend/jara_test_front_3.jpg", "usize-backend/jara_test_side_3.jpg"),
-    "Leo: garden (front), patio (side)": (
-        "usize-backend/leo_test.jpeg", "usize-backend/leo_test_left.jpg"),
-    "Very low resolution (150 x 300 px)": (
-        "posture-measuremnent/front_image.jpg", "posture-measuremnent/side_image.jpg"),
+# Photos of one person each, by slot (sample_images/ATTRIBUTION.md; sides as MANIFEST.csv's
+# facing says). No sample set holds a photo taken from behind.
+SAMPLE_SETS = {
+    "Ana: doorway (front), patio (right side)": {
+        "front": "usize-backend/ana_test.jpg", "right": "usize-backend/ana_test_right.jpg"},
+    "Jara: phone photos stored rotated (EXIF)": {
+        "front": "usize-backend/jara_test_front_3.jpg",
+        "right": "usize-backend/jara_test_side_3.jpg"},
+    "Leo: garden (front), patio (left and right side)": {
+        "front": "usize-backend/leo_test.jpeg", "left": "usize-backend/leo_test_left.jpg",
+        "right": "usize-backend/leo_test_right.jpg"},
+    "Very low resolution (150 x 300 px)": {
+        "front": "posture-measuremnent/front_image.jpg",
+        "right": "posture-measuremnent/side_image.jpg"},
 }
-UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try a sample pair"
+UPLOAD, TAKE, SAMPLE = "Upload photos", "Take photos", "Try sample photos"
 # Tall enough to see the landmarks on a laptop screen, short enough to sit beside the table.
 MAX_IMAGE_HEIGHT_PX = 640
 
 # st.session_state keys. DETECTION_RUNS counts analyses in this session: the tests read it.
 ANALYSIS = "intake_analysis"
-VIEWS_SWAPPED = "views_swapped"  # the finding posture.analyze adds when it swapped the photos
 DETECTION_RUNS = "intake_detection_runs"
 KEPT_PHOTOS = "intake_photos"    # slot -> PhotoInput: the uploads, kept while on other pages
 UNSAVED = "intake_unsaved"       # one line on the intake's unsaved results, or None
 
-# The intake's widgets whose values outlive a visit to another page (Streamlit drops the state
-# of widgets a page run does not draw): exact keys, and every key starting with "review_"
-# (the landmark review). File uploaders cannot be restored; KEPT_PHOTOS keeps their photos.
-KEPT_KEYS = ("patient_subject", "patient_name", "patient_height", "visit_date", "visit_notes",
-             "photo_source", "sample_pair", "option_passes", "option_level")
-KEPT_PREFIXES = ("review_mode_", "review_landmark_")
-UPLOAD_KEYS = {"front": "front_upload", "side": "side_upload"}
+# The intake's widgets keep their values for the browser session, across a visit to another
+# page (Streamlit otherwise drops the state of a widget a run does not draw; re-setting it from
+# the other page kept it on the server but the browser showed the field empty on coming back).
+# File uploaders cannot be restored; KEPT_PHOTOS keeps their photos.
+KEPT = "session"
+UPLOAD_KEYS = {slot: f"{slot}_upload" for slot in SLOTS}   # "front_upload" as before
+CAMERA_VIEW = "camera_view"      # the view the camera takes next: one live camera at a time
+# What each uploader asks for ("left side" is the patient's left side toward the camera).
+SLOT_HELP = {
+    "front": "Patient facing the camera, whole body, head to feet.",
+    "back": "Patient's back to the camera, whole body, head to feet.",
+    "left": "The patient's left side toward the camera (facing the image's left), whole body, "
+            "arms relaxed.",
+    "right": "The patient's right side toward the camera (facing the image's right), whole "
+             "body, arms relaxed.",
+}
 
 # What a click on the review photo does.
 PLACE_LANDMARK, SET_VERTICAL = "Place a landmark", "Set the true vertical"
@@ -227,64 +245,64 @@ def pose_detector() -> PoseDetector:
     return default_detector()
 
 
-def analyse_photos(front: PhotoInput | None, side: PhotoInput | None, options: AnalysisOptions,
+#: The photos as given on the page: slot -> photo, only the slots that have one.
+GivenPhotos = Mapping[str, PhotoInput]
+
+
+def analyse_photos(given: GivenPhotos, options: AnalysisOptions,
                    detector: PoseDetector | None = None) -> Assessment:
-    """Decode each photo (a decoding error names the photo) and analyse the pair.
+    """Decode each photo (a decoding error names the photo) and analyse them together.
 
     Raises PostureError with a one-line message for the clinician.
     """
     photos = {}
-    for slot, given in (("front", front), ("side", side)):
-        if given is None:
+    for slot in SLOTS:
+        if slot not in given:
             continue
         try:
-            photos[slot] = load_photo(given.data, name=given.name)
+            photos[slot] = load_photo(given[slot].data, name=given[slot].name)
         except PostureError as exc:
-            raise type(exc)(f"{slot.capitalize()} photo ({given.name}): {exc}") from exc
-    return analyze(photos.get("front"), photos.get("side"), options,
-                   detector=detector or pose_detector())
+            raise type(exc)(f"{slot_title(slot)} ({given[slot].name}): {exc}") from exc
+    return analyze(options=options, detector=detector or pose_detector(), **photos)
 
 
-def photos_key(front: PhotoInput | None, side: PhotoInput | None) -> str:
+def photos_key(given: GivenPhotos) -> str:
     digest = hashlib.sha256()
-    for given in (front, side):
-        if given is None:
+    for slot in SLOTS:
+        if slot not in given:
             digest.update(b"no photo")
         else:
-            digest.update(hashlib.sha256(given.data).digest())
-            digest.update(given.name.encode("utf-8", "replace"))
+            digest.update(hashlib.sha256(given[slot].data).digest())
+            digest.update(given[slot].name.encode("utf-8", "replace"))
     return digest.hexdigest()
 
 
-def analysis_key(front: PhotoInput | None, side: PhotoInput | None,
-                 options: AnalysisOptions) -> str:
+def analysis_key(given: GivenPhotos, options: AnalysisOptions) -> str:
     """What detection depends on: the photos and the options but the height."""
     detection_options = dataclasses.replace(options, height_cm=None)
-    return hashlib.sha256((photos_key(front, side) + repr(detection_options)).encode()).hexdigest()
+    return hashlib.sha256((photos_key(given) + repr(detection_options)).encode()).hexdigest()
 
 
 def _slot_names(result: Assessment | None) -> dict[str, str]:
     return {} if result is None else {p.slot: p.name for p in result.photos}
 
 
-def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
-                     options: AnalysisOptions) -> SessionAnalysis:
+def current_analysis(given: GivenPhotos, options: AnalysisOptions) -> SessionAnalysis:
     """The session's analysis for these photos and options, detecting only if the photos or
     the detection options changed; the height and the edits are applied without detection."""
-    key = analysis_key(front, side, options)
+    key = analysis_key(given, options)
     held = st.session_state.get(ANALYSIS)
     if held is None or held.key != key:
         previous = held
-        held = SessionAnalysis(key=key, photos=photos_key(front, side))
+        held = SessionAnalysis(key=key, photos=photos_key(given))
         st.session_state[DETECTION_RUNS] = st.session_state.get(DETECTION_RUNS, 0) + 1
         with st.spinner("Finding landmarks and measuring…"):
             try:
-                held.detected = analyse_photos(front, side,
-                                               dataclasses.replace(options, height_cm=None))
+                held.detected = analyse_photos(given, dataclasses.replace(options, height_cm=None))
             except PostureError as exc:
                 held.error = str(exc)
         if held.error is None:
-            held.edits = _device_levels(held.detected, front, side)
+            held.edits = _device_levels(held.detected, given)
         if (held.error is None and previous is not None and previous.photos == held.photos
                 and _slot_names(previous.detected) == _slot_names(held.detected)):
             # Same photos, other detection options: the clinician's edits still hold.
@@ -300,12 +318,11 @@ def current_analysis(front: PhotoInput | None, side: PhotoInput | None,
     return held
 
 
-def _device_levels(detected: Assessment, *given: PhotoInput | None) -> list[Edit]:
-    """The device level of each photo taken in the app, for the slot its photo ended up in
-    (the library swaps a front and a side photo given the wrong way round)."""
-    slots = {name: slot for slot, name in _slot_names(detected).items()}
-    return [DeviceLevelEdit(slots[p.name], p.level) for p in given
-            if p is not None and p.level is not None and p.name in slots]
+def _device_levels(detected: Assessment, given: GivenPhotos) -> list[Edit]:
+    """The device level of each photo taken in the app, for the slot its photo was analysed in
+    (the library moves a photo given in the wrong slot to the slot of the view it shows)."""
+    return [DeviceLevelEdit(slot, p.level) for slot, p in detected.filed(given).items()
+            if p.level is not None]
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -315,40 +332,33 @@ def patient_details() -> Patient:
     """The patient fields, once on the page: the results and the save both read them."""
     st.subheader("Patient")
     subject = st.text_input(
-        "Patient ID", key="patient_subject", max_chars=MAX_SUBJECT,
+        "Patient ID", key="patient_subject", max_chars=MAX_SUBJECT, persist_state=KEPT,
         help="An existing ID adds the visit to that patient's records; a new one creates the "
              "patient when the visit is saved.")
     name = st.text_input("Patient name (optional)", key="patient_name", max_chars=MAX_NAME,
+                         persist_state=KEPT,
                          help="Left empty, an existing patient's name is kept.")
     height = st.number_input(
         "Height in cm (optional)", min_value=50.0, max_value=250.0, value=None, step=1.0,
-        format="%.0f", key="patient_height",
+        format="%.0f", key="patient_height", persist_state=KEPT,
         help="With the height, offsets are reported in cm; without it, in pixels.")
-    visit_date = st.date_input("Visit date", value="today", key="visit_date")
-    notes = st.text_area("Notes (optional)", key="visit_notes", height=100,
+    visit_date = st.date_input("Visit date", value="today", key="visit_date", persist_state=KEPT)
+    notes = st.text_area("Notes (optional)", key="visit_notes", height=100, persist_state=KEPT,
                          max_chars=MAX_NOTES)
     return Patient(subject=subject.strip(), height_cm=height, visit_date=visit_date, notes=notes,
                    name=name.strip())
 
 
-def available_samples() -> dict[str, tuple[Path, Path]]:
-    """The bundled sample pairs present on this machine (a repository checkout has them)."""
-    pairs = {label: (SAMPLE_DIR / front, SAMPLE_DIR / side)
-             for label, (front, side) in SAMPLE_PAIRS.items()}
-    return {label: paths for label, paths in pairs.items() if all(p.is_file() for p in paths)}
+def available_samples() -> dict[str, dict[str, Path]]:
+    """The bundled sample sets present on this machine (a repository checkout has them)."""
+    sets = {label: {slot: SAMPLE_DIR / name for slot, name in photos.items()}
+            for label, photos in SAMPLE_SETS.items()}
+    return {label: paths for label, paths in sets.items()
+            if all(p.is_file() for p in paths.values())}
 
 
 def _uploaded(file) -> PhotoInput | None:
     return None if file is None else PhotoInput(name=file.name, data=file.getvalue())
-
-
-def keep_intake_state() -> None:
-    """Called by the navigation on the other pages' runs: re-set the intake's widget values so
-    Streamlit keeps them (it drops the state of widgets a run does not draw), and the intake is
-    as it was on coming back. Its analysis, edits and photos are plain session values already."""
-    for key in list(st.session_state):
-        if isinstance(key, str) and (key in KEPT_KEYS or key.startswith(KEPT_PREFIXES)):
-            st.session_state[key] = st.session_state[key]
 
 
 def _upload_changed(slot: str) -> None:
@@ -361,13 +371,13 @@ def _upload_changed(slot: str) -> None:
         kept[slot] = given
 
 
-def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | None:
+def _photo_input(column, slot: str) -> PhotoInput | None:
     """The uploader's photo; else the one uploaded earlier in this session (the uploader comes
     back empty from another page), said under it with a button to remove it."""
     kept = st.session_state.setdefault(KEPT_PHOTOS, {})
     with column:
         given = _uploaded(st.file_uploader(
-            label, type=PHOTO_TYPES, key=UPLOAD_KEYS[slot], help=help_text,
+            slot_title(slot), type=PHOTO_TYPES, key=UPLOAD_KEYS[slot], help=SLOT_HELP[slot],
             on_change=_upload_changed, args=(slot,)))
         if given is not None:
             kept[slot] = given
@@ -375,72 +385,95 @@ def _photo_input(column, slot: str, label: str, help_text: str) -> PhotoInput | 
         if slot in kept:
             st.caption(f"Using {plain(kept[slot].name)}, uploaded earlier in this session. "
                        "Upload another photo to replace it.")
-            if st.button(f"Remove the {slot} photo", key=f"remove_kept_{slot}",
+            if st.button(f"Remove the {slot_title(slot).lower()}", key=f"remove_kept_{slot}",
                          icon=":material/close:"):
                 kept.pop(slot, None)
                 st.rerun()
         return kept.get(slot)
 
 
-def _camera_input(column, slot: str) -> PhotoInput | None:
+def _camera_input(slot: str) -> PhotoInput | None:
     """The camera for one view: the photo just taken, else one taken earlier in this session
     (kept like an upload while on other pages), until "Retake"."""
     kept = st.session_state.setdefault(KEPT_PHOTOS, {})
-    with column:
-        st.markdown(f"**{slot.capitalize()} photo**")
-        try:
-            state = camera(slot, key=f"camera_{slot}")
-        except PostureError as exc:
-            st.error(plain(str(exc)), icon=":material/error:")
-            return None
-        if state.photo is not None:
-            kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
-            if state.photo.level is None:
-                st.caption("No level sensor: the camera's tilt is checked from the photo's "
-                           "straight lines instead.")
-            return kept[slot]
-        if state.retaken:
-            kept.pop(slot, None)
-        elif slot in kept and kept[slot].name.startswith(CAPTURED):
-            st.caption(f"Using {plain(kept[slot].name)}, taken earlier in this session.")
-            return kept[slot]
-        return None   # an uploaded photo stays kept for the upload view
+    try:
+        state = camera(slot, key=f"camera_{slot}")
+    except PostureError as exc:
+        st.error(plain(str(exc)), icon=":material/error:")
+        return None
+    if state.photo is not None:
+        kept[slot] = PhotoInput(state.photo.name, state.photo.data, state.photo.level)
+        if state.photo.level is None:
+            st.caption("No level sensor: the camera's tilt is checked from the photo's "
+                       "straight lines instead.")
+        return kept[slot]
+    if state.retaken:
+        kept.pop(slot, None)
+    return _taken_earlier(slot)
 
 
-def photo_inputs() -> tuple[PhotoInput | None, PhotoInput | None]:
+def _taken_earlier(slot: str) -> PhotoInput | None:
+    """The photo of this view taken in the app earlier in this session, if any (an uploaded
+    photo stays kept for the upload view)."""
+    photo = st.session_state.setdefault(KEPT_PHOTOS, {}).get(slot)
+    return photo if photo is not None and photo.name.startswith(CAPTURED) else None
+
+
+def camera_inputs() -> dict[str, PhotoInput]:
+    """One live camera at a time (a tablet opens one camera stream), for the view picked; the
+    photos of the other views taken earlier are kept and listed, each with a way to drop it."""
+    with st.expander("How to take the photos", icon=":material/info:"):
+        st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
+    view = st.radio("View to take", SLOTS, format_func=lambda s: slot_title(s).removesuffix(
+        " photo"), horizontal=True, key=CAMERA_VIEW, persist_state=KEPT,
+        help="Any of the four views, in any order: each is analysed as soon as it is taken.")
+    photos = {view: _camera_input(view)}
+    photos |= {slot: _taken_earlier(slot) for slot in SLOTS if slot != view}
+    taken = [slot for slot in SLOTS if photos[slot] is not None]
+    st.caption("Taken: " + ", ".join(slot_title(s).lower().removesuffix(" photo")
+                                     for s in taken) + "." if taken else "No photo taken yet.")
+    for slot in taken:
+        if slot != view and st.button(f"Drop the {slot_title(slot).lower()}",
+                                      key=f"remove_taken_{slot}", icon=":material/close:"):
+            st.session_state[KEPT_PHOTOS].pop(slot, None)
+            st.rerun()
+    return {slot: photo for slot, photo in photos.items() if photo is not None}
+
+
+def photo_inputs() -> dict[str, PhotoInput]:
+    """The photos given, by slot: any of front, back, left side and right side."""
     st.subheader("Photos")
     samples = available_samples()
     source = st.radio("Photos", [UPLOAD, TAKE] + ([SAMPLE] if samples else []),
-                      horizontal=True, key="photo_source", label_visibility="collapsed")
+                      horizontal=True, key="photo_source", label_visibility="collapsed",
+                      persist_state=KEPT)
     if source == TAKE:
-        with st.expander("How to take the photos", icon=":material/info:"):
-            st.markdown("\n".join(f"- {plain(line)}" for line in PROTOCOL))
-        columns = wrapping_columns("camera_views", [1, 1], [330, 330])
-        return _camera_input(columns[0], "front"), _camera_input(columns[1], "side")
+        return camera_inputs()
     if source == SAMPLE:
-        label = st.selectbox("Sample pair", list(samples), key="sample_pair",
+        label = st.selectbox("Sample photos", list(samples), key="sample_pair", persist_state=KEPT,
                              help="Photos published under the MIT license; see "
                                   "sample_images/ATTRIBUTION.md.")
-        front, side = samples[label]
-        return (PhotoInput(front.name, front.read_bytes()),
-                PhotoInput(side.name, side.read_bytes()))
-    front_col, side_col = st.columns(2)
-    front = _photo_input(front_col, "front", "Front photo",
-                         "Patient facing the camera (or the back to it), whole body, head to "
-                         "feet.")
-    side = _photo_input(side_col, "side", "Side photo",
-                        "Patient side-on to the camera, whole body, arms relaxed.")
-    return front, side
+        return {slot: PhotoInput(path.name, path.read_bytes())
+                for slot, path in samples[label].items()}
+    st.caption("Any of the four, each optional: front and back measure the frontal plane, the "
+               "sides the sagittal plane; both of a pair are also compared with each other.")
+    photos = {}
+    # Front and back in one row, the two sides in the next: each pair is measured together.
+    for row, slots in (("upload_frontal", ("front", "back")), ("upload_sides", ("left", "right"))):
+        for column, slot in zip(wrapping_columns(row, [1, 1], [220, 220]), slots):
+            photos[slot] = _photo_input(column, slot)
+    return {slot: photo for slot, photo in photos.items() if photo is not None}
 
 
 def analysis_options(height_cm: float | None) -> AnalysisOptions:
     with st.expander("Analysis options"):
         passes = st.slider(
             "Detection passes per photo", 1, MAX_PASSES, DEFAULT_PASSES, key="option_passes",
+            persist_state=KEPT,
             help="Each pass shows the photo slightly rotated or mirrored; more passes give "
                  "steadier landmarks and the ± column. 1 is fastest.")
         level = st.checkbox(
-            "Correct for camera tilt", key="option_level",
+            "Correct for camera tilt", key="option_level", persist_state=KEPT,
             help="Measure tilts against the photo's true vertical, estimated from straight "
                  "lines such as door frames. The CSV keeps the uncorrected value too.")
         clinic_ranges = os.environ.get(REFERENCE_ENV_VAR)
@@ -456,8 +489,11 @@ def analysis_options(height_cm: float | None) -> AnalysisOptions:
 
 def photo_summary(p: PhotoAnalysis) -> str:
     """One caption line: what the photo was taken for and how it was measured."""
-    parts = [f"{plain(p.name)}", f"seen as a {p.view.view} view",
-             f"{p.landmarks.passes} detection pass{'es' if p.landmarks.passes > 1 else ''}"]
+    parts = [f"{plain(p.name)}"]
+    if p.given_as:   # analyze() moved it to the slot of the view it shows
+        parts.append(f"given as the {slot_title(p.given_as).lower()}")
+    parts += [f"seen as a {p.view.view} view",
+              f"{p.landmarks.passes} detection pass{'es' if p.landmarks.passes > 1 else ''}"]
     parts.append("lengths in cm from the height" if p.cm_per_px
                  else "lengths in pixels (enter the height for cm)")
     if p.roll_applied is not None and p.roll is not None and p.roll.method == "manual":
@@ -593,7 +629,7 @@ def review_image(held: SessionAnalysis, slot: str) -> Image.Image:
 def landmark_controls(p: PhotoAnalysis, held: SessionAnalysis) -> Landmark:
     used = sorted({lm for m in p.metrics for lm in m.landmarks})
     landmark = st.selectbox("Landmark to place", used, format_func=landmark_label,
-                            key=f"review_landmark_{p.slot}")
+                            key=f"review_landmark_{p.slot}", persist_state=KEPT)
     if landmark in p.landmarks.manual:
         st.caption("This landmark was placed by hand.")
     else:
@@ -663,12 +699,12 @@ def vertical_controls(p: PhotoAnalysis, held: SessionAnalysis) -> None:
 def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     """Let the clinician place a landmark the detector got wrong, or mark the true vertical;
     the measures update at once."""
-    with st.expander(f"Check landmarks on the {p.slot} photo; place them, or the true "
-                     "vertical, by hand"):
+    with st.expander(f"Check landmarks on the {slot_title(p.slot).lower()}; place them, or "
+                     "the true vertical, by hand"):
         controls, picture = wrapping_columns(f"review_row_{p.slot}", [1, 2], [240, 320])
         with controls:
             mode = st.radio("A click on the photo", [PLACE_LANDMARK, PLACE_POINT, SET_VERTICAL],
-                            key=f"review_mode_{p.slot}")
+                            key=f"review_mode_{p.slot}", persist_state=KEPT)
             if mode != SET_VERTICAL:
                 held.first_point.pop(p.slot, None)  # a vertical half marked is dropped
             if mode == PLACE_LANDMARK:
@@ -698,8 +734,9 @@ def landmark_review(p: PhotoAnalysis, held: SessionAnalysis) -> None:
             what = "true vertical marked by hand" if set_now else ""
         if applied:
             if what:
-                signin.log_action(LANDMARK_EDIT, f"{p.slot} photo: {what} (analysis not saved "
-                                  "yet)", subject=st.session_state.get("patient_subject") or None)
+                signin.log_action(LANDMARK_EDIT, f"{slot_title(p.slot).lower()}: {what} "
+                                  "(analysis not saved yet)",
+                                  subject=st.session_state.get("patient_subject") or None)
             st.rerun()
 
 
@@ -711,7 +748,7 @@ def display_width(p: PhotoAnalysis) -> int:
 
 
 def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
-    st.subheader(f"{p.slot.capitalize()} photo")
+    st.subheader(slot_title(p.slot))
     st.caption(photo_summary(p))
     image_col, table_col = wrapping_columns(f"photo_row_{p.slot}", [5, 7], [280, 520])
     with image_col:
@@ -725,11 +762,20 @@ def photo_section(p: PhotoAnalysis, held: SessionAnalysis) -> None:
     landmark_review(p, held)
 
 
+def _named(m: MetricResult) -> str:
+    """"Head tilt (front)", "Trunk sagittal lean (left side)": a measure and where it was
+    taken, in a list (a mean of both sides says so in its label)."""
+    if m.slot == SIDES_MEAN:
+        return plain(m.label)
+    return f"{plain(m.label)} ({slot_title(m.slot).lower().removesuffix(' photo')})"
+
+
 def outside_summary(result: Assessment) -> None:
-    outside = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
-               if m.flag == FLAG_OUTSIDE]
-    borderline = [f"{plain(m.label)} ({p.slot})" for p in result.photos for m in p.metrics
-                  if m.flag == FLAG_BORDERLINE]
+    # What the summary by region reads: with both sides, their mean (each side's own flag is
+    # in its table).
+    metrics = [m for _slot, some in summary_sources(result) for m in some]
+    outside = [_named(m) for m in metrics if m.flag == FLAG_OUTSIDE]
+    borderline = [_named(m) for m in metrics if m.flag == FLAG_BORDERLINE]
     if outside:
         st.markdown(f"**Outside the reference range:** {', '.join(outside)}.")
     if borderline:
@@ -737,6 +783,47 @@ def outside_summary(result: Assessment) -> None:
                     f"{', '.join(borderline)}.")
     if not outside and not borderline:
         st.markdown("**Every measure taken is within its reference range** (or has none).")
+
+
+def banner_findings(result: Assessment) -> list[Finding]:
+    """The visit's and each photo's findings; what two photos disagree on in one line that
+    points to the tables of two photos, where each is said in full."""
+    pairs = {"front_back_differ": "front and back photos", "sides_differ": "side photos"}
+    counts = {code: sum(f.code == code for f in result.combined_findings) for code in pairs}
+    said = [f"the {pairs[code]} on {n} measure{'s' if n > 1 else ''}"
+            for code, n in counts.items() if n]
+    summary = [Finding("photos_disagree", "The photos disagree: " + ", ".join(said)
+                       + " (see Two photos together, below).")] if said else []
+    return list(result.findings) + summary + [
+        f for f in result.all_findings()
+        if f not in result.findings and f not in result.combined_findings]
+
+
+# What each table of two photos holds, said under its title.
+COMBINED_CAPTIONS = {
+    "sides": "Each sagittal measure taken on both side photos: their mean, flagged against the "
+             "reference range.",
+    "left-right": "The left side photo's value minus the right's. A difference beyond the "
+                  "detection noise and the detectable change says the patient stood "
+                  "differently, or is turned, between the two photos.",
+    "front-back": "The front photo's value minus the back's, both in the patient's frame: a "
+                  "real difference says the two photos disagree, not that the body changed.",
+}
+
+
+def combined_section(result: Assessment) -> None:
+    """The measures two photos share (both sides; front and back), and what they disagree on."""
+    if not result.combined:
+        return
+    st.subheader("Two photos together")
+    if result.combined_findings:
+        st.warning("\n".join(f"- {plain(f.message)}" for f in result.combined_findings),
+                   icon=":material/compare:")
+    for slot in dict.fromkeys(m.slot for m in result.combined):
+        st.markdown(f"**{slot_title(slot)}**")
+        st.caption(COMBINED_CAPTIONS.get(slot, ""))
+        metrics_table([m for m in result.combined if m.slot == slot],
+                      key=f"metrics_table_{slot}")
 
 
 def visit_json(result: Assessment, patient: Patient) -> str:
@@ -752,7 +839,7 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
     files = [("csv", "Results table (CSV)", csv_text(result.rows()), f"{stem}.csv", "text/csv"),
              ("json", "Full results (JSON)", visit_json(result, patient), f"{stem}.json",
               "application/json")]
-    files += [(p.slot, f"Annotated {p.slot} photo (PNG)", held.annotated[p.slot],
+    files += [(p.slot, f"Annotated {slot_title(p.slot).lower()} (PNG)", held.annotated[p.slot],
                f"{stem}_{p.slot}.png", "image/png") for p in result.photos]
     columns = wrapping_columns("downloads", [1] * len(files), [190] * len(files), gap="small")
     for column, (kind, label, data, name, mime) in zip(columns, files):
@@ -765,16 +852,13 @@ def downloads(result: Assessment, held: SessionAnalysis, patient: Patient) -> No
 
 
 def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
-               front: PhotoInput | None, side: PhotoInput | None) -> bool:
+               given: GivenPhotos) -> bool:
     """Offer to save the visit in the records (posture.app.records owns the store).
-    True when exactly what the page shows is saved."""
-    given = {"front": front, "side": side}
-    if any(f.code == VIEWS_SWAPPED for f in result.findings):
-        # The library analysed each photo as the view it shows: keep bytes with their analysis.
-        given = {"front": side, "side": front}
+    True when exactly what the page shows is saved. The photos go keyed as given: the store
+    files each under the slot it was analysed in (a photo given in the wrong slot moves)."""
     return save_visit_panel(
-        result, *(given[slot].data if given[slot] else None for slot in ("front", "side")),
-        filenames={slot: p.name for slot, p in given.items() if p},
+        result, {slot: p.data for slot, p in given.items()},
+        filenames={slot: p.name for slot, p in given.items()},
         annotated=held.annotated, subject=patient.subject, visit_date=patient.visit_date,
         notes=patient.notes, patient_name=patient.name)
 
@@ -782,44 +866,46 @@ def save_panel(result: Assessment, held: SessionAnalysis, patient: Patient,
 def show() -> None:
     """The page."""
     st.title("Posture screening")
-    st.caption("A screening aid from a front and a side photo: landmarks by MediaPipe Pose, "
-               "measures with their uncertainty and reference ranges. Not a diagnosis.")
+    st.caption("A screening aid from up to four photos (front, back, left side, right side): "
+               "landmarks by MediaPipe Pose, measures with their uncertainty and reference "
+               "ranges. Not a diagnosis.")
     patient_col, photos_col = wrapping_columns("intake_inputs", [1, 2], [260, 440], gap="large")
     with patient_col:
         patient = patient_details()
     with photos_col:
-        front, side = photo_inputs()
+        given = photo_inputs()
         try:
             options = analysis_options(patient.height_cm)
         except PostureError as exc:
             st.error(str(exc), icon=":material/error:")
             return
-    if front is None and side is None:
+    if not given:
         st.session_state[UNSAVED] = None
-        st.info("Upload a front and a side photo, or try a sample pair, to see the measures.",
-                icon=":material/photo_camera:")
+        st.info("Upload any of the four photos (front, back, left side, right side), or try "
+                "the sample photos, to see the measures.", icon=":material/photo_camera:")
         return
 
-    held = current_analysis(front, side, options)
+    held = current_analysis(given, options)
     if held.error:
         st.session_state[UNSAVED] = None
         st.error(plain(held.error), icon=":material/error:")
         return
     result = dataclasses.replace(held.result, subject=patient.subject)
     st.divider()
-    findings_banner(result.all_findings())
+    findings_banner(banner_findings(result))
     outside_summary(result)
     summary_by_region(result)
     for p in result.photos:
         photo_section(p, held)
-    for p in result.photos:   # after every photo's own table: the chain reads across them
-        if p.slot == "front" and p.view.view in ("front", "back"):
+    combined_section(result)
+    for p in result.frontal:   # after every photo's own table: the chain reads across them
+        if p.view.view in ("front", "back"):
             levels_chain_view(p)
     st.divider()
     downloads(result, held, patient)
     st.divider()
     # Set only where the run settles: a run cut short by a page switch leaves the last value.
-    saved = save_panel(result, held, patient, front, side)
+    saved = save_panel(result, held, patient, given)
     st.session_state[UNSAVED] = None if saved else unsaved_line(result, patient)
 
 

@@ -55,7 +55,6 @@ def run() -> None:
     page = st.navigation(pages)
     st.html(NARROW_SCREEN_CSS)
     if page.url_path != intake_page.url_path:
-        intake.keep_intake_state()
         unsaved = st.session_state.get(intake.UNSAVED)
         if unsaved:
             st.warning(plain(unsaved) + " Go back to Intake to save it; closing or reloading "

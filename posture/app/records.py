@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,9 @@ from posture.app.widgets import (
     plain,
     split_reference,
 )
+from posture.assessment import ANY_SIDE, SLOTS, slot_title
 from posture.errors import PostureError
+from posture.metrics.bilateral import COMBINED_SLOTS
 from posture.metrics.compute import FLAG_BORDERLINE, FLAG_NO_RANGE, FLAG_OUTSIDE, STATUS_OK
 from posture.numbers import uncertainty_text, value_text
 from posture.store import (
@@ -61,6 +63,9 @@ GAP = 24                   # px between photos shown side by side
 PHOTO_HEIGHT = 560         # px: tall enough to read the labels, short enough to see the table
 
 ROWS_HEADER = METRIC_TABLE_HEADER  # the intake table's columns
+# Stored photo slots in page order. "side": a visit filed before the four slots, one side
+# photo whose side was not recorded.
+PHOTO_ORDER = SLOTS + (ANY_SIDE,)
 
 
 @st.cache_resource(show_spinner=False)
@@ -115,7 +120,7 @@ def rows_frame(rows) -> pd.DataFrame:
     return pd.DataFrame([[plain(str(c)) for c in row] for row in out], columns=list(ROWS_HEADER))
 
 
-def rows_table(rows) -> None:
+def rows_table(rows, key: str = "records_table") -> None:
     """The measures, orange where outside the reference range, grey where not measured."""
     rows = list(rows)
 
@@ -126,10 +131,53 @@ def rows_table(rows) -> None:
         style = {FLAG_OUTSIDE: OUTSIDE_STYLE, FLAG_BORDERLINE: BORDERLINE_STYLE}
         return [style.get(r["flag"], "")] * len(line)
 
-    fitted_table("records_table", rows_frame(rows).style.apply(style, axis=1))
+    fitted_table(key, rows_frame(rows).style.apply(style, axis=1))
     bases = sorted({basis for r in rows if (basis := split_reference(r["reference"])[1])})
     if bases:
         st.caption("Reference ranges: " + "; ".join(plain(b) for b in bases) + ".")
+
+
+def photo_name(slot: str) -> str:
+    """"front", "left side", "side": a stored photo's slot in a list."""
+    return slot_title(slot).lower().removesuffix(" photo")
+
+
+def photo_rows(slots: Iterable[str]) -> list[list[str]]:
+    """The stored photos to show side by side: up to two in one row; more, the front and back
+    in one row and the sides in the next (one scale per row, each still large enough)."""
+    ordered = [s for s in PHOTO_ORDER if s in set(slots)]
+    if len(ordered) <= 2:
+        return [ordered] if ordered else []
+    frontal = [s for s in ordered if s in ("front", "back")]
+    sides = [s for s in ordered if s not in ("front", "back")]
+    return [row for row in (frontal, sides) if row]
+
+
+def visit_photos_view(images: Mapping[str, bytes]) -> None:
+    """A visit's annotated photos, each row at one height, captioned by slot."""
+    for row in photo_rows(images):
+        image, _widths = same_height([images[s] for s in row], height=PHOTO_HEIGHT)
+        # "content": its own width, but never wider than the page (a phone shrinks it).
+        st.image(image, width="content", output_format="JPEG",
+                 caption=" · ".join(slot_title(s) for s in row))
+
+
+def rows_by_slot(rows) -> dict[str, list[dict]]:
+    """Stored rows by photo, then the rows of two photos (`posture.metrics.bilateral`), in page
+    order: one measure can be taken on up to four photos."""
+    order = PHOTO_ORDER + COMBINED_SLOTS
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r.get("slot") or "", []).append(r)
+    return dict(sorted(groups.items(),
+                       key=lambda g: order.index(g[0]) if g[0] in order else len(order)))
+
+
+def visit_tables(rows) -> None:
+    """One table per photo (and per pair of photos), titled by slot."""
+    for slot, group in rows_by_slot(rows).items():
+        st.markdown(f"**{slot_title(slot) if slot else 'Measures'}**")
+        rows_table(group, key=f"records_table_{slot or 'all'}")
 
 
 # --- the panel under the intake page's results ------------------------------------------------
@@ -173,21 +221,22 @@ def save_label(subject: str, visit_date: dt.date) -> str:
     return f"Save visit {visit_date.isoformat()} for {subject}"
 
 
-def save_visit_panel(result, front: bytes | None, side: bytes | None, *, subject: str,
+def save_visit_panel(result, photos: Mapping[str, bytes], *, subject: str,
                      visit_date: dt.date, notes: str = "", patient_name: str = "",
                      filenames: dict[str, str] | None = None,
                      annotated: dict[str, bytes] | None = None) -> bool:
     """Save this analysis as a visit in the records (all or nothing; nothing leaves the machine
     unless the clinic points POSTURE_DATABASE_URL at its own server).
 
-    result: the `Assessment` shown; front, side: the photo bytes exactly as uploaded;
+    result: the `Assessment` shown; photos: slot -> the bytes exactly as uploaded, keyed by
+    the slots they were given in (`save_visit` files each where it was analysed);
     subject, visit_date, notes, patient_name: the page's patient fields, read at every run, so
     the save files what the page shows now; annotated: slot -> the PNGs already rendered.
     A future date or a patient ID that differs from an existing one only by case or spaces is
     asked about first. Returns True when exactly this is saved (this session).
     """
     st.subheader("Save visit")
-    photos = {slot: data for slot, data in (("front", front), ("side", side)) if data}
+    photos = {slot: data for slot, data in photos.items() if data}
     subject = subject.strip()
     fingerprint = _fingerprint(result, photos, subject, visit_date)
     saved = st.session_state.setdefault(SAVED, {})
@@ -266,7 +315,8 @@ def _visits_frame(visits) -> pd.DataFrame:
     return pd.DataFrame({
         "Date": [v.visit_date.isoformat() for v in visits],
         "Visit": [v.visit_id for v in visits],
-        "Photos": [", ".join(v.slots) for v in visits],
+        "Photos": [", ".join(photo_name(s) for s in PHOTO_ORDER if s in v.slots)
+                   for v in visits],
         "Height (cm)": [f"{v.height_cm:g}" if v.height_cm else "—" for v in visits],
         "Analyses": [v.analyses for v in visits],
         "Latest analysis": [f"posture {v.posture_version}, {v.analysed_at[:16].replace('T', ' ')}"
@@ -324,13 +374,8 @@ def _visit_section(store: Store, subject: str, visits, visit) -> None:
     if record.findings:
         st.warning("\n".join(f"- {plain(f)}" for f in record.findings),
                    icon=":material/warning:")
-    if record.images:
-        slots = [s for s in ("front", "side") if s in record.images]
-        image, _widths = same_height([record.images[s] for s in slots], height=PHOTO_HEIGHT)
-        # "content": its own width, but never wider than the page (a phone shrinks it).
-        st.image(image, width="content", output_format="JPEG",
-                 caption=" · ".join(f"{s.capitalize()} photo" for s in slots))
-    rows_table(record.rows)
+    visit_photos_view(record.images)
+    visit_tables(record.rows)
 
     position = [v.visit_id for v in visits].index(visit.visit_id)
     previous_id = visits[position - 1].visit_id if position > 0 else None
