@@ -126,7 +126,7 @@ def test_four_photos_show_each_photo_and_the_tables_of_two(monkeypatch, records_
         assert not at.exception, at.exception
     store = open_store(records_url)
     [visit] = list_visits(store, "P-4")
-    assert visit.slots == ("back", "front", "left", "right")
+    assert visit.slots == ("front", "back", "left", "right")
     stored = visit_photos(store, visit.visit_id)
     assert stored["back"] == back and stored["right"] == photo("leo_test_right.jpg")
 

@@ -135,11 +135,12 @@ def test_the_compare_page_shows_per_visit_warnings_hand_placed_values_and_meanin
     assert "From hand-placed landmarks: " in captions and "Shoulder tilt" in captions
     assert "No hand-placed landmarks." in captions               # the first visit
     # Each row's change is its after minus its before, as shown.
-    for measure, change in zip(frame["Measure"], frame["Change"]):
+    for b_text, a_text, change in zip(frame["2025-01-10"], frame["2025-04-02"],
+                                      frame["Change"]):
         if change != "—":
-            b, a = (float(v.split(" ")[0].replace("\\", "")) for v in
-                    (before[measure], after[measure]))
+            b, a = (float(v.split(" ")[0].replace("\\", "")) for v in (b_text, a_text))
             assert float(change) == pytest.approx(a - b, abs=1e-9)
+    assert set(frame["Photos"]) == {"Front photo", "Right side photo vs left side photo"}
     # One chart per measured metric, each with the error bars and the reference band.
     charts = at.get("vega_lite_chart")
     measured = {(r["metric"], r["unit"]) for r in first.assessment.rows() + moved.rows()

@@ -61,8 +61,10 @@ def test_compare_page_shows_first_and_latest_visit_by_default(two_visits):
     assert at.selectbox(key="compare_after").value == 2
     [table] = at.table
     frame = table.value
-    assert list(frame.columns) == ["Measure", "2025-01-10", "2025-04-02", "Change",
+    assert list(frame.columns) == ["Photos", "Measure", "2025-01-10", "2025-04-02", "Change",
                                    "Needs >", "Verdict"]
+    # leo's side photo showed his right side, then his left: compared, and said so.
+    assert set(frame["Photos"]) == {"Front photo", "Right side photo vs left side photo"}
     assert len(frame) == len(METRICS)
     assert any(v.startswith("real change") for v in frame["Verdict"])
     assert "Forward-head angle (CVA proxy) (deg)" in set(frame["Measure"])
@@ -107,7 +109,7 @@ def test_compare_page_compares_uploaded_pairs_without_saving(records_url):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     [table] = at.table
-    assert list(table.value.columns)[1:3] == ["before", "after"]
+    assert list(table.value.columns)[2:4] == ["before", "after"]
     assert any(v.startswith("real change") for v in table.value["Verdict"])
     assert list_patients(open_store(records_url)) == []           # nothing saved
 

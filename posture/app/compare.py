@@ -17,7 +17,7 @@ import streamlit as st
 from posture.app import signin
 from posture.app.records import PHOTO_HEIGHT, PHOTO_ORDER, current_store, photo_name, same_height
 from posture.app.widgets import file_stem, fitted_table, plain, wrapping_columns
-from posture.assessment import ANY_SIDE, SIDE_SLOTS, SLOTS, slot_title
+from posture.assessment import ANY_SIDE, SLOTS, slot_title
 from posture.compare import (
     COMPARISON_COLUMNS,
     MIN_SPAN_MDC,
@@ -28,6 +28,7 @@ from posture.compare import (
     compare_visits,
     comparison_table,
     history_series,
+    matched_slots,
 )
 from posture.errors import PostureError
 from posture.export import csv_text
@@ -47,16 +48,9 @@ RULE = (f"A change is **real** when it exceeds both {NOISE_FACTOR:g} × the comb
 
 
 def photo_pairs_of(before: Iterable[str], after: Iterable[str]) -> list[tuple[str, str]]:
-    """(before's slot, after's slot) of each pair of photos to show side by side: every slot
-    both visits have; and when each has one side photo, of different sides (or one filed
-    before the four slots as "side"), those two as the side pair."""
-    before, after = set(before), set(after)
-    pairs = [(s, s) for s in PHOTO_ORDER if s in before and s in after]
-    sides = [[s for s in PHOTO_ORDER if s in visit and s in SIDE_SLOTS + (ANY_SIDE,)]
-             for visit in (before, after)]
-    if all(len(one) == 1 for one in sides) and sides[0] != sides[1]:
-        pairs.append((sides[0][0], sides[1][0]))
-    return pairs
+    """(before's slot, after's slot) of each pair of photos to show side by side: the photos
+    whose rows the comparison matches (`posture.compare.matched_slots`)."""
+    return [(b, a) for b, a in matched_slots(before, after) if b and a]
 
 
 def _side_said(slot: str) -> str:
@@ -113,6 +107,8 @@ def changes_frame(comparison: Comparison) -> pd.DataFrame:
     (posture.numbers), so each row's change is its after minus its before as shown."""
     changes = comparison.changes
     return pd.DataFrame({
+        # A measure appears once per photo compared ("Right side photo vs left side photo").
+        "Photos": [plain(c.photos) for c in changes],
         # The unit beside the name: one column less to fit a phone's width.
         "Measure": [plain(c.label if c.unit == "%" and "%" in c.label
                           else f"{c.label} ({c.unit})") for c in changes],
