@@ -224,7 +224,7 @@ class _Report(FPDF):
             self.add_page()
         self.ln(3)
         self.font(11, bold=True)
-        self.cell(0, 7, self.text_(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 6, self.text_(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # wraps
         self.ln(1)
 
     def paragraph(self, text: str, size: float = 8.5, colour=INK, bullet: bool = False) -> None:
@@ -526,16 +526,17 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
             row.cell(h)
         for (_b, _a), group in groupby(comparison.changes, key=lambda c: (c.before_slot, c.slot)):
             group = list(group)
+            title = FontFace(emphasis="BOLD", fill_color=PANEL)
+            unpaired = _unpaired(group, before.label, after.label)
+            if unpaired:   # one row, the photo and why (a row never splits across pages)
+                row = table.row()
+                row.cell(pdf.text_(group[0].photos), style=title)
+                row.cell(pdf.text_(unpaired), colspan=len(widths) - 1, align="LEFT",
+                         style=FontFace(color=NOT_MEASURED_INK, fill_color=PANEL))
+                continue
             if group[0].photos:               # which photos the rows below compare
                 row = table.row()
-                row.cell(pdf.text_(group[0].photos), colspan=len(widths),
-                         style=FontFace(emphasis="BOLD", fill_color=PANEL))
-            unpaired = _unpaired(group, before.label, after.label)
-            if unpaired:                      # one line, not a line per measure
-                row = table.row()
-                row.cell(pdf.text_(unpaired), colspan=len(widths),
-                         style=FontFace(color=NOT_MEASURED_INK))
-                continue
+                row.cell(pdf.text_(group[0].photos), colspan=len(widths), style=title)
             _change_rows(pdf, table, group)
 
 

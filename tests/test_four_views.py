@@ -21,6 +21,7 @@ from posture.metrics.bilateral import (
 from posture.metrics.compute import STATUS_OK, MetricResult
 from posture.metrics.detectable import DetectableChange
 from posture.metrics.reference import load_ranges
+from posture.metrics.summary import frontal_levels
 from tests.back_view import back_photo, seen_from_behind
 from tests.conftest import sample
 
@@ -139,11 +140,13 @@ def test_the_back_view_reads_in_the_patients_frame(four):
         # leo's photos show no straight structure to read the camera's level from: a tilt's
         # difference is not judged until a true vertical is marked on both photos.
         assert diffs[metric].flag == "" and "level is unknown" in diffs[metric].detail
+    assert "not judged: the camera's level is unknown" in frontal_levels(four.metrics).back
     level = four.with_camera_roll("front", roll_from_points((100, 50), (100, 900))) \
         .with_camera_roll("back", roll_from_points((300, 50), (300, 900)))
     judged = by_slot(level.combined, "front-back")
     for metric in ("shoulder_tilt", "pelvic_obliquity", "head_tilt", "knee_tilt"):
         assert judged[metric].flag == FLAG_AGREES, metric
+    assert frontal_levels(level.metrics).back.startswith("The back photo agrees")
     assert by_slot(four.combined, "front-back")["knee_frontal_angle_left"].flag == FLAG_AGREES
 
 

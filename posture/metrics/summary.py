@@ -223,7 +223,11 @@ def frontal_levels(metrics: Iterable[MetricResult]) -> FrontalLevels | None:
     checked = [m for m in metrics if m.slot == FRONT_MINUS_BACK and m.metric in level_of
                and m.flag in (FLAG_AGREES, FLAG_DIFFERS)]
     differ = [level_of[m.metric] for m in checked if m.flag == FLAG_DIFFERS]
-    if not checked:
+    unjudged = any(m.slot == FRONT_MINUS_BACK and m.metric in level_of for m in metrics)
+    if not checked and unjudged:
+        back = ("Whether the back photo agrees with the front is not judged: the camera's "
+                "level is unknown (mark a true vertical on both photos).")
+    elif not checked:
         back = ""
     elif differ:
         back = ("The back photo differs from the front at the " + ", ".join(differ)
