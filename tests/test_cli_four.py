@@ -108,12 +108,12 @@ def test_four_photos_summary_names_each_photo_and_says_where_they_differ(four, b
     assert [slot_title(s) for s in ("left-right", "front-back")] == [
         "Left minus right side", "Front minus back"]
     # Every finding of the visit (sides differ, front and back differ) is printed, and one is
-    # said for each plumb offset whose sides differ beyond the detectable change.
+    # said for each measure whose sides differ beyond the noise and the detectable change.
     visit = json.loads((out / "results.json").read_text(encoding="utf-8"))["findings"]
     assert all(f"! {f['message']}" in printed for f in visit)
     rows = read_csv(out / "results.csv")
     differing = {r["metric"] for r in rows if r["slot"] == "left-right"
-                 and r["flag"] == FLAG_DIFFERS and r["metric"].startswith("plumb")}
+                 and r["flag"] == FLAG_DIFFERS}
     said = [f for f in visit if f["code"] == "sides_differ"]
     assert len(said) == len(differing)
     assert all(f["message"].startswith("The side photos disagree") for f in said)

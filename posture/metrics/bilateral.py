@@ -160,8 +160,8 @@ def front_and_back(front: Iterable[MetricResult], back: Iterable[MetricResult],
 
 
 def disagreements(combined: Iterable[MetricResult]) -> tuple[Disagreement, ...]:
-    """The real differences worth a visit finding: every plumb offset differing between the
-    sides (the body part may be turned), every frontal measure differing front to back."""
+    """Every real difference between two photos, in words: a plumb offset differing between
+    the sides says the body part may be turned; any other, that the photos need a look."""
     out = []
     for m in combined:
         if m.flag != FLAG_DIFFERS:
@@ -174,10 +174,12 @@ def disagreements(combined: Iterable[MetricResult]) -> tuple[Disagreement, ...]:
                 f"further forward, so the {region} may be turned toward the patient's "
                 f"{'right' if ahead == 'left' else 'left'}, or the patient stood differently "
                 "for the two photos.")))
-        elif m.slot == FRONT_MINUS_BACK:
+        elif m.slot in (LEFT_MINUS_RIGHT, FRONT_MINUS_BACK):
             label = METRICS_BY_ID[m.metric].label
-            out.append(Disagreement("front_back_differ", m.metric, (
-                f"Front and back photos disagree on {label[:1].lower() + label[1:]}: "
-                f"{m.detail}; the patient may have stood differently, or one photo's "
-                "landmarks are off: check both.")))
+            code, photos = (("sides_differ", "The side photos") if m.slot == LEFT_MINUS_RIGHT
+                            else ("front_back_differ", "Front and back photos"))
+            out.append(Disagreement(code, m.metric, (
+                f"{photos} disagree on {label[:1].lower() + label[1:]}: {m.detail}; the "
+                "patient may have stood differently, or one photo's landmarks are off: "
+                "check both.")))
     return tuple(out)

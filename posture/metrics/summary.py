@@ -11,8 +11,8 @@ Several photos of one visit: each measure is read once. A sagittal measure from 
 photos is read from their mean; a frontal measure from the front and the back photo is read
 from the front, saying whether the back agrees. The real differences between two photos of the
 visit (`posture.metrics.bilateral.disagreements`) are lines of their own region: a plumb offset
-differing between the sides (the trunk or pelvis turned, or the patient re-stood), a frontal
-measure differing between front and back.
+differing between the sides (the trunk or pelvis turned, or the patient re-stood), any other
+measure differing between the sides or between front and back (a check of the photos).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import csv
 import functools
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,15 +159,25 @@ def region_summary(metrics: Iterable[MetricResult],
                           else "; the back photo differs")
         lines[w.region].append(SummaryLine(m.metric, m.flag, clinician, w.patient))
     for d in disagreements(metrics):
-        if d.code == "sides_differ":
+        if d.code == "sides_differ" and d.metric in TURN_CUES:
             part, body = TURN_CUES[d.metric]
             region, patient = _TURN_REGIONS[body], _PATIENT_TURNED.format(part=body)
-        elif d.metric in wording:
-            region, patient = wording[d.metric].region, ""   # a check of the photos
         else:
-            continue
+            region, patient = _region_of(d.metric, wording), ""   # a check of the photos
+            if not region:
+                continue
         lines[region].append(SummaryLine(d.metric, FLAG_DIFFERS, d.message, patient))
     return tuple(RegionSummary(r, title, tuple(lines[r])) for r, title in REGIONS.items())
+
+
+def _region_of(metric: str, wording: Mapping) -> str:
+    """The region a measure's lines go in: its wording's, else that of a worded measure on the
+    same points (a length beside its angle or its % twin); "" if none."""
+    if metric in wording:
+        return wording[metric].region
+    points = METRICS_BY_ID[metric].points
+    return next((w.region for m, w in wording.items()
+                 if m in METRICS_BY_ID and METRICS_BY_ID[m].points == points), "")
 
 
 def _from_photos(slot: str) -> str:
