@@ -44,7 +44,13 @@ from posture.compare import (
     compare_visits,
     row_slot,
 )
-from posture.metrics.bilateral import FLAG_AGREES, FRONT_MINUS_BACK, LEFT_MINUS_RIGHT, SIDES_MEAN
+from posture.metrics.bilateral import (
+    FLAG_AGREES,
+    FLAG_NOT_JUDGED,
+    FRONT_MINUS_BACK,
+    LEFT_MINUS_RIGHT,
+    SIDES_MEAN,
+)
 from posture.metrics.compute import (
     FLAG_BORDERLINE,
     FLAG_NO_RANGE,
@@ -474,7 +480,7 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
                 else:
                     outside = r.get("flag") == FLAG_OUTSIDE
                     other = r.get("flag") not in (FLAG_OUTSIDE, FLAG_WITHIN, FLAG_NO_RANGE,
-                                                   "", None, FLAG_AGREES)
+                                                   "", None, FLAG_AGREES, FLAG_NOT_JUDGED)
                     style = FontFace(color=OUTSIDE_INK, fill_color=OUTSIDE_FILL,
                                      emphasis="BOLD") if outside else FontFace(
                         color=OUTSIDE_INK, fill_color=BORDERLINE_FILL) if other else None

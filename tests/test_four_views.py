@@ -13,6 +13,7 @@ from posture.errors import InputError
 from posture.metrics.bilateral import (
     FLAG_AGREES,
     FLAG_DIFFERS,
+    FLAG_NOT_JUDGED,
     Level,
     both_sides,
     disagreements,
@@ -50,7 +51,7 @@ def test_both_sides_give_the_mean_flagged_and_the_difference_judged():
     assert mean["plumb_hip"].flag == "no range"
     assert diff["plumb_hip"].value == pytest.approx(3.0)
     assert diff["plumb_hip"].flag == FLAG_DIFFERS          # beyond 2 x 0.42 cm and 2 cm
-    assert diff["plumb_ear"].flag == ""                    # no MDC known for it here: unjudged
+    assert diff["plumb_ear"].flag == FLAG_NOT_JUDGED       # no MDC known for it here
     [said] = disagreements(rows)
     assert said.code == "sides_differ" and said.metric == "plumb_hip"
     assert "left hip sits further forward" in said.message
@@ -75,7 +76,7 @@ def test_a_measure_that_moves_with_the_level_is_judged_only_when_both_levels_are
     moves = {"plumb_hip": 1.7}                     # cm per degree of camera roll
     unknown = both_sides(left, right, {}, MDC, (Level(0.3, moves), Level(None, moves)))
     diff = by_slot(unknown, "left-right")["plumb_hip"]
-    assert diff.flag == "" and "level is unknown for the right photo" in diff.detail
+    assert diff.flag == FLAG_NOT_JUDGED and "level is unknown for the right photo" in diff.detail
     assert "by up to 3.4 cm" in diff.detail and disagreements(unknown) == ()
     known = by_slot(both_sides(left, right, {}, MDC, (Level(0.3, moves), Level(1.5, moves))),
                     "left-right")["plumb_hip"]
@@ -139,7 +140,7 @@ def test_the_back_view_reads_in_the_patients_frame(four):
         assert back.direction == front.direction or abs(front.value) < 0.5, metric
         # leo's photos show no straight structure to read the camera's level from: a tilt's
         # difference is not judged until a true vertical is marked on both photos.
-        assert diffs[metric].flag == "" and "level is unknown" in diffs[metric].detail
+        assert diffs[metric].flag == FLAG_NOT_JUDGED and "level is unknown" in diffs[metric].detail
     assert "not judged: the camera's level is unknown" in frontal_levels(four.metrics).back
     level = four.with_camera_roll("front", roll_from_points((100, 50), (100, 900))) \
         .with_camera_roll("back", roll_from_points((300, 50), (300, 900)))
@@ -200,3 +201,13 @@ def test_a_side_photo_beside_both_sides_is_refused_in_one_line(detector):
         analyze(side=sample("leo_test_left.jpg"), left=sample("leo_test_left.jpg"),
                 right=sample("leo_test_right.jpg"), options=AnalysisOptions(passes=1),
                 detector=detector)
+
+
+def test_a_difference_not_judged_says_why_in_the_apps_flag_cell():
+    from posture.app.widgets import metrics_frame
+
+    moves = {"plumb_hip": 1.7}
+    rows = both_sides([result("plumb_hip", 4.0)], [result("plumb_hip", 1.0)], {}, MDC,
+                      (Level(None, moves), Level(0.3, moves)))
+    [flag] = metrics_frame([m for m in rows if m.slot == "left-right"])["Flag"]
+    assert flag.startswith("not judged: the camera's level is unknown for the left photo")

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from posture.landmarks.quality import Finding
+from posture.metrics.bilateral import FLAG_NOT_JUDGED
 from posture.metrics.compute import (
     FLAG_BORDERLINE,
     FLAG_NO_RANGE,
@@ -55,6 +56,8 @@ def file_stem(text: str, fallback: str = "patient") -> str:
 def _flag_text(m: MetricResult) -> str:
     if m.status != STATUS_OK:
         return f"not measured: {m.detail or m.status.replace('_', ' ')}"
+    if m.flag == FLAG_NOT_JUDGED:      # a difference of two photos: say why ("level unknown")
+        return m.detail.partition(": ")[2] or m.flag
     text = {FLAG_WITHIN: "within", FLAG_OUTSIDE: "OUTSIDE",
             FLAG_BORDERLINE: BORDERLINE_TEXT}.get(m.flag, m.flag)
     if m.manual:

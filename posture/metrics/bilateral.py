@@ -40,6 +40,8 @@ SIDES_MEAN, LEFT_MINUS_RIGHT, FRONT_MINUS_BACK = "sides", "left-right", "front-b
 COMBINED_SLOTS = (SIDES_MEAN, LEFT_MINUS_RIGHT, FRONT_MINUS_BACK)
 
 FLAG_AGREES, FLAG_DIFFERS = "agrees", "differs"
+#: A difference that cannot be judged: a camera level unknown, or no detectable change known.
+FLAG_NOT_JUDGED = "not judged"
 
 #: A measure moving less than this (its unit per degree of camera roll) does not depend on the
 #: level: a joint angle, a width. A lean or an offset over a body's height moves 1 deg or cm.
@@ -103,11 +105,12 @@ def _difference(metric: str, first: MetricResult, second: MetricResult, slot: st
     mdc_size = mdc.mdc if mdc is not None and mdc.unit == first.unit else None
     if unknown_level is not None:
         step = 2 * max(abs(m) for m in moves)
-        flag, why = "", (f"not judged: the camera's level is unknown for the {unknown_level} "
-                         f"photo (a roll of 1 deg in each moves this difference by up to "
-                         f"{value_text(step)} {first.unit})")
+        flag = FLAG_NOT_JUDGED
+        why = (f"not judged: the camera's level is unknown for the {unknown_level} photo (a "
+               f"roll of 1 deg in each moves this difference by up to {value_text(step)} "
+               f"{first.unit})")
     elif mdc_size is None and first.unit != "%" and first.unit != "deg":
-        flag, why = "", f"no detectable change known in {first.unit}: not judged"
+        flag, why = FLAG_NOT_JUDGED, f"no detectable change known in {first.unit}: not judged"
     else:
         real = is_real_change(value, u_first, u_second, mdc_size)
         flag = FLAG_DIFFERS if real else FLAG_AGREES
