@@ -94,9 +94,10 @@ def _difference(metric: str, first: MetricResult, second: MetricResult, slot: st
     if levels is not None:
         moves = [lv.per_degree.get(metric, 0.0) for lv in levels]
         if max(abs(m) for m in moves) >= LEVEL_INSENSITIVE:
-            if any(lv.sd is None for lv in levels):
-                unknown_level = " and ".join(
-                    n for n, lv in zip(names, levels) if lv.sd is None)
+            unknown = [n for n, lv in zip(names, levels) if lv.sd is None]
+            if unknown:
+                unknown_level = " and ".join(unknown) + (" photos" if len(unknown) > 1
+                                                         else " photo")
             else:
                 u_first = math.hypot(u_first, moves[0] * levels[0].sd)
                 u_second = math.hypot(u_second, moves[1] * levels[1].sd)
@@ -106,7 +107,7 @@ def _difference(metric: str, first: MetricResult, second: MetricResult, slot: st
     if unknown_level is not None:
         step = 2 * max(abs(m) for m in moves)
         flag = FLAG_NOT_JUDGED
-        why = (f"not judged: the camera's level is unknown for the {unknown_level} photo (a "
+        why = (f"not judged: the camera's level is unknown for the {unknown_level} (a "
                f"roll of 1 deg in each moves this difference by up to {value_text(step)} "
                f"{first.unit})")
     elif mdc_size is None and first.unit != "%" and first.unit != "deg":
