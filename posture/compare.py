@@ -191,8 +191,10 @@ def _by_slot(rows: Iterable[Mapping]) -> dict[str, dict[str, Mapping]]:
     return out
 
 
-def _slot_index(slot: str | None) -> int:
-    return SLOT_ORDER.index(slot) if slot in SLOT_ORDER else len(SLOT_ORDER)
+def slot_order(slot: str | None) -> tuple[int, str]:
+    """Sort key of slots: SLOT_ORDER (front, back, left, right, side, the pairs), then others
+    by name: how comparisons, records and reports list photos and rows."""
+    return (SLOT_ORDER.index(slot) if slot in SLOT_ORDER else len(SLOT_ORDER), slot or "")
 
 
 def matched_slots(before: Iterable[str], after: Iterable[str]
@@ -213,12 +215,12 @@ def matched_slots(before: Iterable[str], after: Iterable[str]
             pairs.append((ANY_SIDE, SIDES_MEAN) if single_is_before else (SIDES_MEAN, ANY_SIDE))
     taken_b = {b for b, _a in pairs}
     taken_a = {a for _b, a in pairs}
-    for slot in sorted(set(before) | set(after), key=lambda s: (_slot_index(s), s)):
+    for slot in sorted(set(before) | set(after), key=slot_order):
         b = slot if slot in before and slot not in taken_b else None
         a = slot if slot in after and slot not in taken_a else None
         if b or a:
             pairs.append((b, a))
-    return sorted(pairs, key=lambda p: min(_slot_index(p[0]), _slot_index(p[1])))
+    return sorted(pairs, key=lambda p: min(slot_order(p[0])[0], slot_order(p[1])[0]))
 
 
 def _not_comparable(before: Mapping | None, after: Mapping | None) -> str | None:

@@ -43,6 +43,7 @@ from posture.compare import (
     VisitRecord,
     compare_visits,
     row_slot,
+    slot_order,
 )
 from posture.metrics.bilateral import (
     FLAG_AGREES,
@@ -501,9 +502,7 @@ def _metrics_table(pdf: _Report, rows: Sequence[dict]) -> None:
 
 def _slots(rows: Sequence[dict]) -> list[str]:
     """The slots of the rows: photos, then pairs of photos (SLOT_ORDER), then any other."""
-    found = dict.fromkeys(row_slot(r) for r in rows)
-    return sorted(found, key=lambda s: (SLOT_ORDER.index(s) if s in SLOT_ORDER
-                                        else len(SLOT_ORDER), s))
+    return sorted(dict.fromkeys(row_slot(r) for r in rows), key=slot_order)
 
 
 def _table_title(slot: str) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from posture.assessment import ANY_SIDE, SLOTS, TABLE_COLUMNS, slot_title
-from posture.compare import SLOT_ORDER, VisitRecord
+from posture.compare import VisitRecord, slot_order
 from posture.errors import InputError
 from posture.export import csv_text, json_text
 from posture.landmarks.quality import findings_text
@@ -121,11 +121,6 @@ def _transaction(store: Store, *, writing: bool = True, what: str = "") -> Itera
             raise StoreError(f"the records database refused the change, nothing was saved: "
                              f"{reason}") from exc
         raise StoreError(f"{prefix or 'cannot read the records: '}{reason}") from exc
-
-
-def _slot_order(slot: str) -> tuple[int, str]:
-    """Photos and images in the order of SLOT_ORDER (front, back, left, right), not by name."""
-    return (SLOT_ORDER.index(slot) if slot in SLOT_ORDER else len(SLOT_ORDER), slot)
 
 
 def _photo_data(photo: Photo) -> bytes:
@@ -542,7 +537,7 @@ def list_visits(store: Store, subject: str) -> list[VisitSummary]:
                 select(Photo.visit_id, Photo.slot).where(
                     Photo.visit_id.in_([v.id for v in visits])).order_by(Photo.slot)):
             slots.setdefault(visit_id, []).append(slot)
-        return [_summary(v, tuple(sorted(slots.get(v.id, ()), key=_slot_order)))
+        return [_summary(v, tuple(sorted(slots.get(v.id, ()), key=slot_order)))
                 for v in visits]
 
 
@@ -618,7 +613,7 @@ def load_visit(store: Store, visit_id: int, analysis_id: int | None = None) -> V
             label=visit.visit_date.isoformat(),
             rows=tuple(_rows(analysis, visit.patient.subject, visit)),
             images={img.slot: img.png
-                    for img in sorted(analysis.images, key=lambda i: _slot_order(i.slot))},
+                    for img in sorted(analysis.images, key=lambda i: slot_order(i.slot))},
             findings=tuple(findings), subject=visit.patient.subject,
             patient_name=visit.patient.name, visit_date=visit.visit_date,
             height_cm=visit.height_cm, notes=visit.notes, visit_id=visit.id,
@@ -638,7 +633,7 @@ def visit_photos(store: Store, visit_id: int) -> dict[str, tuple[str, bytes]]:
     with _transaction(store, writing=False, what=f"visit {visit_id}") as session:
         return {p.slot: (p.filename, _photo_data(p))
                 for p in sorted(_visit(session, visit_id).photos,
-                                key=lambda p: _slot_order(p.slot))}
+                                key=lambda p: slot_order(p.slot))}
 
 
 def history_rows(store: Store, subject: str) -> list[dict]:
