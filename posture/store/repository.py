@@ -369,7 +369,7 @@ def _with_manual_edits(assessment, stored: dict):
     slots = {p.slot for p in assessment.photos}
     for photo in stored.get("photos", []):
         slot = photo.get("slot")
-        if slot == "side" and assessment.side is not None:  # stored before the four slots
+        if slot == ANY_SIDE and assessment.side is not None:  # stored before the four slots
             slot = assessment.side.slot
         if slot not in slots:
             continue
