@@ -259,8 +259,6 @@ MISSED = {  # sharp points the finders call not visible (same commits as KNOWN_M
     ("arsalan2.jpeg", "trochanter_left"): "finder: hip outline too straight to place",
     ("leo2_test.jpg", "trochanter_right"): "finder: hip outline too straight to place",
     ("saif1.jpeg", "trochanter_right"): "finder: hip outline too straight to place",
-    ("jara_test_side_3.jpg", "c7"): "finder: no rounded upper back (loose sweater), so no C7 "
-                                    "either, though the neck meets the collar plainly",
 }
 
 

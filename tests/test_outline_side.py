@@ -27,6 +27,9 @@ VERTEX_Y, SOLE_Y = 150.0, 1235.0
 # The corner profile: the neck runs from the cervical apex down to a corner at C7, then the
 # upper back turns sharply back toward the thoracic apex.
 C7_CORNER = (370.0, 470.0)
+# The sweater profile: the corner profile down to C7, then a quarter turn into cloth that
+# hangs straight, a little further back at every height, down to the buttocks.
+SWEATER_TURN = (400.0, 445.0)
 
 
 def _cos(y, a, b):
@@ -34,7 +37,7 @@ def _cos(y, a, b):
     return a[1] + (b[1] - a[1]) * (1 - np.cos(np.pi * t)) / 2
 
 
-def _back(y, corner=False, jacket=False, hair=False):
+def _back(y, corner=False, jacket=False, hair=False, sweater=False):
     x = np.where(y < OCCIPUT[0], 540 - np.sqrt(np.clip(100**2 - (y - 250) ** 2, 0, None)), 0.0)
     segs = [(OCCIPUT, CERVICAL), (CERVICAL, THORACIC), (THORACIC, LUMBAR), (LUMBAR, SACRAL),
             (SACRAL, KNEE_BACK)]
@@ -49,6 +52,14 @@ def _back(y, corner=False, jacket=False, hair=False):
         m2 = (y > c[0]) & (y <= t[0])
         v = (y - c[0]) / (t[0] - c[0])
         x = np.where(m2, c[1] - (c[1] - t[1]) * np.sin(np.pi / 2 * v), x)
+    if sweater:  # the neck turns at C7 into cloth hanging straight down: no thoracic apex
+        m1 = (y > C7_CORNER[0]) & (y <= SWEATER_TURN[0])
+        v = (y - C7_CORNER[0]) / (SWEATER_TURN[0] - C7_CORNER[0])
+        x = np.where(m1, C7_CORNER[1] - (C7_CORNER[1] - SWEATER_TURN[1]) * np.sin(np.pi / 2 * v),
+                     x)
+        m2 = (y > SWEATER_TURN[0]) & (y <= SACRAL[0])
+        x = np.where(m2, SWEATER_TURN[1] + (SACRAL[1] + 1 - SWEATER_TURN[1])
+                     * (y - SWEATER_TURN[0]) / (SACRAL[0] - SWEATER_TURN[0]), x)
     if jacket:  # cloth hanging straight from the shoulder blades to the buttocks
         m = (y >= THORACIC[0]) & (y <= SACRAL[0])
         x = np.where(m, np.minimum(x, THORACIC[1] + (SACRAL[1] - THORACIC[1])
@@ -65,13 +76,13 @@ def _front(y):
 
 
 def silhouette(corner=False, jacket=False, hair=False, gap=False, ripple=0.0,
-               wobble=None) -> np.ndarray:
+               wobble=None, sweater=False) -> np.ndarray:
     """Probability mask: exact pixel coverage of the drawn body, softened like a model's.
     ripple: amplitude (px) of a wave along the back between the apexes, 30 px long (a few of
     the segmentation model's output pixels at this size): the steps of an upsampled mask.
     wobble: per-row offsets (px, H of them) added to the back's edge: a mask's noise."""
     ys = np.arange(H) + 0.5
-    xb, xf = _back(ys, corner, jacket, hair), _front(ys)
+    xb, xf = _back(ys, corner or sweater, jacket, hair, sweater), _front(ys)
     trunk = (ys > THORACIC[0]) & (ys < SACRAL[0])
     xb = xb + np.where(trunk, ripple * np.sin(2 * np.pi * ys / 30.0), 0.0)
     if wobble is not None:
@@ -152,6 +163,60 @@ def test_c7_at_the_drawn_corner_and_cva_from_it():
                if m.metric == "cva")
     expected = math.degrees(math.atan2(C7_CORNER[0] - ear[1], ear[0] - C7_CORNER[1]))
     assert cva.value == pytest.approx(expected, abs=1.5)  # the 0.5 % above, 120 px away
+
+
+def test_c7_on_a_back_hanging_straight_is_where_the_neck_turns_into_it():
+    p = _points(silhouette(sweater=True))
+    assert not p["thoracic_apex"].ok  # the cloth hangs straight: no apex ...
+    assert not p["ict"].ok and not p["ict_tangent"].ok
+    assert p["cervical_apex"].ok and p["c7"].ok  # ... yet the neck and its turn show
+    body = SOLE_Y - VERTEX_Y
+    # the turn's steepest point lies just below the drawn corner, within its stated SD
+    assert C7_CORNER[0] <= p["c7"].y <= SWEATER_TURN[0]
+    sx, sy = p["c7"].sd_xy
+    assert abs(p["c7"].y - C7_CORNER[0]) <= 2 * sy and abs(p["c7"].x - C7_CORNER[1]) <= 2 * sx
+    assert sy < 0.02 * body
+    r = {m.metric: m for m in compute_metrics(_lm(), Frame("side"), ranges=load_ranges(),
+                                               points=p)}
+    assert r["cva"].status == "ok" and r["kyphosis_angle"].status == "not_visible"
+
+
+# Colours of a painted side photo: background, skin, hair, clothing (RGB)
+GREY, SKIN, HAIR, NAVY = (200, 200, 200), (220, 170, 140), (60, 40, 30), (40, 40, 90)
+
+
+def _painted(mask: np.ndarray, hair_over_neck: bool) -> np.ndarray:
+    """The drawn body in colour: skin head and neck under a hair cap, a navy top from just
+    below C7; with hair_over_neck, hair falling down the back of the neck too."""
+    rgb = np.empty(mask.shape + (3,), np.uint8)
+    rgb[:] = GREY
+    yy, xx = np.mgrid[:H, :W]
+    body = mask > 0.5
+    rgb[body & (yy < 380)] = SKIN
+    rgb[body & (yy >= 380)] = NAVY
+    rgb[body & ((yy < 220) | ((yy < 300) & (xx < 520)))] = HAIR
+    if hair_over_neck:
+        rgb[body & (yy >= 250) & (yy < 420) & (xx < 510)] = HAIR
+    return rgb
+
+
+@pytest.mark.parametrize("hair_over_neck", [False, True])
+def test_the_neck_points_need_the_neck_bare_in_the_photo(hair_over_neck):
+    """Hair lying close down the neck keeps the neck's curve: only the photo's colours show
+    that the outline there is hair, not skin."""
+    mask = silhouette(corner=True)
+    rgb = _painted(mask, hair_over_neck)
+    p = side_points(mask, 1.0, _lm(), 1, rgb)
+    for name in ("cervical_apex", "c7", "ict"):
+        if hair_over_neck:
+            assert not p[name].ok and "not bare" in p[name].reason, name
+        else:
+            assert p[name].ok, (name, p[name].reason)
+    assert p["thoracic_apex"].ok and p["lumbar_apex"].ok  # the rest of the back is read
+    # mirrored: the same verdict
+    q = side_points(np.ascontiguousarray(mask[:, ::-1]), 1.0, _lm(sk.side(65, facing_right=False)),
+                    -1, np.ascontiguousarray(rgb[:, ::-1]))
+    assert q["c7"].ok == p["c7"].ok
 
 
 def test_mirrored_silhouette_gives_mirrored_points_exactly():
@@ -324,6 +389,18 @@ def test_a_jacket_back_gives_no_c7_or_kyphosis_number(real, name):
     for metric in ("cva", "kyphosis_angle", "kyphosis_index", "fleche_cervicale"):
         assert m[metric].status == "not_visible" and m[metric].value is None, (name, metric)
         assert m[metric].detail
+
+
+def test_hair_over_the_neck_gives_no_c7_and_a_bare_neck_over_a_sweater_does(real):
+    # ana's hair covers the back of her neck down to the shoulders (both annotation rounds);
+    # jara's sweater hangs straight from the collar, his neck bare above it.
+    ana = real["ana_test_right.jpg"].anatomical_points
+    for name in ("cervical_apex", "c7"):
+        assert not ana[name].ok and "not bare" in ana[name].reason, name
+    jara = real["jara_test_side_3.jpg"]
+    assert jara.anatomical_points["c7"].ok and not jara.anatomical_points["thoracic_apex"].ok
+    cva = next(m for m in jara.metrics if m.metric == "cva")
+    assert cva.status == "ok" and 35 < cva.value < 70  # adults: about 40-60 deg
 
 
 def test_standing_height_from_the_outline_is_close_to_the_mask_estimate(real):

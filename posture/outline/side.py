@@ -8,10 +8,13 @@ along the body, is the back's profile x(y). On it, between levels the landmarks 
 - thoracic apex: most posterior point of the upper back;
 - sacral point: most posterior point of the buttocks;
 - lumbar apex: deepest (most anterior) point between them;
-- cervical apex: deepest point of the neck, between the occiput and the thoracic apex;
+- cervical apex: deepest point of the neck, between the back of the head and the thoracic apex
+  (on a back with no apex, cloth hanging straight: the upper back's most posterior point);
 - C7: where the neck meets the upper back: the point between the cervical and thoracic apexes
   farthest (anterior side) from their chord, i.e. the corner where the neck's steep line turns
-  into the upper back's slope;
+  into the upper back's slope; with no apex, or no sharp corner on that chord, the steepest
+  point of the neck's turn into the back. The neck's points also need the photo to show skin
+  there (`_neck_covered`): hair lying down the neck or a hood curve just like a neck;
 - ict / itl / ils: the inflection points (steepest slope) between the apexes, with a second
   point on each tangent 5 % of the body's height below (rasterstereography's kyphotic and
   lordotic angles are spanned by these tangents, Lippold et al. 2012, figure 3);
@@ -97,6 +100,11 @@ HEEL_BAND = 0.02
 LEVEL_BAND = 0.01
 # The head's top lies within this fraction of the body's height below the outline's top.
 HEAD_FRACTION = 0.1
+# Colour patches for telling the back of the neck from hair or a collar over it: half-size
+# as a fraction of the body's height (about 1 cm), and how far below the head's top the hair
+# is read, inside the back of the head (about 5 cm: hair, or the scalp's skin when bald).
+NECK_PATCH = 0.006
+HAIR_DEPTH = 0.03
 
 
 def _near(lm: L, forward: int) -> L:
@@ -150,9 +158,12 @@ def side_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmarks,
         scale: photo pixels per working pixel (`Photo.scale`).
         landmarks: the photo's landmarks (photo pixels).
         forward: +1 when the patient faces image +x, -1 when image -x.
-        rgb: the working image (unused today: snapping the outline to the photo's own edges was
-            not tried; the passes' averaged mask already moves a point by a median 0.2 % of the
-            height under rotation, benchmarks/outline_consistency.py).
+        rgb: the working image, or None: its colours tell a bare neck from hair or a collar
+            over it (without it the neck's outline is taken as the neck). The outline itself is
+            the mask's: snapped to the photo's own edges (the strongest gradient, or the colour
+            halfway between body and background, near the mask's edge) it followed a white shirt
+            better but dark jeans against shadows worse, and the lordosis angle then moved by
+            up to 1.2-3.4 deg under rotation, against 0.9 on the mask.
         roll_degrees: the camera's roll (counter-clockwise, degrees) when known: apexes are then
             taken against the true vertical.
     """
@@ -160,7 +171,7 @@ def side_points(mask: np.ndarray | None, scale: float, landmarks: PoseLandmarks,
         return complete({}, SIDE_POINTS, "no body outline (segmentation mask) for this photo")
     try:
         return _find(np.asarray(mask, dtype=np.float32), float(scale), landmarks,
-                     1 if forward >= 0 else -1, float(roll_degrees or 0.0))
+                     1 if forward >= 0 else -1, float(roll_degrees or 0.0), rgb)
     except _Unusable as exc:
         return complete({}, SIDE_POINTS, str(exc))
 
@@ -170,10 +181,11 @@ class _Unusable(Exception):
 
 
 def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
-          roll: float) -> dict[str, AnatomicalPoint]:
+          roll: float, rgb: np.ndarray | None) -> dict[str, AnatomicalPoint]:
     h, w = mask.shape
     if forward < 0:  # canonical frame: facing +x; flipped back at the end
         mask = mask[:, ::-1]
+        rgb = None if rgb is None else rgb[:, ::-1]
         roll = -roll
     xy = np.array(lm.xy, dtype=np.float64) / scale
     if forward < 0:
@@ -259,7 +271,8 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     for name, res in (("vertex", vertex), ("sole", sole)):
         if not isinstance(res, AnatomicalPoint):
             found_pts[name] = res + (0.0,)  # a top or bottom edge: shares nothing with the back
-    thor = extreme(sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso, posterior=True)
+    upper_back = (sh_a[1] - 0.1 * torso, sh_a[1] + 0.6 * torso)
+    thor = extreme(*upper_back, posterior=True)
     # The buttock's most posterior point lies near the greater trochanter, at about the hip
     # joint's level: a wider window lets a sweater's hem or a leak into the background win.
     sac = extreme(hip_a[1] - 0.2 * torso, hip_a[1] + 0.3 * (knee_a[1] - hip_a[1]), True)
@@ -267,7 +280,7 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
     if thor is None:
         reasons["thoracic_apex"] = ("no rounded upper back on the outline (loose clothing or "
                                     "an arm over it)")
-        for name in ("cervical_apex", "c7", "lumbar_apex", "ict", "itl", "ils"):
+        for name in ("lumbar_apex", "ict", "itl", "ils"):
             reasons[name] = "found from the thoracic apex: " + reasons["thoracic_apex"]
     else:
         found_pts["thoracic_apex"] = point_at(thor[0], "thoracic_apex", thor[1])
@@ -298,22 +311,44 @@ def _find(mask: np.ndarray, scale: float, lm: PoseLandmarks, forward: int,
                 found_pts["lumbar_apex"] = point_at(lum[0], "lumbar_apex", lum[1])
                 _tangent(prof, slope, "itl", thor[0], lum[0], 1.0, body_h, sd_edge, found_pts)
                 _tangent(prof, slope, "ils", lum[0], sac[0], -1.0, body_h, sd_edge, found_pts)
-    if thor is not None:
-        occ = extreme(ear_a[1] - 0.1 * torso, ear_a[1] + 0.5 * (sh_a[1] - ear_a[1]), True)
-        cerv = None
-        if occ is not None:
-            cerv = extreme(prof.y[occ[0]] + 1, prof.y[thor[0]] - 1, posterior=False)
-        if cerv is None or _chord_depth(prof, occ[0], thor[0], cerv[0]) < MIN_NECK_DEPTH * body_h:
-            reasons["cervical_apex"] = reasons["c7"] = reasons["ict"] = (
-                "the back of the neck is hidden (hair or a collar): tie hair up, open the collar")
-        else:
-            found_pts["cervical_apex"] = point_at(cerv[0], "cervical_apex", cerv[1])
+    # The neck runs from the back of the head (its most posterior point anywhere above
+    # mid-neck: an occiput or a hair bun can sit well above the ear) down to the upper back:
+    # to the thoracic apex, else (a back hanging straight, as a loose sweater does) to the
+    # upper back's most posterior point, where the neck's line has long turned into the
+    # back's. C7 and the CVA need only that turn.
+    below_neck = thor[0] if thor is not None else _most_posterior(prof, *upper_back)
+    occ = extreme(prof.y[0], ear_a[1] + 0.5 * (sh_a[1] - ear_a[1]), True)
+    cerv = None
+    if occ is not None and below_neck is not None:
+        cerv = extreme(prof.y[occ[0]] + 1, prof.y[below_neck] - 1, posterior=False)
+    if cerv is None or _chord_depth(prof, occ[0], below_neck, cerv[0]) < MIN_NECK_DEPTH * body_h:
+        neck_hidden = ("the back of the neck is hidden (hair or a collar): tie hair up, open "
+                       "the collar")
+    else:
+        neck_hidden = _neck_covered(rgb, prof, cerv[0], xy, body_h, center, roll)
+    if neck_hidden:
+        for name in ("cervical_apex", "c7", "ict"):
+            reasons.setdefault(name, neck_hidden)
+    else:
+        found_pts["cervical_apex"] = point_at(cerv[0], "cervical_apex", cerv[1])
+        if thor is not None:
             _tangent(prof, slope, "ict", cerv[0], thor[0], -1.0, body_h, sd_edge, found_pts)
-            c7 = _corner(prof, cerv[0], thor[0], sd_edge)
-            if c7 is None:
-                reasons["c7"] = "no corner where the neck meets the upper back"
-            else:
-                found_pts["c7"] = point_at(c7[0], "c7", c7[1])
+        # C7, where the neck turns into the back: the corner toward the thoracic apex (the
+        # point farthest in front of the chord to it), unless the turn's steepest point is
+        # placed more sharply: with no apex (cloth hanging straight), or a faint one the
+        # neck's early turn leaves the chord no corner to find.
+        corner = _corner(prof, cerv[0], thor[0], sd_edge) if thor is not None else None
+        turn = _turn(prof, slope, cerv[0], below_neck)
+        if corner is not None and (turn is None or corner[1] <= turn[3]):
+            found_pts["c7"] = point_at(corner[0], "c7", corner[1])
+        elif turn is not None:
+            k, x, y, along, steep = turn
+            _, _, sx, sy, shared = point_at(k, "c7")
+            # vague along the turn: in height by `along`, in depth by as much times its slope
+            found_pts["c7"] = (x, y, float(np.hypot(sx, steep * along)),
+                               float(np.hypot(sy, along)), shared)
+        else:
+            reasons["c7"] = "no corner where the neck meets the upper back"
 
     # ---- back to the photo frame
     for name, (x, y, sx, sy, shared) in found_pts.items():
@@ -356,6 +391,53 @@ def _softness(prob: np.ndarray, r: np.ndarray, first: np.ndarray) -> np.ndarray:
     return ((vals > 0.1) & (vals < 0.9)).sum(axis=1) / 4.0
 
 
+def _most_posterior(prof: _Profile, y0: float, y1: float) -> int | None:
+    """The profile's most posterior sample between heights y0 and y1, ends included."""
+    idx = prof.window(y0, y1)
+    return int(idx[np.argmin(prof.x[idx])]) if idx.size >= 3 else None
+
+
+def _neck_covered(rgb, prof: _Profile, i: int, xy: np.ndarray, body_h: float, center,
+                  roll: float) -> str:
+    """Why the outline behind the neck's deepest point (profile index i) is not the neck
+    ("" when it is): the colour just inside it is compared with the same photo's skin (the
+    cheek, between the near ear and mouth corner), hair (inside the back of the head) and
+    clothing (inside the upper back); unless the skin's is nearest (CIELAB distance), the
+    neck is covered. Without the photo: "".
+
+    A neck's outline alone cannot tell skin from hair falling over it or a hood: all curve
+    the same way. A beard reads as hair: the neck is then called covered, never guessed."""
+    if rgb is None:
+        return ""
+    r = max(2.0, NECK_PATCH * body_h)
+
+    def colour(x, y):  # analysis frame -> median Lab of a box around it in the photo
+        px, py = _rotate(np.array(x), np.array(y), center, roll)
+        h, w = rgb.shape[:2]
+        x0, x1 = int(np.clip(px - r, 0, w - 1)), int(np.clip(px + r + 1, 1, w))
+        y0, y1 = int(np.clip(py - r, 0, h - 1)), int(np.clip(py + r + 1, 1, h))
+        box = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        lab = cv2.cvtColor(box, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float64)
+        return np.median(lab, axis=0)
+
+    def inside(y):  # just inside the back's outline at height y
+        k = int(np.clip(np.searchsorted(prof.y, y), 0, prof.y.size - 1))
+        return colour(prof.x[k] + 2 * r, prof.y[k])
+
+    cheek = np.mean([_rotate(*xy[L.RIGHT_EAR], center, -roll),
+                     _rotate(*xy[L.MOUTH_RIGHT], center, -roll)], axis=0)
+    shoulder_y = _rotate(*xy[L.RIGHT_SHOULDER], center, -roll)[1]
+    nape = inside(prof.y[i])
+    distance = {kind: float(np.linalg.norm(nape - ref)) for kind, ref in (
+        ("skin", colour(*cheek)),
+        ("hair", inside(prof.y[0] + HAIR_DEPTH * body_h)),
+        ("clothing", inside(shoulder_y + 0.1 * body_h)))}  # a hand's breadth below the shoulder
+    if min(distance, key=distance.get) == "skin":
+        return ""
+    return ("the back of the neck is not bare (hair, a collar or a hood over it): tie hair up, "
+            "open the collar")
+
+
 def _chord_depth(prof: _Profile, i0: int, i1: int, k: int) -> float:
     """How far point k lies anterior (+x) of the chord from i0 to i1."""
     y0, y1 = prof.y[i0], prof.y[i1]
@@ -377,6 +459,25 @@ def _corner(prof: _Profile, i0: int, i1: int, sd_edge: float):
         return None
     near = idx[d[k] - d <= np.hypot(sd_edge, prof.soft[idx[k]])]
     return int(idx[k]), float(np.ptp(prof.y[near]) / np.sqrt(12.0))
+
+
+def _turn(prof: _Profile, slope: np.ndarray, i0: int, i1: int):
+    """C7: where the neck turns into the back, the profile's steepest posterior-going point
+    below the neck's deepest point i0 and above the upper back's i1 (a drawn corner or the
+    middle of a rounded turn), refined between samples: (profile index, x, y, SD in height,
+    steepness), analysis-frame px, or None. In height it is as vague as the run from the
+    neck's deepest point: the outline shows the turn, not the spinous process."""
+    if i1 - i0 < 3:
+        return None
+    idx = np.arange(i0 + 1, i1)
+    k = int(idx[np.argmin(slope[idx])])
+    if k in (idx[0], idx[-1]) or slope[k] >= 0:
+        return None
+    a, b, c = slope[k - 1], slope[k], slope[k + 1]
+    shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c > 0 else 0.0
+    y = float(np.interp(k + shift, np.arange(prof.y.size), prof.y))
+    x = float(np.interp(k + shift, np.arange(prof.y.size), prof.x))
+    return k, x, y, float(np.ptp(prof.y[[i0, k]]) / np.sqrt(12.0)), float(-b)
 
 
 def _tangent(prof, slope, name, i0, i1, sign, body_h, sd_edge, out) -> None:
