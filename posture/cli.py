@@ -250,22 +250,15 @@ def _screening_summary(result) -> list[str]:
 
 
 def _given_photos(args) -> dict[str, str]:
-    """The photo flags given, slot -> path; refused in one line before anything is analysed:
-    none at all, one file in two slots, or --side with no side slot left for it."""
-    from posture.assessment import ANY_SIDE, SLOTS
+    """The photo flags given, slot -> path; refused in one line before anything is analysed
+    or filed: none at all, or what `check_given` refuses (one file in two slots, --side with
+    no side slot left for it)."""
+    from posture.assessment import ANY_SIDE, SLOTS, check_given
 
     photos = {slot: getattr(args, slot) for slot in (*SLOTS, ANY_SIDE) if getattr(args, slot)}
     if not photos:
         raise _usage("give at least one photo: --front, --back, --left, --right or --side PHOTO")
-    seen: dict[str, str] = {}
-    for slot, path in photos.items():
-        other = seen.setdefault(os.path.realpath(path), slot)
-        if other != slot:
-            raise _usage(f"'{path}' is given as both --{other} and --{slot}: give each photo "
-                         "once, in the slot of the view it shows")
-    if ANY_SIDE in photos and {"left", "right"} <= photos.keys():
-        raise _usage("--side is filed as the left or right side photo, and both --left and "
-                     "--right are given: give at most one photo per slot")
+    check_given(photos)
     return photos
 
 

@@ -188,8 +188,10 @@ def test_one_side_photo_is_filed_by_the_way_the_patient_faces(tmp_path, capsys):
 
 @pytest.mark.parametrize("photos, match", [
     (["--side", sample("ana_test_right.jpg"), "--left", LEFT, "--right", RIGHT],
-     "--side is filed as the left or right side photo, and both --left and --right are given"),
-    (["--front", FRONT, "--back", FRONT], f"'{FRONT}' is given as both --front and --back"),
+     "a side photo is given beside both a left and a right side photo, and would be filed as "
+     "one of them: give at most one photo per slot"),
+    (["--front", FRONT, "--back", FRONT], f"'{FRONT.name}' is given as both the front and the "
+                                          "back photo: give each photo once"),
 ])
 def test_two_photos_for_one_slot_are_refused_in_one_line_before_analysing(
         tmp_path, capsys, photos, match):
