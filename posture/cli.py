@@ -223,29 +223,23 @@ def _summary(result) -> str:
 
 
 def _screening_summary(result) -> list[str]:
-    """The summary by region and the front (or back) photo's levels chain, in words. With
-    several photos, each line names the photo (or pair) it is read from."""
+    """The summary by region and the levels chain in words, as the core reads the visit: each
+    measure once (`region_summary`: a line names its photo only where the visit's photos leave
+    it unclear), with the photos' disagreements; the levels of the front photo, else the back,
+    and whether the back agrees (`frontal_levels`)."""
     from posture.assessment import slot_title
-    from posture.metrics.chain import levels_chain
-    from posture.metrics.summary import REGIONS, region_summary
+    from posture.metrics.summary import frontal_levels, region_summary
 
-    slots = list(dict.fromkeys(m.slot for m in result.metrics))
-    by_slot = [region_summary([m for m in result.metrics if m.slot == s]) for s in slots]
-    named = len(result.photos) > 1
     lines = ["", "Summary by region (screening, not a diagnosis):"]
-    for i, title in enumerate(REGIONS.values()):
-        notable = [(slot, line) for slot, regions in zip(slots, by_slot)
-                   for line in regions[i].lines]
-        if not notable:
-            lines.append(f"  {title}: nothing outside its range")
-        for slot, line in notable:
-            lines.append(f"  {title}: {line.clinician}"
-                         + (f" [{slot_title(slot).lower()}]" if named else ""))
-    frontal = [p for p in result.frontal if p.view.view in ("front", "back")]
-    if frontal:
-        lines += ["", "Levels from the floor up"
-                  + (f" ({slot_title(frontal[0].slot).lower()}):" if named else ":")]
-        lines += [f"  {o}" for o in levels_chain(frontal[0].metrics).observations]
+    for region in region_summary(result.metrics):
+        if region.clear:
+            lines.append(f"  {region.title}: nothing outside its range")
+        lines += [f"  {region.title}: {line.clinician}" for line in region.lines]
+    levels = frontal_levels(result.metrics)
+    if levels is not None:
+        lines += ["", "Levels from the floor up" + (
+            f" ({slot_title(levels.slot).lower()}):" if len(result.photos) > 1 else ":")]
+        lines += [f"  {o}" for o in levels.observations]
     return lines
 
 

@@ -231,6 +231,22 @@ def test_a_file_and_a_link_to_it_are_one_photo(tmp_path):
     assert check_given({"front": data, "back": data}) is None
 
 
+def test_the_levels_are_the_backs_when_the_front_slot_measured_nothing(four):
+    """A side view in the front slot (both side slots taken) measures no level: the visit's
+    levels are the back photo's, not an empty chain."""
+    from dataclasses import replace
+
+    from posture.metrics.compute import STATUS_WRONG_VIEW, not_measured
+    from posture.metrics.definitions import METRICS_BY_ID
+
+    front = [replace(not_measured(METRICS_BY_ID[m.metric], STATUS_WRONG_VIEW, "a side view"),
+                     slot="front") for m in four.front.metrics]
+    levels = frontal_levels(front + list(four.back.metrics))
+    assert levels.slot == "back" and any(level.measured for level in levels.chain.levels)
+    assert frontal_levels(four.metrics).slot == "front"
+    assert frontal_levels(front).slot == "front"     # nothing measured anywhere: the front's
+
+
 def test_a_difference_not_judged_says_why_in_the_apps_flag_cell():
     from posture.app.widgets import metrics_frame
 

@@ -229,13 +229,16 @@ class FrontalLevels:
 
 
 def frontal_levels(metrics: Iterable[MetricResult]) -> FrontalLevels | None:
-    """The chain from the front photo (else the back), and with both, which levels the back
-    photo agrees on (front minus back within noise and the detectable change); None without a
-    frontal photo."""
+    """The chain from the front photo (else the back: also when the front measured nothing,
+    a side view in its slot), and with both, which levels the back photo agrees on (front
+    minus back within noise and the detectable change); None without a frontal photo."""
     metrics = list(metrics)
     frontal = [m for m in metrics if m.view == "front" and m.slot != FRONT_MINUS_BACK]
     slots = {m.slot for m in frontal}
-    slot = "front" if "front" in slots else "back" if "back" in slots else ""
+    # A front slot holding a side view measures nothing: the back photo's levels, then.
+    measured = {m.slot for m in frontal if m.status == STATUS_OK and m.value is not None}
+    slot = next((s for s in ("front", "back") if s in measured),
+                "front" if "front" in slots else "back" if "back" in slots else "")
     chosen = [m for m in frontal if m.slot == slot]
     if not chosen:
         return None
