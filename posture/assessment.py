@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -74,6 +75,8 @@ ROLL_MIN_CONFIDENCE = 0.5
 _LEVEL_CODES = ("camera_tilted", "camera_level_unknown", "body_axis_tilted", "body_leans")
 
 T = TypeVar("T")
+# Control characters (a line break in a manifest's cell) would break a one-line message.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 #: Said wherever left and right are read, when no evidence points to a mirror.
 MIRROR_ASSUMPTION = "photo assumed not mirrored (a mirror or a selfie camera swaps left and right)"
@@ -569,9 +572,9 @@ def _placed(detected: dict[str, _Detected]) -> tuple[dict[str, _Detected], list[
             # into the first side slot free, where the view check speaks of it.
             free_side = next((s for s in SIDE_SLOTS if s not in placed and s not in detected),
                              None)
-            if free_side is None:
-                raise InputError("a side photo was given beside both a left and a right side "
-                                 "photo: give at most one photo per slot")
+            if free_side is None:   # check_given let it by: a photo of another slot is a side
+                raise InputError("a side photo was given beside two photos showing the left "
+                                 "and the right side: give at most one photo per slot")
             placed[free_side] = replace(d, given_as=slot)
         elif slot in placed:  # its own slot was taken by a photo that belongs there
             raise InputError(f"two photos show the {slot} view: give one photo per view")
@@ -581,6 +584,39 @@ def _placed(detected: dict[str, _Detected]) -> tuple[dict[str, _Detected], list[
                         + "; ".join(moved) + "): each was analysed as the view it shows.")
                 ] if moved else []
     return {slot: placed[slot] for slot in SLOTS if slot in placed}, findings
+
+
+#: How a one-line message names a slot's photo ("the left side photo").
+_SLOT_WORDS = {"front": "front", "back": "back", "left": "left side", "right": "right side",
+               ANY_SIDE: "side"}
+
+
+def check_given(photos: Mapping[str, object]) -> None:
+    """Refuse, before any photo is read, what cannot be one visit's photos: none at all, one
+    file in two slots, or a side photo (ANY_SIDE) beside both a left and a right one (it is
+    filed as one of them). `analyze` runs it first; the CLI and batch run it on their own
+    (before a record is opened or a batch starts) and add where the photos came from.
+
+    photos: slot (one of SLOTS or ANY_SIDE) -> a photo as `analyze` takes it. A file is known
+    by its path (its real path: a link and its target are one file); bytes and loaded photos
+    are not compared, as a clinic may well take two alike.
+
+    Raises InputError with one line the clinician can act on."""
+    if not photos:
+        raise InputError("give at least one photo: front, back, left side or right side")
+    seen: dict[str, str] = {}
+    for slot, source in photos.items():
+        if not isinstance(source, (str, os.PathLike)):
+            continue
+        other = seen.setdefault(os.path.realpath(source), slot)
+        if other != slot:
+            name = _CONTROL.sub(" ", os.path.basename(os.fspath(source)))[:60]
+            raise InputError(f"'{name}' is given as both the {_SLOT_WORDS.get(other, other)} "
+                             f"and the {_SLOT_WORDS.get(slot, slot)} photo: give each photo "
+                             "once, in the slot of the view it shows")
+    if ANY_SIDE in photos and all(s in photos for s in SIDE_SLOTS):
+        raise InputError("a side photo is given beside both a left and a right side photo, "
+                         "and would be filed as one of them: give at most one photo per slot")
 
 
 def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
@@ -600,8 +636,9 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
 
     Raises:
         ImageError: a photo cannot be read. NoPersonError: nobody in a photo.
-        InputError: no photo given, bad options / reference-range file, or two photos of
-            one view.
+        InputError: no photo given, one file in two slots, a side photo beside both sides
+            (`check_given`, before any photo is read), bad options / reference-range file, or
+            two photos of one view.
 
     A photo in the wrong slot moves to the slot of the view it shows when that slot is free
     (a finding says so); any other mismatch is a "wrong_view" finding, and a frontal slot
@@ -613,8 +650,7 @@ def analyze(front=None, side=None, options: AnalysisOptions | None = None, *,
     given = {slot: source for slot, source in (("front", front), ("back", back),
                                                ("left", left), ("right", right),
                                                (ANY_SIDE, side)) if source is not None}
-    if not given:
-        raise InputError("give at least one photo: front, back, left side or right side")
+    check_given(given)
     names = {**({"front": front_name} if front_name else {}),
              **({ANY_SIDE: side_name} if side_name else {}), **(names or {})}
     if detector is None:

@@ -10,8 +10,9 @@ Pairing, in this order:
 2. Otherwise file names: `<subject>_front.<ext>`, `_back`, `_left`, `_right` and `_side`
    (also `-front` and so on; case does not matter). A subject may have any of them.
 
-Either way a subject's photos are refused, naming the row (or the files), when one file fills
-two slots or a side photo comes beside both a left and a right one.
+Either way a subject's photos are refused before any is analysed, naming the row (or the
+files), when one file fills two slots or a side photo comes beside both a left and a right one
+(`posture.assessment.check_given`, as `analyze` itself refuses them).
 
 Output: the tidy table (`TABLE_COLUMNS`), one block of rows per subject, in the order subjects
 finish. Each block is written with a single `write` to a file opened for appending, then
@@ -35,7 +36,14 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from posture.assessment import ANY_SIDE, SLOTS, TABLE_COLUMNS, AnalysisOptions, analyze
+from posture.assessment import (
+    ANY_SIDE,
+    SLOTS,
+    TABLE_COLUMNS,
+    AnalysisOptions,
+    analyze,
+    check_given,
+)
 from posture.errors import InputError, PostureError, WriteError
 from posture.export import safe_cell, write_csv
 
@@ -109,17 +117,11 @@ def _manifest_path(folder: Path, text: str, where: str) -> Path | None:
 
 
 def _check_photos(photos: dict[str, Path], who: str) -> None:
-    """Refuse what `analyze` would refuse only after reading every photo: one file in two
-    slots, or a side photo with no side slot left for it."""
-    seen: dict[str, str] = {}
-    for slot, photo in photos.items():
-        other = seen.setdefault(os.path.normpath(photo), slot)
-        if other != slot:
-            raise InputError(f"{who}: the photo '{_shown(photo.name)}' is given as both "
-                             f"{other} and {slot}: give each photo once")
-    if ANY_SIDE in photos and {"left", "right"} <= photos.keys():
-        raise InputError(f"{who}: a side photo beside both a left and a right one: give at "
-                         "most one photo per slot")
+    """`check_given` before any subject is analysed, its message saying whose photos."""
+    try:
+        check_given(photos)
+    except InputError as exc:
+        raise InputError(f"{who}: {exc}") from None
 
 
 def _read_manifest(path: Path) -> list[Job]:

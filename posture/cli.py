@@ -223,49 +223,36 @@ def _summary(result) -> str:
 
 
 def _screening_summary(result) -> list[str]:
-    """The summary by region and the front (or back) photo's levels chain, in words. With
-    several photos, each line names the photo (or pair) it is read from."""
+    """The summary by region and the levels chain in words, as the core reads the visit: each
+    measure once (`region_summary`: a line names its photo only where the visit's photos leave
+    it unclear), with the photos' disagreements; the levels of the front photo, else the back,
+    and whether the back agrees (`frontal_levels`)."""
     from posture.assessment import slot_title
-    from posture.metrics.chain import levels_chain
-    from posture.metrics.summary import REGIONS, region_summary
+    from posture.metrics.summary import frontal_levels, region_summary
 
-    slots = list(dict.fromkeys(m.slot for m in result.metrics))
-    by_slot = [region_summary([m for m in result.metrics if m.slot == s]) for s in slots]
-    named = len(result.photos) > 1
     lines = ["", "Summary by region (screening, not a diagnosis):"]
-    for i, title in enumerate(REGIONS.values()):
-        notable = [(slot, line) for slot, regions in zip(slots, by_slot)
-                   for line in regions[i].lines]
-        if not notable:
-            lines.append(f"  {title}: nothing outside its range")
-        for slot, line in notable:
-            lines.append(f"  {title}: {line.clinician}"
-                         + (f" [{slot_title(slot).lower()}]" if named else ""))
-    frontal = [p for p in result.frontal if p.view.view in ("front", "back")]
-    if frontal:
-        lines += ["", "Levels from the floor up"
-                  + (f" ({slot_title(frontal[0].slot).lower()}):" if named else ":")]
-        lines += [f"  {o}" for o in levels_chain(frontal[0].metrics).observations]
+    for region in region_summary(result.metrics):
+        if region.clear:
+            lines.append(f"  {region.title}: nothing outside its range")
+        lines += [f"  {region.title}: {line.clinician}" for line in region.lines]
+    levels = frontal_levels(result.metrics)
+    if levels is not None:
+        lines += ["", "Levels from the floor up" + (
+            f" ({slot_title(levels.slot).lower()}):" if len(result.photos) > 1 else ":")]
+        lines += [f"  {o}" for o in levels.observations]
     return lines
 
 
 def _given_photos(args) -> dict[str, str]:
-    """The photo flags given, slot -> path; refused in one line before anything is analysed:
-    none at all, one file in two slots, or --side with no side slot left for it."""
-    from posture.assessment import ANY_SIDE, SLOTS
+    """The photo flags given, slot -> path; refused in one line before anything is analysed
+    or filed: none at all, or what `check_given` refuses (one file in two slots, --side with
+    no side slot left for it)."""
+    from posture.assessment import ANY_SIDE, SLOTS, check_given
 
     photos = {slot: getattr(args, slot) for slot in (*SLOTS, ANY_SIDE) if getattr(args, slot)}
     if not photos:
         raise _usage("give at least one photo: --front, --back, --left, --right or --side PHOTO")
-    seen: dict[str, str] = {}
-    for slot, path in photos.items():
-        other = seen.setdefault(os.path.realpath(path), slot)
-        if other != slot:
-            raise _usage(f"'{path}' is given as both --{other} and --{slot}: give each photo "
-                         "once, in the slot of the view it shows")
-    if ANY_SIDE in photos and {"left", "right"} <= photos.keys():
-        raise _usage("--side is filed as the left or right side photo, and both --left and "
-                     "--right are given: give at most one photo per slot")
+    check_given(photos)
     return photos
 
 

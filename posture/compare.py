@@ -49,6 +49,7 @@ from posture.metrics.detectable import (  # noqa: F401 - re-exported: compare's 
     parse_detectable_changes,
 )
 from posture.metrics.reference import ReferenceRange, load_ranges
+from posture.metrics.summary import is_visit_value
 from posture.numbers import change_text, stored
 
 REAL, NOT_REAL, NOT_COMPARABLE = "real change", "within measurement noise", "not comparable"
@@ -404,10 +405,6 @@ MIN_SPAN_MDC = 2.0
 MIN_SPAN_UNCERTAINTY = 4.0
 
 
-#: The row standing for a visit's value of a measure in its history, first found first.
-HISTORY_SLOTS = ("front", SIDES_MEAN, "left", "right", ANY_SIDE, "back")
-
-
 @dataclass(frozen=True)
 class HistorySeries:
     """One measure (in one unit) over a patient's visits, ready to draw.
@@ -444,19 +441,24 @@ def history_series(rows: Iterable[Mapping], *,
     """The measured values of a patient's history (`posture.store.history_rows`), one series per
     metric and unit, in the metric table's order.
 
-    One value a visit: the visit's own (`HISTORY_SLOTS`: the front photo's, the mean of both
-    sides, else the one side photo's); differences between two photos are not charted."""
+    One value a visit: the visit's own, by the summary's rule (`is_visit_value`: the front
+    photo's over the back's, the mean of both sides over either side photo's, a side photo of
+    a record made before the four slots as it is); differences between two photos are not
+    charted."""
     detectable = load_detectable_changes() if detectable is None else detectable
     ranges = load_ranges() if ranges is None else ranges
-    chosen: dict[tuple, Mapping] = {}
+    measured: dict[tuple, list[Mapping]] = {}
     for r in rows:
-        slot = row_slot(r)
-        if r.get("status") != STATUS_OK or r.get("value") is None or slot not in HISTORY_SLOTS:
-            continue
-        key = (r.get("visit_id"), str(r.get("visit_date")), r["metric"])
-        if key not in chosen or (HISTORY_SLOTS.index(slot)
-                                 < HISTORY_SLOTS.index(row_slot(chosen[key]))):
-            chosen[key] = r
+        if r.get("status") == STATUS_OK and r.get("value") is not None:
+            key = (r.get("visit_id"), str(r.get("visit_date")), r["metric"])
+            measured.setdefault(key, []).append(r)
+    chosen: dict[tuple, Mapping] = {}
+    for key, found in measured.items():
+        slots = {row_slot(r) for r in found}
+        values = [r for r in found if is_visit_value(row_slot(r), slots)]
+        if values:   # none: only a difference of two photos measured it (not charted)
+            # Both side photos' values with no mean of them (a row set cut short): the left's.
+            chosen[key] = min(values, key=lambda r: slot_order(row_slot(r)))
     groups: dict[tuple[str, str], list[Mapping]] = {}
     for r in chosen.values():
         groups.setdefault((r["metric"], r["unit"]), []).append(r)

@@ -16,10 +16,12 @@ from streamlit.testing.v1 import AppTest
 from posture import AnalysisOptions, analyze
 from posture.app import intake
 from posture.app.capture import CameraState, CapturedPhoto
-from posture.app.chain_view import summary_sources
 from posture.app.compare import photo_pairs_of
 from posture.app.widgets import plain
+from posture.camera import roll_from_points
+from posture.metrics.bilateral import FLAG_DIFFERS
 from posture.metrics.definitions import METRICS
+from posture.metrics.summary import frontal_levels, region_summary
 from posture.render import render_png
 from posture.store import list_visits, open_store, save_visit, visit_photos
 from tests.back_view import back_photo_bytes, seen_from_behind
@@ -68,8 +70,60 @@ def bold(at: AppTest) -> list[str]:
             if m.value.startswith("**") and m.value.endswith("**")]
 
 
+def summary_lines(at: AppTest) -> list[str]:
+    """The lines of the summary by region ("- Head tilt: ..."), every region's in order."""
+    start = next(i for i, m in enumerate(at.markdown) if m.value == "**Head and neck:**"
+                 or m.value.startswith("**Head and neck:**"))
+    regions = [m.value for m in at.markdown][start:start + 5]
+    return [line for text in regions if "\n- " in text for line in text.split("\n")[1:]]
+
+
 def image_captions(at: AppTest) -> list[str]:
     return [img.caption for e in at.get("image") for img in e.proto.imgs if img.caption]
+
+
+def _visit_summary_script():
+    """The intake's summary and levels of a visit held in the session (no upload)."""
+    import streamlit as st
+
+    from posture.app.chain_view import levels_chain_view, summary_by_region
+    from posture.metrics.summary import frontal_levels
+
+    visit = st.session_state["visit"]
+    summary_by_region(visit)
+    for p in visit.frontal:
+        levels_chain_view(p, frontal_levels(visit.metrics))
+
+
+def test_three_photos_summary_reads_each_measure_once_and_says_where_the_sides_differ(
+        detector):
+    """leo's front and both sides, a true vertical marked on each: his side photos disagree at
+    the plumb line; the page says so in the region, beside each measure read once (a measure
+    both sides took: their mean, said so)."""
+    visit = analyze(sample("leo_test.jpeg"), left=sample("leo_test_left.jpg"),
+                    right=sample("leo_test_right.jpg"),
+                    options=AnalysisOptions(passes=2, height_cm=178), detector=detector)
+    for slot in ("front", "left", "right"):
+        visit = visit.with_camera_roll(slot, roll_from_points((100, 50), (100, 900)))
+    at = AppTest.from_function(_visit_summary_script, default_timeout=TIMEOUT_S)
+    at.session_state["visit"] = visit
+    at.run()
+    assert not at.exception, at.exception
+    lines = summary_lines(at)
+    said = [f.message for f in visit.combined_findings if f.code == "sides_differ"]
+    assert said and all(f"- {plain(message)}" in lines for message in said)
+    core = region_summary(visit.metrics)
+    assert lines == [f"- {plain(ln.clinician)}" for r in core for ln in r.lines]
+    values = [ln.metric for r in core for ln in r.lines if ln.flag != FLAG_DIFFERS]
+    assert len(values) == len(set(values))
+    means = {m.metric for m in visit.combined if m.slot == "sides"}
+    assert set(values) & means and any("(mean of both sides)" in line for line in lines)
+    assert not any(" — " in line for line in lines)
+    assert any("a measure both took reads their mean" in c.value for c in at.caption)
+    # One frontal photo: its ladder's words are the visit's levels, not said to be its own.
+    text = "\n".join(m.value for m in at.markdown)
+    assert all(f"- {plain(o)}" in text for o in frontal_levels(visit.metrics).observations)
+    assert not any("photo's own" in c.value for c in at.caption)
 
 
 def test_four_photos_show_each_photo_and_the_tables_of_two(monkeypatch, records_url, back,
@@ -109,18 +163,26 @@ def test_four_photos_show_each_photo_and_the_tables_of_two(monkeypatch, records_
         assert not any(plain(f.message) in banner for f in result.combined_findings)
         beside_tables = next(w.value for w in at.warning if w.icon == ":material/compare:")
         assert all(plain(f.message) in beside_tables for f in result.combined_findings)
-        # The summary names the photo of each line; a measure both sides took reads their mean.
-        summary = [m.value for m in at.markdown if m.value.startswith("**") and "\n- " in m.value]
-        lines = [line for text in summary for line in text.split("\n")[1:]]
-        assert lines and all(line.split(" — ")[0] in {"- " + t for t in PHOTO_TITLES}
-                             | {"- Both sides (mean)"} for line in lines)
-        means = {m.metric for m in result.combined if m.slot == "sides"}
-        for slot, metrics in summary_sources(result):
-            assert slot == "sides" or slot in ("front", "back") or not (
-                {m.metric for m in metrics} & means)
-        # A ladder of levels for each frontal photo.
+        # The summary is the core's (`region_summary` of the visit): each measure once (a
+        # measure front and back both took, the front's), what the photos disagree on in it.
+        lines = summary_lines(at)
+        core = region_summary(result.metrics)
+        assert lines == [f"- {plain(ln.clinician)}" for r in core for ln in r.lines]
+        values = [ln.metric for r in core for ln in r.lines if ln.flag != FLAG_DIFFERS]
+        assert values and len(values) == len(set(values))
+        assert not any(" — " in line or line.startswith("- Back photo") for line in lines)
+        assert {m.metric for m in result.metrics if m.slot == "front-back"} & set(values)
+        front_back = [f for f in result.combined_findings if f.code == "front_back_differ"]
+        assert front_back and all(f"- {plain(f.message)}" in lines for f in front_back)
+        # A ladder of levels for each frontal photo: the front's words are the visit's (the
+        # back's agreement among them), the back's said to be its own.
         assert {"Levels from the floor up: front photo",
                 "Levels from the floor up: back photo"} <= set(bold(at))
+        text = "\n".join(m.value for m in at.markdown)
+        levels = frontal_levels(result.metrics)
+        assert levels.slot == "front" and levels.back
+        assert f"- {plain(levels.back)}" in text
+        assert any("these are the back photo's own" in c.value for c in at.caption)
 
         at.button(key="save_visit").click().run()
         assert not at.exception, at.exception

@@ -58,7 +58,8 @@ def test_pairs_by_file_name(tmp_path):
 
 @pytest.mark.parametrize(("files", "match"), [
     (("a_side.jpg", "a_left.jpg", "a_right.jpg"),
-     r"^'a' in '\w+': a side photo beside both a left and a right one: give at most one"),
+     r"^'a' in '\w+': a side photo is given beside both a left and a right side photo, and "
+     r"would be filed as one of them: give at most one photo per slot$"),
     (("a_front.jpg", "a-front.png"), r"^'a-front.png' and 'a_front.jpg' are both the front "
                                      r"photo of 'a': keep one$"),
 ])
@@ -112,10 +113,11 @@ def test_manifest_in_the_folder_wins_over_names(tmp_path):
     ("subject,front,lft\nx,a.jpg,b.jpg\n", r"^Manifest 'manifest.csv', line 1: unknown column "
                                           r"'lft': the columns are subject, front, back, left, "
                                           r"right, side, height_cm$"),
-    ("subject,front,back\nx,a.jpg,./a.jpg\n", r"line 2: subject 'x': the photo 'a.jpg' is given "
-                                             r"as both front and back: give each photo once$"),
+    ("subject,front,back\nx,a.jpg,./a.jpg\n", r"line 2: subject 'x': 'a.jpg' is given as both "
+                                             r"the front and the back photo: give each photo "
+                                             r"once, in the slot of the view it shows$"),
     ("subject,left,right,side\nx,l.jpg,r.jpg,s.jpg\n",
-     r"line 2: subject 'x': a side photo beside both a left and a right one"),
+     r"line 2: subject 'x': a side photo is given beside both a left and a right side photo"),
     ("subject,front,height_cm\nx,a.jpg,tall\n", r"line 2: height_cm 'tall' is not a number"),
     ("subject,front,height_cm\nx,a.jpg,nan\n", r"line 2: height_cm 'nan' must be in cm"),
     ("subject,front,height_cm\nx,a.jpg,1.72\n", r"line 2: height_cm '1.72' must be in cm"),

@@ -14,9 +14,12 @@ from datetime import date
 
 import pytest
 
+from posture import AnalysisOptions, analyze
 from posture.assessment import TABLE_COLUMNS, slot_title
-from posture.cli import main
+from posture.camera import roll_from_points
+from posture.cli import _screening_summary, main
 from posture.metrics.bilateral import FLAG_DIFFERS
+from posture.metrics.summary import region_summary, results_from_rows
 from posture.store import list_visits, open_store, visit_photos
 from tests.back_view import back_photo_bytes, seen_from_behind
 from tests.conftest import ROOT, sample
@@ -125,6 +128,50 @@ def test_four_photos_summary_names_each_photo_and_says_where_they_differ(four, b
     assert "Filed visit 2026-05-06 for leo (visit 1: front + back + left + right)" in printed
 
 
+def summary_lines(printed: str) -> list[str]:
+    """The lines of the summary by region, as printed (up to the blank line after it)."""
+    return printed[printed.index("Summary by region"):].split("\n\n")[0].splitlines()[1:]
+
+
+def test_four_photos_summary_reads_each_measure_once_as_the_core_does(four, back):
+    code, printed, _, _, _ = four
+    assert code == 0
+    lines = summary_lines(printed)
+    # Head tilt is outside its range on leo's front photo and on the back (the same stance):
+    # one line, the front's, saying whether the back agrees; no line names its photo.
+    assert sum(line.startswith("  Head and neck: Head tilt:") for line in lines) == 1
+    assert not any("photo]" in line for line in lines)
+    # Exactly the core's lines (`region_summary` of the visit, as filed), in its order.
+    result = json.loads((four[2] / "results.json").read_text(encoding="utf-8"))
+    expected = []
+    for region in region_summary(results_from_rows(result["metrics"])):
+        expected += [f"  {region.title}: nothing outside its range"] if region.clear else [
+            f"  {region.title}: {line.clinician}" for line in region.lines]
+    assert lines == expected
+
+
+def test_the_summary_says_where_the_side_photos_disagree(back, detector):
+    """With a true vertical marked on each photo, leo's side photos disagree at the plumb
+    line: said in the summary of its region, beside the measures read once."""
+    with pytest.MonkeyPatch.context() as mp, seen_from_behind(mp, back[1]):
+        visit = analyze(FRONT, back=back[0], left=LEFT, right=RIGHT,
+                        options=AnalysisOptions(passes=2, height_cm=178), detector=detector)
+    for slot in ("front", "back", "left", "right"):
+        visit = visit.with_camera_roll(slot, roll_from_points((100, 50), (100, 900)))
+    printed = "\n".join(_screening_summary(visit))
+    said = [f.message for f in visit.combined_findings if f.code == "sides_differ"]
+    assert said and all(sum(message in line for line in printed.splitlines()) == 1
+                        for message in said)
+    levels = printed[printed.index("Levels from the floor up (front photo):"):]
+    assert "The back photo agrees with the front on every level measured on both." in levels
+    measured_twice = {m.metric for m in visit.metrics if m.slot == "front-back"}
+    for region in region_summary(visit.metrics):
+        values = [ln.metric for ln in region.lines if ln.flag != FLAG_DIFFERS]
+        assert len(values) == len(set(values))
+        assert all(f"{region.title}: {ln.clinician}" in printed for ln in region.lines)
+    assert measured_twice & {ln.metric for r in region_summary(visit.metrics) for ln in r.lines}
+
+
 def test_four_photos_are_filed_each_in_its_slot_and_once(four, back):
     code, _, _, db, argv = four
     assert code == 0
@@ -188,8 +235,10 @@ def test_one_side_photo_is_filed_by_the_way_the_patient_faces(tmp_path, capsys):
 
 @pytest.mark.parametrize("photos, match", [
     (["--side", sample("ana_test_right.jpg"), "--left", LEFT, "--right", RIGHT],
-     "--side is filed as the left or right side photo, and both --left and --right are given"),
-    (["--front", FRONT, "--back", FRONT], f"'{FRONT}' is given as both --front and --back"),
+     "a side photo is given beside both a left and a right side photo, and would be filed as "
+     "one of them: give at most one photo per slot"),
+    (["--front", FRONT, "--back", FRONT], f"'{FRONT.name}' is given as both the front and the "
+                                          "back photo: give each photo once"),
 ])
 def test_two_photos_for_one_slot_are_refused_in_one_line_before_analysing(
         tmp_path, capsys, photos, match):

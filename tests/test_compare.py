@@ -264,6 +264,37 @@ def test_history_charts_one_value_a_visit_preferring_the_mean_of_both_sides():
     assert [(p["value"], p["slot"]) for p in series.points] == [(51.0, "right"), (52.0, "sides")]
 
 
+def test_history_reads_a_visit_by_the_summarys_rule():
+    """The history's value of a visit is the one `visit_values` keeps of the same rows: the
+    front photo's over the back's (the back's when the front did not measure it), the mean of
+    both sides, a legacy side photo (no slot) as it is; a difference alone is not charted."""
+    from posture.compare import history_series
+    from posture.metrics.summary import results_from_rows, visit_values
+
+    def visit(visit_id, *rows):
+        return [{**r, "visit_date": f"2025-0{visit_id}-01", "visit_id": visit_id} for r in rows]
+
+    legacy_side = {k: v for k, v in slot_row("", "cva", 47.0).items() if k != "slot"}
+    visits = [
+        visit(1, slot_row("back", "head_tilt", 2.0, "back"), slot_row("front", "head_tilt", 3.0,
+              "front"), slot_row("front-back", "head_tilt", 1.0, "front")),
+        visit(2, slot_row("back", "head_tilt", 2.5, "back"),
+              {**slot_row("front", "head_tilt", None, "front"), "status": "not_visible"}),
+        visit(3, slot_row("left", "cva", 50.0), slot_row("right", "cva", 54.0),
+              slot_row("sides", "cva", 52.0), slot_row("left-right", "cva", -4.0)),
+        visit(4, legacy_side),
+        visit(5, slot_row("front-back", "head_tilt", 9.0, "front"))]
+    charted = {(p["visit_date"], p["value"], p["slot"]) for s in history_series(
+        [r for v in visits for r in v], ranges={}) for p in s.points}
+    assert charted == {("2025-01-01", 3.0, "front"), ("2025-02-01", 2.5, "back"),
+                       ("2025-03-01", 52.0, "sides"), ("2025-04-01", 47.0, "side")}
+    for rows in visits:   # the same choice, visit by visit, as the summary's
+        kept = {(m.slot, m.value) for m in visit_values(results_from_rows(rows))
+                if m.value is not None and m.status == "ok"}
+        assert kept == {(p["slot"], p["value"]) for s in history_series(rows, ranges={})
+                        for p in s.points}
+
+
 # --- the MDC table is data ----------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from posture import AnalysisOptions, analyze
+from posture.assessment import check_given
 from posture.camera import roll_from_points
 from posture.errors import InputError
 from posture.metrics.bilateral import (
@@ -196,11 +197,54 @@ def test_sides_given_in_each_others_slots_trade_places(detector):
     assert swapped.filed(given) == {"left": given["right"], "right": given["left"]}
 
 
-def test_a_side_photo_beside_both_sides_is_refused_in_one_line(detector):
-    with pytest.raises(InputError, match="at most one photo per slot"):
-        analyze(side=sample("leo_test_left.jpg"), left=sample("leo_test_left.jpg"),
-                right=sample("leo_test_right.jpg"), options=AnalysisOptions(passes=1),
-                detector=detector)
+class NoDetection:
+    """A detector the test fails on if anything asks it for landmarks."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the detector was used ({name}) before the photos were checked")
+
+
+@pytest.mark.parametrize("photos, match", [
+    ({"side": sample("ana_test_right.jpg"), "left": sample("leo_test_left.jpg"),
+      "right": sample("leo_test_right.jpg")},
+     r"^a side photo is given beside both a left and a right side photo, and would be filed as "
+     r"one of them: give at most one photo per slot$"),
+    ({"front": sample("leo_test.jpeg"), "back": sample("leo_test_left.jpg"),
+      "right": sample("leo_test_left.jpg")},
+     r"^'leo_test_left.jpg' is given as both the back and the right side photo: give each "
+     r"photo once, in the slot of the view it shows$"),
+    ({}, r"^give at least one photo: front, back, left side or right side$"),
+])
+def test_photos_that_cannot_be_one_visit_are_refused_before_any_is_read(photos, match):
+    with pytest.raises(InputError, match=match):
+        analyze(**photos, options=AnalysisOptions(passes=1), detector=NoDetection())
+
+
+def test_a_file_and_a_link_to_it_are_one_photo(tmp_path):
+    link = tmp_path / "front copy.jpeg"
+    link.symlink_to(sample("leo_test.jpeg"))
+    with pytest.raises(InputError, match=r"^'front copy.jpeg' is given as both the front and "
+                                         r"the side photo"):
+        check_given({"front": sample("leo_test.jpeg"), "side": link})
+    # Bytes are not compared: two alike may be a clinic's own choice, analysed as given.
+    data = sample("leo_test.jpeg").read_bytes()
+    assert check_given({"front": data, "back": data}) is None
+
+
+def test_the_levels_are_the_backs_when_the_front_slot_measured_nothing(four):
+    """A side view in the front slot (both side slots taken) measures no level: the visit's
+    levels are the back photo's, not an empty chain."""
+    from dataclasses import replace
+
+    from posture.metrics.compute import STATUS_WRONG_VIEW, not_measured
+    from posture.metrics.definitions import METRICS_BY_ID
+
+    front = [replace(not_measured(METRICS_BY_ID[m.metric], STATUS_WRONG_VIEW, "a side view"),
+                     slot="front") for m in four.front.metrics]
+    levels = frontal_levels(front + list(four.back.metrics))
+    assert levels.slot == "back" and any(level.measured for level in levels.chain.levels)
+    assert frontal_levels(four.metrics).slot == "front"
+    assert frontal_levels(front).slot == "front"     # nothing measured anywhere: the front's
 
 
 def test_a_difference_not_judged_says_why_in_the_apps_flag_cell():

@@ -31,7 +31,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from posture.app import signin
 from posture.app.capture import CAPTURED, PROTOCOL, camera
-from posture.app.chain_view import levels_chain_view, summary_by_region, summary_sources
+from posture.app.chain_view import levels_chain_view, summary_by_region
 from posture.app.records import save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
@@ -55,6 +55,7 @@ from posture.landmarks.vocabulary import Landmark
 from posture.metrics.bilateral import SIDES_MEAN
 from posture.metrics.compute import FLAG_BORDERLINE, FLAG_OUTSIDE, MetricResult
 from posture.metrics.reference import ENV_VAR as REFERENCE_ENV_VAR
+from posture.metrics.summary import frontal_levels, visit_values
 from posture.render import render_png
 from posture.store.audit import LANDMARK_EDIT
 from posture.store.validation import MAX_NAME, MAX_NOTES, MAX_SUBJECT
@@ -771,9 +772,9 @@ def _named(m: MetricResult) -> str:
 
 
 def outside_summary(result: Assessment) -> None:
-    # What the summary by region reads: with both sides, their mean (each side's own flag is
-    # in its table).
-    metrics = [m for _slot, some in summary_sources(result) for m in some]
+    # What the summary by region reads (`visit_values`): each measure once, both sides' mean
+    # and the front over the back (each photo's own flag is in its table).
+    metrics = visit_values(result.metrics)
     outside = [_named(m) for m in metrics if m.flag == FLAG_OUTSIDE]
     borderline = [_named(m) for m in metrics if m.flag == FLAG_BORDERLINE]
     if outside:
@@ -900,7 +901,7 @@ def show() -> None:
     combined_section(result)
     for p in result.frontal:   # after every photo's own table: the chain reads across them
         if p.view.view in ("front", "back"):
-            levels_chain_view(p)
+            levels_chain_view(p, frontal_levels(result.metrics))
     st.divider()
     downloads(result, held, patient)
     st.divider()

@@ -21,7 +21,7 @@ import csv
 import functools
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,23 +185,34 @@ def _from_photos(slot: str) -> str:
     return {SIDES_MEAN: " (mean of both sides)", "back": " (back photo)"}.get(slot, "")
 
 
+#: Which photo's value gives way to which: one side photo's to the mean of both, the back
+#: photo's to the front's. The one rule of "the visit's value" (`is_visit_value`).
+_GIVES_WAY_TO = {"left": SIDES_MEAN, "right": SIDES_MEAN, "back": "front"}
+
+
+def is_visit_value(slot: str, measured: Container[str]) -> bool:
+    """Whether a photo's result of a measure is the visit's value, given the slots that
+    measured that measure in the visit: never a difference of two photos; one side photo's
+    only without the mean of both sides, the back photo's only without the front's. Any other
+    slot (a photo's, the mean, a side photo of a record made before the four slots) is.
+
+    The one rule for "each measure once": the summary (`visit_values`), the report and the
+    history charts (`posture.compare.history_series`) all read a visit through it."""
+    if slot in (LEFT_MINUS_RIGHT, FRONT_MINUS_BACK):
+        return False
+    return _GIVES_WAY_TO.get(slot) not in measured
+
+
 def visit_values(metrics: Iterable[MetricResult]) -> list[MetricResult]:
-    """Each measure once, as the visit's value: the mean of both side photos over either
-    photo's, the front photo's over the back's; no difference between two photos. Results with
-    no slot (made before the four slots) are all kept."""
+    """Each measure once, as the visit's value (`is_visit_value`): the mean of both side
+    photos over either photo's, the front photo's over the back's; no difference between two
+    photos. Results with no slot (made before the four slots) are all kept."""
     metrics = list(metrics)
-    measured = {(m.slot, m.metric) for m in metrics
-                if m.status == STATUS_OK and m.value is not None}
-    out = []
+    measured: dict[str, set[str]] = {}
     for m in metrics:
-        if m.slot in (LEFT_MINUS_RIGHT, FRONT_MINUS_BACK):
-            continue
-        if m.slot in ("left", "right") and (SIDES_MEAN, m.metric) in measured:
-            continue
-        if m.slot == "back" and ("front", m.metric) in measured:
-            continue
-        out.append(m)
-    return out
+        if m.status == STATUS_OK and m.value is not None:
+            measured.setdefault(m.metric, set()).add(m.slot)
+    return [m for m in metrics if is_visit_value(m.slot, measured.get(m.metric, ()))]
 
 
 @dataclass(frozen=True)
@@ -218,13 +229,16 @@ class FrontalLevels:
 
 
 def frontal_levels(metrics: Iterable[MetricResult]) -> FrontalLevels | None:
-    """The chain from the front photo (else the back), and with both, which levels the back
-    photo agrees on (front minus back within noise and the detectable change); None without a
-    frontal photo."""
+    """The chain from the front photo (else the back: also when the front measured nothing,
+    a side view in its slot), and with both, which levels the back photo agrees on (front
+    minus back within noise and the detectable change); None without a frontal photo."""
     metrics = list(metrics)
     frontal = [m for m in metrics if m.view == "front" and m.slot != FRONT_MINUS_BACK]
     slots = {m.slot for m in frontal}
-    slot = "front" if "front" in slots else "back" if "back" in slots else ""
+    # A front slot holding a side view measures nothing: the back photo's levels, then.
+    measured = {m.slot for m in frontal if m.status == STATUS_OK and m.value is not None}
+    slot = next((s for s in ("front", "back") if s in measured),
+                "front" if "front" in slots else "back" if "back" in slots else "")
     chosen = [m for m in frontal if m.slot == slot]
     if not chosen:
         return None
