@@ -104,6 +104,7 @@ def run(passes: int, cache=None) -> None:
     within: dict[str, list[bool]] = {}
     sds: dict[str, list[float]] = {}
     mirror_worst = 0.0
+    worst: dict[str, tuple[float, str]] = {}  # per tilt: its largest move, and where
     times = []
     for name in names:
         photo = _working(load_photo(sample(name)))
@@ -145,6 +146,8 @@ def run(passes: int, cache=None) -> None:
                     continue
                 want = t0 + (shift or 0.0)
                 tilts.setdefault(f"{group}: {kind}", []).append(abs(t1 - want))
+                if abs(t1 - want) > worst.get(kind, (-1.0, ""))[0]:
+                    worst[kind] = (abs(t1 - want), f"{name}, {label}")
                 stated = math.hypot(tilt_sd(base, base_sd, kind), tilt_sd(xy, sd, kind))
                 within.setdefault(f"{group}: {kind} tilt", []).append(
                     abs(t1 - want) <= 2 * stated + 1e-9)
@@ -163,6 +166,8 @@ def run(passes: int, cache=None) -> None:
         e = np.array(e)
         print(f"{key:<36} {np.median(e):7.2f} {np.percentile(e, 90):7.2f} {e.max():7.2f} "
               f"{e.size:4d}")
+    for kind, (move, where) in sorted(worst.items()):
+        print(f"largest {kind} tilt move: {move:.2f} deg ({where})")
     for key, ok in sorted(within.items()):
         print(f"{key}: {100 * np.mean(ok):.0f} % of {len(ok)} moves within 2 SD (both copies')"
               + (f"; the photo's own SD median {np.median(sds[key]):.2f}, max "

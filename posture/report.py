@@ -521,28 +521,37 @@ def _comparison(pdf: _Report, comparison: Comparison) -> None:
                   "change (MDC).", size=8, colour=MUTED)
     pdf.ln(1)
     widths = (46, 15, 15, 15, 11, 17, 61)
-    head = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
+    columns = ("Measure", "Before", "After", "Change", "Unit", "Needs >", "Verdict")
+    title = FontFace(emphasis="BOLD", fill_color=PANEL)
     pdf.font(8)
-    with pdf.table(col_widths=widths, width=sum(widths), headings_style=head, line_height=4.2,
-                   text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT", "RIGHT", "LEFT"),
-                   borders_layout="HORIZONTAL_LINES", padding=(1, 1.2)) as table:
-        row = table.row()
-        for h in ("Measure", "Before", "After", "Change", "Unit", "Needs >", "Verdict"):
-            row.cell(h)
-        for (_b, _a), group in groupby(comparison.changes, key=lambda c: (c.before_slot, c.slot)):
-            group = list(group)
-            title = FontFace(emphasis="BOLD", fill_color=PANEL)
-            unpaired = _unpaired(group, before.label, after.label)
-            if unpaired:   # one row, the photo and why (a row never splits across pages)
+    # A table per photo (or pair of photos), its title and the column names its heading rows:
+    # fpdf2 never leaves a table's headings alone at the foot of a page and repeats them over
+    # a page break, so a title always stands above its rows.
+    for (_b, _a), group in groupby(comparison.changes, key=lambda c: (c.before_slot, c.slot)):
+        group = list(group)
+        unpaired = _unpaired(group, before.label, after.label)
+        if unpaired:   # one row, the photo and why (a row never splits across pages)
+            with _change_table(pdf, widths, headings=0) as table:
                 row = table.row()
                 row.cell(pdf.text_(group[0].photos), style=title)
                 row.cell(pdf.text_(unpaired), colspan=len(widths) - 1, align="LEFT",
                          style=FontFace(color=NOT_MEASURED_INK, fill_color=PANEL))
-                continue
+            continue
+        with _change_table(pdf, widths, headings=1 + bool(group[0].photos)) as table:
             if group[0].photos:               # which photos the rows below compare
-                row = table.row()
-                row.cell(pdf.text_(group[0].photos), colspan=len(widths), style=title)
+                table.row().cell(pdf.text_(group[0].photos), colspan=len(widths), style=title)
+            row = table.row()
+            for h in columns:
+                row.cell(h)
             _change_rows(pdf, table, group)
+
+
+def _change_table(pdf: _Report, widths: Sequence[float], headings: int):
+    return pdf.table(col_widths=widths, width=sum(widths), line_height=4.2,
+                     headings_style=FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK),
+                     first_row_as_headings=headings > 0, num_heading_rows=headings,
+                     text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT", "RIGHT", "LEFT"),
+                     borders_layout="HORIZONTAL_LINES", padding=(1, 1.2))
 
 
 def _unpaired(group: Sequence[MetricChange], before: str, after: str) -> str:

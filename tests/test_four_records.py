@@ -371,6 +371,33 @@ def test_the_comparison_in_the_report_names_the_photos_it_compares(records, tmp_
         assert photos in section, photos
 
 
+def test_no_page_ends_on_a_comparison_title_without_its_rows(records, tmp_path):
+    """Wherever on a page the comparison starts, a photo's (or pair's) title never ends a page
+    with its rows on the next."""
+    from posture import report
+
+    comparison = compare_visits(records["three"], records["four"])
+    titles = {c.photos for c in comparison.changes}
+    assert len(titles) >= 6
+    path = tmp_path / "shifted.pdf"
+    continued = 0
+    for start in range(30, 260, 3):   # mm from the page's top: every row lands at its foot
+        pdf = report._Report("footer", "header")
+        pdf.add_page()
+        pdf.set_y(start)
+        report._comparison(pdf, comparison)
+        path.write_bytes(bytes(pdf.output()))
+        pages = [p for p in poppler("pdftotext", "-layout", str(path), "-").split("\f")
+                 if p.strip()]
+        for page in pages[:-1]:
+            body = [line.strip() for line in page.splitlines()
+                    if line.strip() and line.strip() not in ("footer", "header")
+                    and "Page " not in line]
+            assert body[-1] not in titles, (start, body[-3:])
+        continued += len(pages) > 1
+    assert continued > 30  # most starts break the comparison across pages
+
+
 def test_a_photo_the_previous_visit_lacks_is_one_line_of_the_comparison(records, tmp_path):
     text = _pdf_text(tmp_path, visit_report_pdf(records["four"], records["one"]), "new",
                      layout=True)

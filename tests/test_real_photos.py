@@ -126,10 +126,13 @@ def test_lone_side_photo_in_front_slot_is_analysed_as_the_side_it_shows(detector
     assert any(m.status == "ok" for m in result.metrics)
 
 
-def test_side_photo_in_front_slot_beside_that_side_is_flagged_wrong_view(detector):
+def test_side_photo_in_front_slot_beside_that_side_is_flagged_wrong_view(detector, tmp_path):
     photo = sample("leo_test_right.jpg")
     facing = analyze(side=photo, options=AnalysisOptions(passes=1), detector=detector).side.slot
-    result = analyze(front=photo, options=AnalysisOptions(passes=1), detector=detector,
+    # A second file of the same photo: one file in two slots is refused before any analysis.
+    again = tmp_path / "again.jpg"
+    again.write_bytes(photo.read_bytes())
+    result = analyze(front=again, options=AnalysisOptions(passes=1), detector=detector,
                      **{facing: photo})
     assert "wrong_view" in [f.code for f in result.front.findings]
     assert {m.status for m in result.front.metrics} == {"wrong_view"}
