@@ -81,6 +81,23 @@ def test_records_and_back_keeps_fields_photos_results_and_hand_placed_landmarks(
     assert "Unsaved intake" not in warnings(at)
 
 
+def test_a_run_cut_short_after_the_results_still_leaves_the_unsaved_reminder(
+        records_url, monkeypatch):
+    """A click elsewhere (a page switch) can stop the intake's run before its end: the other
+    pages must still say what is not saved."""
+    at = upload(AppTest.from_file(APP, default_timeout=TIMEOUT_S).run(), *pair("leo"))
+    assert at.session_state[intake.UNSAVED].startswith("Unsaved intake: 2 photo(s) analysed")
+    at.session_state[intake.UNSAVED] = None       # as if no run had settled yet
+
+    def cut_short(*args, **kwargs):
+        raise RuntimeError("run stopped here")
+    monkeypatch.setattr(intake, "save_panel", cut_short)   # the run ends before its save panel
+    at.text_input(key="patient_subject").set_value("P-5").run()
+    assert at.exception                                    # the run did stop short
+    assert at.session_state[intake.UNSAVED] == \
+        "Unsaved intake: 2 photo(s) analysed for P-5."
+
+
 def test_a_kept_photo_can_be_removed(records_url):
     at = upload(AppTest.from_file(APP, default_timeout=TIMEOUT_S).run(), *pair("leo"))
     at.switch_page(RECORDS).run()

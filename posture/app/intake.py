@@ -32,7 +32,7 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 from posture.app import signin
 from posture.app.capture import CAPTURED, PROTOCOL, camera
 from posture.app.chain_view import levels_chain_view, summary_by_region
-from posture.app.records import save_visit_panel
+from posture.app.records import is_saved, save_visit_panel
 from posture.app.widgets import file_stem, findings_banner, metrics_table, plain, wrapping_columns
 from posture.assessment import (
     MIRROR_ASSUMPTION,
@@ -892,6 +892,11 @@ def show() -> None:
         st.error(plain(held.error), icon=":material/error:")
         return
     result = dataclasses.replace(held.result, subject=patient.subject)
+    # Said before the long page is drawn: a click elsewhere (a page switch, a landmark) can cut
+    # this run short, and the other pages must still remind of what is not saved.
+    st.session_state[UNSAVED] = None if is_saved(
+        result, {slot: p.data for slot, p in given.items()}, patient.subject,
+        patient.visit_date) else unsaved_line(result, patient)
     st.divider()
     findings_banner(banner_findings(result))
     outside_summary(result)
@@ -905,7 +910,7 @@ def show() -> None:
     st.divider()
     downloads(result, held, patient)
     st.divider()
-    # Set only where the run settles: a run cut short by a page switch leaves the last value.
+    # Again where the run settles: a save on this run clears it.
     saved = save_panel(result, held, patient, given)
     st.session_state[UNSAVED] = None if saved else unsaved_line(result, patient)
 

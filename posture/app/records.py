@@ -221,6 +221,14 @@ def save_label(subject: str, visit_date: dt.date) -> str:
     return f"Save visit {visit_date.isoformat()} for {subject}"
 
 
+def is_saved(result, photos: Mapping[str, bytes], subject: str, visit_date: dt.date) -> bool:
+    """Whether exactly this analysis, photos, patient and date were saved in this session (what
+    `save_visit_panel` would say, without drawing it)."""
+    photos = {slot: data for slot, data in photos.items() if data}
+    return _fingerprint(result, photos, subject.strip(), visit_date) in st.session_state.get(
+        SAVED, {})
+
+
 def save_visit_panel(result, photos: Mapping[str, bytes], *, subject: str,
                      visit_date: dt.date, notes: str = "", patient_name: str = "",
                      filenames: dict[str, str] | None = None,
