@@ -37,7 +37,8 @@ carry it. A tangent point adds to its inflection's SD only its line's slope doub
 local fit's wobble (`_slope_sd`); `posture.metrics.compute` draws the two together, so an angle
 between tangents doubts their slopes, not their points. Points the outline cannot support are
 "not_visible" with the reason: no mask, loose clothing (the back far behind the skeleton), hair
-or a collar filling the neck, a broken mask, a body cut off by the photo's edge.
+or a collar filling the neck or lying down it (told by the photo's colours), a broken mask, a
+body cut off by the photo's edge.
 """
 
 from __future__ import annotations
