@@ -361,7 +361,6 @@ class Assessment:
         said = tuple(Finding(d.code, d.message) for d in disagreements(combined))
         return replace(self, combined=combined, combined_findings=said)
 
-
     def _level(self, p: PhotoAnalysis, ranges: dict[str, ReferenceRange]) -> Level:
         """How well the photo's vertical is known, and each measure's move per degree of
         camera roll (the metrics measured again against a vertical turned by 1 deg)."""

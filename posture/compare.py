@@ -49,7 +49,7 @@ from posture.metrics.detectable import (  # noqa: F401 - re-exported: compare's 
     parse_detectable_changes,
 )
 from posture.metrics.reference import ReferenceRange, load_ranges
-from posture.metrics.summary import is_visit_value
+from posture.metrics.summary import is_visit_value, row_slot
 from posture.numbers import change_text, stored
 
 REAL, NOT_REAL, NOT_COMPARABLE = "real change", "within measurement noise", "not comparable"
@@ -178,11 +178,6 @@ class Comparison:
 #: Every slot a row can have, in the order comparisons list them.
 SLOT_ORDER = SLOTS + (ANY_SIDE,) + COMBINED_SLOTS
 _SIDE_PHOTOS = SIDE_SLOTS + (ANY_SIDE,)
-
-
-def row_slot(row: Mapping) -> str:
-    """A row's photo slot; rows written before the four slots have none: their view's."""
-    return row.get("slot") or ("side" if row.get("view") == "side" else "front")
 
 
 def _by_slot(rows: Iterable[Mapping]) -> dict[str, dict[str, Mapping]]:

@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 from posture import AnalysisOptions, analyze
 from posture.app import intake
 from posture.app.capture import CameraState, CapturedPhoto
-from posture.app.compare import photo_pairs_of
 from posture.app.widgets import plain
 from posture.camera import roll_from_points
+from posture.compare import Comparison, VisitRecord
 from posture.metrics.bilateral import FLAG_DIFFERS
 from posture.metrics.definitions import METRICS
 from posture.metrics.summary import frontal_levels, region_summary
@@ -350,6 +350,10 @@ def test_compare_page_pairs_the_photos_both_visits_have(records_url, leo_three_a
 ], ids=["shared slots", "legacy side and a left side", "one side each", "one side shared",
         "no single side in one"])
 def test_which_photos_the_compare_page_shows_side_by_side(before, after, pairs):
+    def photo_pairs_of(b, a):   # the pairs the page shows: the comparison's own
+        visits = [VisitRecord(label, rows=(), images=dict.fromkeys(slots, b""))
+                  for label, slots in (("before", b), ("after", a))]
+        return list(Comparison(*visits, changes=()).photo_pairs)
     assert photo_pairs_of(before, after) == pairs
 
 

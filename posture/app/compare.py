@@ -8,7 +8,6 @@ A thin shell: `posture.compare` decides what a real change is; this page shows i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 
 import altair as alt
 import pandas as pd
@@ -28,7 +27,6 @@ from posture.compare import (
     compare_visits,
     comparison_table,
     history_series,
-    matched_slots,
 )
 from posture.errors import PostureError
 from posture.export import csv_text
@@ -47,12 +45,6 @@ RULE = (f"A change is **real** when it exceeds both {NOISE_FACTOR:g} × the comb
         "screening default, not a published MDC. *Needs >* is the larger of the two.")
 
 
-def photo_pairs_of(before: Iterable[str], after: Iterable[str]) -> list[tuple[str, str]]:
-    """(before's slot, after's slot) of each pair of photos to show side by side: the photos
-    whose rows the comparison matches (`posture.compare.matched_slots`)."""
-    return [(b, a) for b, a in matched_slots(before, after) if b and a]
-
-
 def _side_said(slot: str) -> str:
     return ("a side photo, which side not recorded" if slot == ANY_SIDE
             else f"the {photo_name(slot)}")
@@ -62,7 +54,7 @@ def photo_pairs(comparison: Comparison) -> None:
     """Each photo before | after, at one scale: front, back, left side, right side; a single
     side photo in each visit as the side pair even when the sides differ (said so)."""
     before, after = comparison.before, comparison.after
-    pairs = photo_pairs_of(before.images, after.images)
+    pairs = comparison.photo_pairs
     for b, a in pairs:
         image, _widths = same_height([before.images[b], after.images[a]], height=PHOTO_HEIGHT)
         if b == a:

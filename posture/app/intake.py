@@ -904,9 +904,10 @@ def show() -> None:
     for p in result.photos:
         photo_section(p, held)
     combined_section(result)
+    levels = frontal_levels(result.metrics)
     for p in result.frontal:   # after every photo's own table: the chain reads across them
         if p.view.view in ("front", "back"):
-            levels_chain_view(p, frontal_levels(result.metrics))
+            levels_chain_view(p, levels)
     st.divider()
     downloads(result, held, patient)
     st.divider()

@@ -31,8 +31,8 @@ from posture.app.widgets import (
     split_reference,
 )
 from posture.assessment import ANY_SIDE, SLOTS, slot_title
+from posture.compare import slot_order
 from posture.errors import PostureError
-from posture.metrics.bilateral import COMBINED_SLOTS
 from posture.metrics.compute import FLAG_BORDERLINE, FLAG_NO_RANGE, FLAG_OUTSIDE, STATUS_OK
 from posture.numbers import uncertainty_text, value_text
 from posture.store import (
@@ -165,12 +165,10 @@ def visit_photos_view(images: Mapping[str, bytes]) -> None:
 def rows_by_slot(rows) -> dict[str, list[dict]]:
     """Stored rows by photo, then the rows of two photos (`posture.metrics.bilateral`), in page
     order: one measure can be taken on up to four photos."""
-    order = PHOTO_ORDER + COMBINED_SLOTS
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault(r.get("slot") or "", []).append(r)
-    return dict(sorted(groups.items(),
-                       key=lambda g: order.index(g[0]) if g[0] in order else len(order)))
+    return dict(sorted(groups.items(), key=lambda g: slot_order(g[0])))
 
 
 def visit_tables(rows) -> None:
@@ -187,8 +185,16 @@ def _fingerprint(result, photos: dict[str, bytes], subject: str, visit_date: dt.
     """What one save files: the analysis, its photos, and the patient and date it goes under."""
     digest = hashlib.sha256(repr((result.rows(), subject, visit_date.isoformat())).encode())
     for slot in sorted(photos):
-        digest.update(hashlib.sha256(photos[slot]).digest())
+        digest.update(_photo_digest(photos[slot]))
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _photo_digest(data: bytes) -> bytes:
+    """A photo's SHA-256, once per photo: the intake asks on every run, twice (whether the
+    visit is saved, before and after the page is drawn), and the photos' bytes are the session's
+    same objects from run to run."""
+    return hashlib.sha256(data).digest()
 
 
 def _squeezed(subject: str) -> str:

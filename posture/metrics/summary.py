@@ -268,6 +268,11 @@ def patient_lines(summary: tuple[RegionSummary, ...]) -> dict[str, tuple[str, ..
             for r in summary}
 
 
+def row_slot(row: Mapping) -> str:
+    """A row's photo slot; rows written before the four slots have none: their view's."""
+    return row.get("slot") or ("side" if row.get("view") == "side" else "front")
+
+
 def results_from_rows(rows: Iterable[dict]) -> list[MetricResult]:
     """Tidy rows (`Assessment.rows()`, or a stored visit's) as metric results, so a stored
     visit's summary and levels chain read exactly as the analysis did (the report and the
@@ -282,7 +287,5 @@ def results_from_rows(rows: Iterable[dict]) -> list[MetricResult]:
             unit=r.get("unit") or "", uncertainty=r.get("uncertainty"),
             direction=r.get("side") or "", status=r.get("status") or "", detail=r.get("detail")
             or "", flag=r.get("flag") or "", reference=r.get("reference") or "", landmarks=(),
-            manual=str(r.get("manual")).lower() in ("true", "1"),
-            # Rows written before the four slots have none: their view's (as stored, migrated).
-            slot=r.get("slot") or ("side" if m.view == "side" else "front")))
+            manual=str(r.get("manual")).lower() in ("true", "1"), slot=row_slot(r)))
     return out
